@@ -1,0 +1,148 @@
+"""One YAML file configures apishield; a mistake in it is reported with the fix."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+FORMATS = ("auto", "nginx", "nginx-json", "envoy", "har", "jsonl")
+Format = Literal["auto", "nginx", "nginx-json", "envoy", "har", "jsonl"]
+
+
+class ConfigError(ValueError):
+    """Raised with every problem in the file, each naming the key, the valid values and a fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JwtConfig(_Section):
+    verify_key_file: Path | None = None
+    """PEM public key or HMAC secret. Without it (or a JWKS) `sub` is read but not trusted."""
+    jwks_file: Path | None = None
+    algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "HS256"]
+    )
+    audience: str | None = None
+    identity_claim: str = "sub"
+
+
+class IdentityConfig(_Section):
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    """Proxies whose X-Forwarded-For / Forwarded entries are believed, as IPs or CIDRs."""
+    api_key_headers: list[str] = Field(
+        default_factory=lambda: ["x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token"]
+    )
+    api_key_query_params: list[str] = Field(
+        default_factory=lambda: ["api_key", "apikey", "access_token", "key"]
+    )
+    session_cookies: list[str] = Field(
+        default_factory=lambda: [
+            "session",
+            "sessionid",
+            "jsessionid",
+            "phpsessid",
+            "connect.sid",
+            "sid",
+            "_session_id",
+            "asp.net_sessionid",
+        ]
+    )
+    hash_identities: bool = False
+    hash_ips: bool = False
+    jwt: JwtConfig = Field(default_factory=JwtConfig)
+
+
+class IngestConfig(_Section):
+    format: Format = "auto"
+    field_map: dict[str, list[str]] = Field(default_factory=dict)
+    """Extra source names per field for JSON access logs, e.g. {"client_ip": ["clientIp"]}."""
+    max_body_bytes: int = Field(default=1_048_576, ge=0)
+
+
+class RoutesConfig(_Section):
+    min_distinct: int = Field(default=8, ge=2)
+    """Distinct values at one path position before plain words there become a parameter."""
+
+
+class InventoryConfig(_Section):
+    spec: Path | None = None
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///apishield.db"
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("APISHIELD_HOME", Path.home() / ".apishield"))
+
+
+class Config(_Section):
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Where the install secret lives; created on first run."""
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    routes: RoutesConfig = Field(default_factory=RoutesConfig)
+    inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, not {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    return parse_config(text, str(path))
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s)"]
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        if error["type"] == "extra_forbidden":
+            valid = _keys_at(loc[:-1])
+            hint = difflib.get_close_matches(loc[-1], valid, n=1)
+            fix = f" Did you mean '{hint[0]}'?" if hint else ""
+            lines.append(
+                f"  {key}: unknown key.{fix} Valid keys here: {', '.join(sorted(valid))}."
+            )
+        elif error["type"] == "literal_error":
+            lines.append(f"  {key}: {error['input']!r} is not valid; {error['msg'].lower()}.")
+        else:
+            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r}).")
+    return "\n".join(lines)
+
+
+def _keys_at(loc: list[str]) -> list[str]:
+    model: Any = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []

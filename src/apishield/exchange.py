@@ -1,0 +1,148 @@
+"""The one record that flows through every stage: an `Exchange` and the values it carries."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+Headers = dict[str, str]
+"""Header names in lower case. Repeated headers are joined with ", " as RFC 9110 allows."""
+
+
+class Severity(enum.IntEnum):
+    """Ordered, so the threat level of a request is simply the max of its findings."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Action(enum.Enum):
+    ALLOW = "allow"
+    FLAG = "flag"
+    THROTTLE = "throttle"
+    BLOCK = "block"
+    DECOY = "decoy"
+
+
+@dataclass(slots=True, frozen=True)
+class Decision:
+    action: Action = Action.ALLOW
+    reason: str = ""
+
+
+ALLOW = Decision()
+
+
+@dataclass(slots=True, frozen=True)
+class Finding:
+    """A value: what a check or detector saw, with a stable rule id so alerts can dedupe on it."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    category: str = ""
+    """OWASP API Security Top 10 (2023) category, such as "API1:2023"."""
+
+
+@dataclass(slots=True, frozen=True)
+class MaskedSecret:
+    """A secret reduced to what an analyst needs: a short visible prefix and a keyed hash."""
+
+    prefix: str
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…#{self.digest[:12]}"
+
+
+@dataclass(slots=True)
+class Actor:
+    """Who sent a request, as far as the request lets us tell."""
+
+    ip: str
+    """Client IP after trusted proxies are peeled off (or its keyed hash where configured)."""
+    identity: str | None = None
+    """JWT `sub` or Basic user, shown as is unless identity hashing is configured."""
+    identity_source: str | None = None
+    """Where the identity came from: "jwt", "basic", "api_key" or "session"."""
+    api_key: MaskedSecret | None = None
+    session: str | None = None
+    """Keyed hash of the session cookie: stable per session, useless to replay."""
+    auth_scheme: str | None = None
+    """"bearer", "basic", "api_key", "cookie" or None for an unauthenticated request."""
+    jwt_verified: bool = False
+    user_agent: str = ""
+
+    @property
+    def key(self) -> str:
+        """The strongest handle on this actor, used to group its behaviour."""
+        if self.identity is not None:
+            return f"id:{self.identity}"
+        if self.api_key is not None:
+            return f"key:{self.api_key.digest[:16]}"
+        if self.session is not None:
+            return f"session:{self.session[:16]}"
+        return f"ip:{self.ip}"
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    """Path as sent on the wire, without the query string."""
+    query: str = ""
+    headers: Headers = field(default_factory=dict)
+    body: bytes | None = None
+    """None when the source did not capture the body; b"" for an empty one."""
+    body_size: int | None = None
+    scheme: str = "http"
+    host: str = ""
+    peer_ip: str = ""
+    """The address the connection came from (or the log's remote_addr)."""
+    http_version: str = ""
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: Headers = field(default_factory=dict)
+    body: bytes | None = None
+    body_size: int | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request, its response if there is one, and everything the stages learn about it."""
+
+    request: Request
+    response: Response | None
+    started: float
+    """Event time: epoch seconds when the request arrived. Analysis never reads the wall clock."""
+    duration: float | None = None
+    """Seconds until the response was complete, when known."""
+    source: str = ""
+    """Where it came from, e.g. "nginx:/var/log/access.log:1832"; used in error reports."""
+    actor: Actor | None = None
+    route: str | None = None
+    """Route template such as /customers/{id}/profile, set by normalisation."""
+    path_params: dict[str, str] = field(default_factory=dict)
+    """Template parameter name to its keyed hash: object IDs are never kept whole."""
+    data_classes: dict[str, int] = field(default_factory=dict)
+    """Sensitive data classes found in the response body, with their counts."""
+    person_records: int = 0
+    """Distinct person records in the response body."""
+    findings: list[Finding] = field(default_factory=list)
+    decision: Decision = ALLOW
+
+    @property
+    def threat_level(self) -> Severity:
+        return max((f.severity for f in self.findings), default=Severity.INFO)

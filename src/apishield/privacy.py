@@ -1,0 +1,34 @@
+"""Keyed hashing and masking, so nothing apishield keeps can be turned back into a secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from apishield.exchange import MaskedSecret
+
+_PREFIX_MAX = 6
+
+
+class Hasher:
+    """HMAC-SHA256 with the install secret: equal inputs give equal digests, across restarts."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError(
+                f"the install secret is {len(key)} bytes; it must be at least 16. "
+                "Delete the secret file to have a new one created."
+            )
+        self._key = key
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def short(self, value: str) -> str:
+        """A 16-hex-digit digest: enough to tell object IDs apart, short enough to store by the million."""
+        return self.digest(value)[:16]
+
+    def mask(self, secret: str) -> MaskedSecret:
+        """Keep a prefix short enough to be useless to an attacker: a quarter of it, six at most."""
+        visible = min(_PREFIX_MAX, len(secret) // 4)
+        return MaskedSecret(prefix=secret[:visible], digest=self.digest(secret))
