@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
-	$(VENV)/bin/apishield simulate --out $(DEMO_DIR)/traffic.jsonl.gz --format nginx-json --seed 7
-	$(VENV)/bin/apishield analyze $(DEMO_DIR)/traffic.jsonl.gz \
+	$(VENV)/bin/apishield simulate --out $(DEMO_DIR)/traffic.jsonl.gz --format jsonl --seed 7
+	APISHIELD_HOME=$(DEMO_DIR)/home $(VENV)/bin/apishield analyze $(DEMO_DIR)/traffic.jsonl.gz \
+		--spec $(DEMO_DIR)/telco-openapi.yaml --trusted-proxy 10.0.0.0/8 \
 		--db sqlite:///$(DEMO_DIR)/apishield.db \
-		--html $(DEMO_DIR)/report.html --json $(DEMO_DIR)/report.json
-	@echo "HTML report: $(DEMO_DIR)/report.html"
+		--html $(DEMO_DIR)/report.html --json $(DEMO_DIR)/report.json \
+		--openapi $(DEMO_DIR)/learned-openapi.json
+	@echo "Open $(DEMO_DIR)/report.html in a browser for the full report."
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

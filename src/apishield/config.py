@@ -102,7 +102,9 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections, not {type(raw).__name__}")
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of sections, not {type(raw).__name__}"
+        )
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
@@ -128,9 +130,7 @@ def _explain(exc: ValidationError, source: str) -> str:
             valid = _keys_at(loc[:-1])
             hint = difflib.get_close_matches(loc[-1], valid, n=1)
             fix = f" Did you mean '{hint[0]}'?" if hint else ""
-            lines.append(
-                f"  {key}: unknown key.{fix} Valid keys here: {', '.join(sorted(valid))}."
-            )
+            lines.append(f"  {key}: unknown key.{fix} Valid keys here: {', '.join(sorted(valid))}.")
         elif error["type"] == "literal_error":
             lines.append(f"  {key}: {error['input']!r} is not valid; {error['msg'].lower()}.")
         else:
@@ -145,4 +145,6 @@ def _keys_at(loc: list[str]) -> list[str]:
         if field is None or not isinstance(field.annotation, type):
             return []
         model = field.annotation
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    return (
+        list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    )

@@ -135,11 +135,14 @@ class Exchange:
     route: str | None = None
     """Route template such as /customers/{id}/profile, set by normalisation."""
     path_params: dict[str, str] = field(default_factory=dict)
-    """Template parameter name to its keyed hash: object IDs are never kept whole."""
+    """Template parameter name to its raw value. Held in memory for analysis only: anything that
+    persists an object ID stores its keyed hash (`apishield.privacy.Hasher`)."""
     data_classes: dict[str, int] = field(default_factory=dict)
     """Sensitive data classes found in the response body, with their counts."""
     person_records: int = 0
     """Distinct person records in the response body."""
+    data_fields: dict[str, str] = field(default_factory=dict)
+    """Response field path (array indices collapsed, e.g. "data[].email") -> data class."""
     findings: list[Finding] = field(default_factory=list)
     decision: Decision = ALLOW
 

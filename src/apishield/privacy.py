@@ -22,10 +22,12 @@ class Hasher:
         self._key = key
 
     def digest(self, value: str) -> str:
-        return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
 
     def short(self, value: str) -> str:
-        """A 16-hex-digit digest: enough to tell object IDs apart, short enough to store by the million."""
+        """16 hex digits: enough to tell object IDs apart, short enough to keep by the million."""
         return self.digest(value)[:16]
 
     def mask(self, secret: str) -> MaskedSecret:

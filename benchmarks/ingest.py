@@ -1,0 +1,174 @@
+"""End-to-end events/s of analysis (ingest, normalise, inventory) over generated nginx JSON lines.
+
+Printed beside the rate of bare `orjson.loads` over the same lines in the same run, so the figure
+reads as a ratio to the parse-only ceiling of this machine, not as a number from somewhere else.
+
+    python benchmarks/ingest.py [--lines 1000000] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jwt
+import orjson
+
+TEMPLATES = [
+    ("GET", "/v2/customers/{n}"),
+    ("GET", "/v2/customers/{n}/profile"),
+    ("GET", "/v2/customers/{n}/lines"),
+    ("PATCH", "/v2/customers/{n}/profile"),
+    ("GET", "/v2/accounts/{n}/bills"),
+    ("GET", "/v2/accounts/{n}/bills/{n}"),
+    ("GET", "/v2/orders/{uuid}"),
+    ("POST", "/v2/orders"),
+    ("GET", "/v2/numbers/{phone}/porting"),
+    ("GET", "/v2/plans"),
+    ("GET", "/v2/search?q={word}&limit={small}"),
+    ("POST", "/v2/auth/login"),
+    ("GET", "/health"),
+    ("GET", "/v1/customers/{n}"),
+    ("GET", "/partner/v1/subscribers/{phone}"),
+    ("DELETE", "/v2/sessions/{hex}"),
+]
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+
+
+def generate(path: Path, count: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    tokens = [
+        jwt.encode(
+            {"sub": f"user-{i}", "exp": 1_900_000_000},
+            "bench-secret-0123456789abcdef0123",
+            algorithm="HS256",
+        )
+        for i in range(2000)
+    ]
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
+    with path.open("wb") as out:
+        for i in range(count):
+            method, template = TEMPLATES[rng.randrange(len(TEMPLATES))]
+            uri = (
+                template.replace("{n}", str(rng.randrange(10_000_000, 99_999_999)), 1)
+                .replace("{n}", str(rng.randrange(1, 9999)))
+                .replace("{uuid}", f"{rng.getrandbits(128):032x}")
+                .replace("{phone}", f"+1415555{rng.randrange(10_000):04d}")
+                .replace("{hex}", f"{rng.getrandbits(96):024x}")
+                .replace("{word}", rng.choice(WORDS))
+                .replace("{small}", str(rng.randrange(1, 100)))
+            )
+            moment = dt.datetime.fromtimestamp(start + i * 0.05, dt.UTC)
+            record = {
+                "time_iso8601": moment.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                "remote_addr": "10.0.0.5",
+                "http_x_forwarded_for": f"100.{64 + i % 64}.{i % 251}.{i % 253 + 1}",
+                "request_method": method,
+                "request_uri": uri,
+                "status": 200 if i % 17 else 404,
+                "body_bytes_sent": 512 + i % 2048,
+                "request_time": round(0.002 + (i % 97) / 1000, 3),
+                "http_user_agent": "TelcoApp/5.2 (iOS 18.1)",
+                "http_authorization": "Bearer " + tokens[i % len(tokens)] if i % 11 else "",
+                "host": "api.telco.example",
+            }
+            out.write(orjson.dumps(record) + b"\n")
+
+
+def parse_only(path: Path) -> tuple[int, float]:
+    loads = orjson.loads
+    began = time.perf_counter()
+    count = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            loads(line)
+            count += 1
+    return count, time.perf_counter() - began
+
+
+def worker(path: Path) -> None:
+    """Runs in its own process so peak memory is the analysis's alone."""
+    from apishield.config import Config, IdentityConfig
+    from apishield.engine import Engine
+    from apishield.ingest import IngestStats, read_exchanges
+    from apishield.privacy import Hasher
+
+    config = Config(identity=IdentityConfig(trusted_proxies=["10.0.0.0/8"]))  # type: ignore[list-item]
+    engine = Engine(config, Hasher(b"b" * 32))
+    stats = IngestStats()
+    began = time.perf_counter()
+    for exchange in read_exchanges(path, "nginx-json", stats=stats):
+        engine.process(exchange)
+    processed = time.perf_counter() - began
+    result = engine.result()
+    total = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "events": stats.events,
+                "skipped": stats.skipped,
+                "seconds": processed,
+                "seconds_with_result": total,
+                "endpoints": len(result.endpoints),
+                "peak_mb": peak,
+                "stage_errors": result.stage_errors,
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="Write the generated log here and keep it.")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "access.jsonl"
+        print(f"generating {args.lines:,} nginx JSON lines ...", flush=True)
+        generate(path, args.lines)
+        print(f"file: {path.stat().st_size / 1e6:.0f} MB", flush=True)
+        count, parse_seconds = parse_only(path)
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    parse_rate = count / parse_seconds
+    rate = result["events"] / result["seconds"]
+    print(f"orjson.loads only : {parse_rate:>12,.0f} lines/s")
+    print(
+        f"apishield analyze : {rate:>12,.0f} events/s  (ingest, actor, route, inventory; one core)"
+    )
+    print(f"ratio to parse    : {rate / parse_rate:.3f}")
+    print(
+        f"with final result : {result['events'] / result['seconds_with_result']:>12,.0f} events/s"
+    )
+    print(
+        f"events={result['events']:,} skipped={result['skipped']} endpoints={result['endpoints']}"
+    )
+    print(f"peak memory (analysis process): {result['peak_mb']:.0f} MB")
+    print(f"goal >= 100,000 events/s: {'met' if rate >= 100_000 else 'NOT met'}")
+    if result["stage_errors"]:
+        print(f"stage errors: {result['stage_errors']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The `apishield` command: wiring of sources, engine, store and reports, nothing more."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from apishield.config import FORMATS, Config, ConfigError, load_config
+from apishield.engine import Engine
+from apishield.ingest import IngestError, IngestStats, read_exchanges
+from apishield.ingest.openapi import SpecError, load_spec
+from apishield.inventory.diff import diff_spec
+from apishield.inventory.endpoint import endpoint_from_summary
+from apishield.inventory.export import export_openapi
+from apishield.inventory.spec import ApiSpec
+from apishield.normalise.actor import JwtReader
+from apishield.privacy import Hasher
+from apishield.report.document import RunInfo, build_document
+from apishield.report.html import render_html
+from apishield.report.terminal import render
+from apishield.store.database import Store, StoreError
+from apishield.store.keys import install_secret, load_jwt_key
+
+app = typer.Typer(
+    name="apishield",
+    help="Discover, detect and defend HTTP APIs from their traffic.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+spec_app = typer.Typer(help="Export and compare OpenAPI specifications.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+_PROGRESS_EVERY = 16_384
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML configuration file.", exists=True)
+]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Store URL (default: store.url from the config).")
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _config(path: Path | None, **overrides: Any) -> Config:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    return config
+
+
+@app.command()
+def analyze(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Access logs, HAR or JSONL files (gzip ok); - for stdin.")
+    ],
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(help="IP or CIDR of a proxy whose X-Forwarded-For is believed."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    openapi: Annotated[
+        Path | None, typer.Option(help="Export the learned API as OpenAPI 3.1.")
+    ] = None,
+    db: DbOption = None,
+    config_file: ConfigOption = None,
+    top: Annotated[int, typer.Option(help="Endpoints to list in the terminal.")] = 25,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Learn the API inventory from recorded traffic, score its risk and persist the results."""
+    config = _config(config_file)
+    updates: dict[str, Any] = {}
+    if fmt is not None:
+        if fmt not in FORMATS:
+            _fail(f"--format {fmt!r} is not known; use one of: {', '.join(FORMATS)}")
+        updates["ingest"] = config.ingest.model_copy(update={"format": fmt})
+    if trusted_proxy:
+        updates["identity"] = config.identity.model_copy(
+            update={"trusted_proxies": [_network(p) for p in trusted_proxy]}
+        )
+    config = config.model_copy(update=updates)
+    api_spec = _spec(spec or config.inventory.spec)
+    store = _store(db or config.store.url)
+    engine = _engine(config, api_spec)
+
+    started = time.time()
+    stats = IngestStats()
+    _replay(engine, logs, config, stats, quiet)
+    document = build_document(
+        engine.result(),
+        RunInfo(
+            kind="analyze",
+            started_at=started,
+            finished_at=time.time(),
+            sources=[str(p) for p in logs],
+            lines=stats.lines,
+            events=stats.events,
+            skipped=stats.skipped,
+            skipped_by_reason=dict(stats.skipped_by_reason),
+            errors=[{"source": e.source, "line": e.line, "reason": e.reason} for e in stats.errors],
+        ),
+    )
+    try:
+        run_id = store.save_analysis(document)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+    render(document, console, top=top)
+    _write_outputs(document, html, json_out, openapi, engine)
+    console.print(f"Saved as run {run_id} in {store.url}")
+
+
+def _replay(
+    engine: Engine, logs: list[Path], config: Config, stats: IngestStats, quiet: bool
+) -> None:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
+        for log in logs:
+            task = progress.add_task(f"{log}", total=None)
+            first = time.perf_counter()
+            count = 0
+            try:
+                for exchange in read_exchanges(
+                    log,
+                    config.ingest.format,
+                    field_map=config.ingest.field_map,
+                    max_body_bytes=config.ingest.max_body_bytes,
+                    stats=stats,
+                ):
+                    engine.process(exchange)
+                    count += 1
+                    if count % _PROGRESS_EVERY == 0:
+                        rate = count / max(time.perf_counter() - first, 1e-9)
+                        progress.update(task, description=f"{log}: {count:,} events, {rate:,.0f}/s")
+            except IngestError as exc:
+                _fail(str(exc))
+            progress.remove_task(task)
+
+
+def _write_outputs(
+    document: dict[str, Any],
+    html: Path | None,
+    json_out: Path | None,
+    openapi: Path | None,
+    engine: Engine,
+) -> None:
+    if html is not None:
+        html.write_text(render_html(document), encoding="utf-8")
+        console.print(f"HTML report: {html}")
+    if json_out is not None:
+        json_out.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        console.print(f"JSON report: {json_out}")
+    if openapi is not None:
+        endpoints = [endpoint_from_summary(e) for e in document["endpoints"]]
+        _write_spec(openapi, export_openapi(endpoints, title="Learned API", version="observed"))
+
+
+@spec_app.command("export")
+def spec_export(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write OpenAPI 3.1 (.json or .yaml).")
+    ],
+    db: DbOption = None,
+    config_file: ConfigOption = None,
+    title: Annotated[
+        str, typer.Option(help="info.title of the exported document.")
+    ] = "Learned API",
+) -> None:
+    """Export the inventory of the latest stored analysis as OpenAPI 3.1."""
+    endpoints = _stored_endpoints(db, config_file)
+    _write_spec(out, export_openapi(endpoints, title=title, version="observed"))
+
+
+@spec_app.command("diff")
+def spec_diff(
+    spec: Annotated[Path, typer.Argument(help="The documented OpenAPI/Swagger file.")],
+    db: DbOption = None,
+    config_file: ConfigOption = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full diff as JSON.")
+    ] = None,
+) -> None:
+    """Compare the latest stored inventory with a documented specification."""
+    api_spec = _spec(spec)
+    assert api_spec is not None  # a path was given
+    diff = diff_spec(_stored_endpoints(db, config_file), api_spec)
+    console.print(diff.summary())
+    if json_out is not None:
+        json_out.write_bytes(orjson.dumps(diff.to_dict(), option=orjson.OPT_INDENT_2))
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.gz compresses).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="nginx-json or jsonl.")] = "jsonl",
+    seed: Annotated[int, typer.Option(help="Same seed, same traffic.")] = 7,
+    requests: Annotated[int, typer.Option(help="How many requests to generate.")] = 20_000,
+) -> None:
+    """Generate sample traffic of the demo telco API (with its OpenAPI spec beside it)."""
+    from apishield.sim.sample import FORMATS as SIM_FORMATS
+    from apishield.sim.sample import write_sample
+
+    if fmt not in SIM_FORMATS:
+        _fail(f"--format {fmt!r} is not known; use one of: {', '.join(SIM_FORMATS)}")
+    spec_path = write_sample(out, fmt=fmt, seed=seed, requests=requests)
+    console.print(f"Wrote {requests:,} requests to {out} and the documented spec to {spec_path}")
+
+
+def _stored_endpoints(db: str | None, config_file: Path | None) -> list[Any]:
+    store = _store(db or _config(config_file).store.url)
+    run_id = store.latest_run_id()
+    if run_id is None:
+        _fail(f"no analysis stored in {store.url} yet; run `apishield analyze LOG --db ...` first")
+    return [endpoint_from_summary(e) for e in store.load_endpoints(run_id)]
+
+
+def _write_spec(path: Path, document: dict[str, Any]) -> None:
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    else:
+        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    console.print(f"OpenAPI 3.1: {path}")
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        _fail(f"--trusted-proxy {value!r} is not an IP address or CIDR such as 10.0.0.0/8")
+
+
+def _spec(path: Path | None) -> ApiSpec | None:
+    if path is None:
+        return None
+    try:
+        api_spec = load_spec(path)
+    except SpecError as exc:
+        _fail(str(exc))
+    for warning in api_spec.warnings[:5]:
+        err.print(f"[yellow]spec warning:[/] {warning}")
+    return api_spec
+
+
+def _store(url: str) -> Store:
+    try:
+        store = Store(url)
+        store.create()
+    except StoreError as exc:
+        _fail(str(exc), 1)
+    return store
+
+
+def _engine(config: Config, api_spec: ApiSpec | None) -> Engine:
+    try:
+        hasher = Hasher(install_secret(config.data_dir))
+        key = load_jwt_key(config.identity.jwt)
+    except (ConfigError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    jwt_config = config.identity.jwt
+    reader = JwtReader(
+        key=key,
+        algorithms=jwt_config.algorithms,
+        audience=jwt_config.audience,
+        claim=jwt_config.identity_claim,
+    )
+    return Engine(config, hasher, spec=api_spec, jwt_reader=reader)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

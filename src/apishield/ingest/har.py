@@ -1,0 +1,264 @@
+"""HAR 1.2 captures (browser dev tools, debugging proxies), streamed one entry at a time.
+
+A HAR is a single JSON document, gigabytes once bodies are in it, so it is never loaded whole: only
+the entry being read is built. ijson's `items()` is not used for that: it makes a prefix string per
+token that grows with nesting, so a hostile file of deeply nested arrays costs memory quadratic in
+its depth. Tokens from `basic_parse` are assembled here instead, with a depth limit.
+
+A HAR records no client address, so `peer_ip` is "". Line numbers in errors are entry indexes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import ijson
+
+from apishield.exchange import Exchange, Headers, Request, Response
+from apishield.ingest.base import ParseOptions
+from apishield.ingest.stats import IngestStats, Skip, number, shown
+from apishield.ingest.stream import READ_ERRORS, LogStream
+from apishield.ingest.target import is_method, split_target
+from apishield.ingest.timestamps import parse_timestamp
+
+MAX_DEPTH = 32
+"""A HAR entry is five levels deep; anything far deeper is an attack on the reader."""
+
+Events = Iterator[tuple[str, Any]]
+_OPEN = ("start_map", "start_array")
+_CLOSE = ("end_map", "end_array")
+
+
+class NotHar(Exception):  # noqa: N818 - reported per file as a skipped entry, never raised out
+    """The document is valid JSON but has no `log.entries` array where a HAR has one."""
+
+
+def read_har(stream: LogStream, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
+    """Every entry in order; a document broken midway keeps the entries before the break."""
+    index = 0
+    try:
+        for entry in _entries(ijson.basic_parse(stream)):
+            index += 1
+            stats.lines += 1
+            try:
+                exchange = _exchange(entry, options, index)
+            except Skip as skip:
+                stats.skip(options.name, index, skip.reason, skip.detail)
+                continue
+            stats.events += 1
+            yield exchange
+    except (ijson.JSONError, NotHar, *READ_ERRORS) as exc:
+        stats.lines += 1
+        stats.skip(options.name, index + 1, *_failure(exc))
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, NotHar):
+        return "not a HAR", message
+    if isinstance(exc, ijson.JSONError):
+        return "not valid JSON", f"{message}; entries before this point were read"
+    if isinstance(exc, EOFError):
+        return "truncated input", message
+    return "read error", message
+
+
+def _entries(events: Events) -> Iterator[Any]:
+    """Each item of `log.entries` (a `Skip` for one nested too deeply); the rest is passed over."""
+    if next(events, ("", None))[0] != "start_map":
+        raise NotHar('the top level is not a JSON object; a HAR is {"log": {"entries": [...]}}')
+    for key in _keys(events):
+        if key != "log":
+            _pass_over(events, _next(events))
+        elif _next(events) != "start_map":
+            raise NotHar('"log" is not an object')
+        else:
+            yield from _log_entries(events)
+
+
+def _log_entries(events: Events) -> Iterator[Any]:
+    for key in _keys(events):
+        if key != "entries":
+            _pass_over(events, _next(events))
+            continue
+        if _next(events) != "start_array":
+            raise NotHar('"log.entries" is not an array')
+        for event, value in events:
+            if event == "end_array":
+                break
+            yield _value(events, event, value)
+
+
+def _keys(events: Events) -> Iterator[str]:
+    """The keys of the object being read, stopping at its end; the caller consumes each value."""
+    for event, value in events:
+        if event == "end_map":
+            return
+        yield str(value)
+
+
+def _next(events: Events) -> str:
+    for event, _ in events:
+        return event
+    raise ijson.IncompleteJSONError("the document ended early")
+
+
+def _pass_over(events: Events, first: str) -> None:
+    depth = 1 if first in _OPEN else 0
+    while depth:
+        event = _next(events)
+        depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+
+
+def _value(events: Events, first: str, first_value: Any) -> Any:
+    """The JSON value that starts with this token, built without recursion."""
+    if first not in _OPEN:
+        return _scalar(first, first_value)
+    root: Any = {} if first == "start_map" else []
+    stack: list[Any] = [root]
+    keys: list[str] = [""]
+    for event, value in events:
+        if event == "map_key":
+            keys[-1] = value
+        elif event in _CLOSE:
+            stack.pop()
+            keys.pop()
+            if not stack:
+                return root
+        else:
+            item: Any = {} if event == "start_map" else [] if event == "start_array" else None
+            _put(stack[-1], keys[-1], _scalar(event, value) if item is None else item)
+            if item is not None:
+                if len(stack) >= MAX_DEPTH:
+                    _pass_over(events, event)
+                    _close_all(events, len(stack))
+                    return Skip("entry nested too deeply", f"more than {MAX_DEPTH} levels")
+                stack.append(item)
+                keys.append("")
+    raise ijson.IncompleteJSONError("the document ended inside an entry")
+
+
+def _close_all(events: Events, depth: int) -> None:
+    while depth:
+        event = _next(events)
+        depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+
+
+def _put(parent: Any, key: str, item: Any) -> None:
+    if type(parent) is dict:
+        parent[key] = item
+    else:
+        parent.append(item)
+
+
+def _scalar(event: str, value: Any) -> Any:
+    return float(value) if type(value) is Decimal else value
+
+
+def _exchange(entry: Any, options: ParseOptions, index: int) -> Exchange:
+    if isinstance(entry, Skip):
+        raise entry
+    if type(entry) is not dict:
+        raise Skip("entry is not an object", shown(entry))
+    request = _request(_object(entry, "request"), options.max_body_bytes)
+    response = _response(entry.get("response"), options.max_body_bytes)
+    started = entry.get("startedDateTime")
+    try:
+        when = parse_timestamp(started) if type(started) is str else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise Skip("bad time", f"startedDateTime is {shown(started)}")
+    millis = number(entry.get("time"))
+    seconds = millis / 1000 if millis is not None else None
+    return Exchange(request, response, when, seconds, f"{options.name}:{index}")
+
+
+def _request(request: dict[str, Any], cap: int) -> Request:
+    method, url = request.get("method"), request.get("url")
+    if type(method) is not str or not is_method(method):
+        raise Skip("bad field request.method", shown(method))
+    if type(url) is not str or not url:
+        raise Skip("bad field request.url", shown(url))
+    scheme, host, path, query = split_target(url.partition("#")[0])
+    headers, authority = _headers(request.get("headers"))
+    host = headers.get("host") or authority or host
+    if host:
+        headers.setdefault("host", host)
+    post = request.get("postData")
+    text = post.get("text") if type(post) is dict else None
+    encoding = post.get("encoding") if type(post) is dict else None
+    body, size = _body(text, encoding, request.get("bodySize"), cap)
+    version = request.get("httpVersion")
+    return Request(
+        method.upper(),
+        path,
+        query,
+        headers,
+        body,
+        size,
+        scheme or "http",
+        host,
+        "",
+        version if type(version) is str else "",
+    )
+
+
+def _response(response: Any, cap: int) -> Response | None:
+    if type(response) is not dict:
+        return None
+    status = response.get("status")
+    if type(status) is not int or status == 0:
+        return None
+    if not 100 <= status <= 999:
+        raise Skip("bad status", shown(status))
+    headers, _ = _headers(response.get("headers"))
+    content = response.get("content")
+    content = content if type(content) is dict else {}
+    body, size = _body(content.get("text"), content.get("encoding"), content.get("size"), cap)
+    return Response(status, headers, body, size)
+
+
+def _headers(listed: Any) -> tuple[Headers, str]:
+    """Lower-case names, repeats joined; HTTP/2 pseudo-headers dropped but `:authority` kept."""
+    headers: Headers = {}
+    authority = ""
+    for item in listed if type(listed) is list else ():
+        name = item.get("name") if type(item) is dict else None
+        value = item.get("value") if type(item) is dict else None
+        if type(name) is not str or type(value) is not str or not name:
+            continue
+        name = name.lower()
+        if name.startswith(":"):
+            authority = value if name == ":authority" else authority
+        elif name in headers:
+            headers[name] = f"{headers[name]}, {value}"
+        else:
+            headers[name] = value
+    return headers, authority
+
+
+def _body(text: Any, encoding: Any, declared: Any, cap: int) -> tuple[bytes | None, int | None]:
+    """Body bytes cut to `cap`, and the real size; a body the capture left out stays None."""
+    known = declared if type(declared) is int and declared >= 0 else None
+    if type(text) is not str:
+        return (b"", 0) if known == 0 else (None, known)
+    if encoding == "base64":
+        try:
+            body = base64.b64decode(text)
+        except (binascii.Error, ValueError):
+            return None, known
+    else:
+        body = text.encode("utf-8", "replace")
+    return body[:cap], len(body)
+
+
+def _object(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    value = entry.get(key)
+    if type(value) is not dict:
+        raise Skip(f"bad field {key}", f"expected an object, got {shown(value)}")
+    return value

@@ -1,0 +1,338 @@
+"""JSON access logs (nginx `escape=json`, gateways, anything with a field map) into exchanges.
+
+This is the hot path of `apishield analyze`, so `JsonLogParser.__call__` reads every field inline
+against a precomputed `Plan` instead of calling a helper per field: a Python call costs about as
+much as reading three fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orjson import JSONDecodeError, loads
+
+from apishield.exchange import Exchange, Headers, Request, Response
+from apishield.ingest.base import ParseOptions
+from apishield.ingest.fieldmap import (
+    ABSENT,
+    Fields,
+    Plan,
+    flattened,
+    make_plan,
+    merge_fields,
+    search,
+)
+from apishield.ingest.stats import Skip, shown
+from apishield.ingest.target import is_method, parse_request_line, split_target
+from apishield.ingest.timestamps import event_time
+
+MAX_PLANS = 64
+"""Record shapes remembered per file; a file with more is not a log with a fixed format."""
+
+
+class JsonLogParser:
+    """Reads JSON lines, learning which key holds which field once per record shape.
+
+    A shape is told apart by its key count: a log format writes the same keys on every line, and a
+    line that lacks a planned key falls back to searching every name for the fields an event needs
+    (time, method, target, status).
+    """
+
+    __slots__ = ("_cap", "_fields", "_name", "_plans")
+
+    def __init__(self, options: ParseOptions, fields: Fields) -> None:
+        self._fields = fields
+        self._name = options.name
+        self._cap = options.max_body_bytes
+        self._plans: dict[int, Plan] = {}
+
+    def __call__(self, line: bytes, line_no: int) -> Exchange:
+        try:
+            record = loads(line)
+        except JSONDecodeError as exc:
+            record = _recover(line, exc)
+        if record.__class__ is not dict:
+            raise Skip("not a JSON object", f"a JSON {type(record).__name__}")
+        plan = self._plans.get(len(record)) or self._plan(record)
+        if plan.flatten:
+            record = flattened(record)
+        value = record.get(plan.time)
+        try:
+            started = plan.read_time(value)
+        except (TypeError, ValueError):
+            started = -1.0
+        if not 0 <= started < 1e11:
+            started = self._time(record, plan, value)
+        return Exchange(
+            self._request(record, plan),
+            self._response(record, plan),
+            started,
+            self._duration(record, plan),
+            f"{self._name}:{line_no}",
+        )
+
+    def _request(self, record: dict[str, Any], plan: Plan) -> Request:
+        get = record.get
+        method = get(plan.method)
+        target = get(plan.request_uri)
+        if target is None and plan.request_uri is not ABSENT:  # Envoy's unset original path
+            target = search(self._fields, record, "request_uri")
+        version = ""
+        if not (
+            method.__class__ is str
+            and target.__class__ is str
+            and target[:1] == "/"
+            and method.isalpha()
+            and method.isascii()
+        ):
+            method, target, version = self._request_line(record, plan)
+        path, _, query = target.partition("?")
+        scheme = host = ""
+        if path[:1] != "/":
+            scheme, host, path, query = split_target(target)
+        if not query and plan.query is not ABSENT:
+            value = get(plan.query)
+            query = value if value.__class__ is str and value != "-" else ""
+        headers: Headers = {}
+        for key, name in plan.headers:
+            value = get(key)
+            if value and value != "-" and value.__class__ is str:
+                headers[name] = value
+        if plan.request_headers is not ABSENT:
+            add_headers(headers, get(plan.request_headers))
+        value = get(plan.host)
+        if value and value != "-" and value.__class__ is str:
+            host = value
+            headers.setdefault("host", value)
+        value = get(plan.scheme)
+        if value and value != "-" and value.__class__ is str:
+            scheme = value.lower()
+        value = get(plan.protocol)
+        if value and value != "-" and value.__class__ is str:
+            version = value
+        value = get(plan.client_ip)
+        peer_ip = ""
+        if value and value != "-" and value.__class__ is str:
+            peer_ip = without_port(value) if ":" in value else value
+        value = get(plan.request_body)
+        if value is None:
+            body, body_size = None, count(get(plan.request_bytes))
+        else:
+            body, body_size = capped(value, self._cap)
+        return Request(
+            method.upper(),
+            path,
+            query,
+            headers,
+            body,
+            body_size,
+            scheme or "http",
+            host,
+            peer_ip,
+            version,
+        )
+
+    def _response(self, record: dict[str, Any], plan: Plan) -> Response | None:
+        get = record.get
+        value = get(plan.status)
+        if value.__class__ is str and len(value) == 3 and value.isdigit() and value[0] != "0":
+            status = int(value)
+        elif value.__class__ is int and 100 <= value <= 999:
+            status = value
+        else:
+            code = self._status(record, plan, value)
+            if code is None:
+                return None
+            status = code
+        headers: Headers = {}
+        for key, name in plan.response_header_keys:
+            value = get(key)
+            if value and value != "-" and value.__class__ is str:
+                headers[name] = value
+        if plan.response_headers is not ABSENT:
+            add_headers(headers, get(plan.response_headers))
+        value = get(plan.response_body)
+        if value is None:
+            return Response(status, headers, None, count(get(plan.response_bytes)))
+        body, size = capped(value, self._cap)
+        return Response(status, headers, body, size)
+
+    def _duration(self, record: dict[str, Any], plan: Plan) -> float | None:
+        value = record.get(plan.duration)
+        if value.__class__ is str:
+            try:
+                seconds: float | None = float(value)
+            except ValueError:
+                seconds = None
+            if seconds is not None and 0 <= seconds < 1e9:
+                return seconds
+        seconds = None if value is None else duration(value)
+        if seconds is None and plan.duration is not ABSENT:
+            seconds = duration(search(self._fields, record, "duration"))
+        if seconds is None and plan.duration_ms is not ABSENT:
+            millis = duration(record.get(plan.duration_ms))
+            seconds = None if millis is None else millis / 1000
+        return seconds
+
+    def _time(self, record: dict[str, Any], plan: Plan, value: Any) -> float:
+        """The slow path: the planned time key is missing or its value is not a time."""
+        if value is None or value == "-":
+            value = self._required(record, plan.time, "time")
+        try:
+            return event_time(value)
+        except ValueError:
+            raise Skip("bad time", shown(value)) from None
+
+    def _status(self, record: dict[str, Any], plan: Plan, value: Any) -> int | None:
+        if value is None and plan.status is not ABSENT:
+            value = search(self._fields, record, "status")
+        if value is None:
+            value = record.get(plan.upstream_status)
+        return status_code(value)
+
+    def _plan(self, record: dict[str, Any]) -> Plan:
+        if len(self._plans) >= MAX_PLANS:
+            self._plans.clear()
+        plan = self._plans[len(record)] = make_plan(self._fields, record)
+        return plan
+
+    def _required(self, record: dict[str, Any], key: str, name: str) -> Any:
+        value = None if key is ABSENT else search(self._fields, record, name)
+        if value is None:
+            raise Skip(f"missing field {name}", self._looked_for(name))
+        return value
+
+    def _looked_for(self, name: str) -> str:
+        names = ", ".join(self._fields[name][:5])
+        return f"looked for {names}; name your log's key in ingest.field_map.{name}"
+
+    def _request_line(self, record: dict[str, Any], plan: Plan) -> tuple[str, str, str]:
+        method = record.get(plan.method)
+        if (method is None or method == "-") and plan.method is not ABSENT:
+            method = search(self._fields, record, "method")
+        target = record.get(plan.request_uri)
+        if (target is None or target == "-") and plan.request_uri is not ABSENT:
+            target = search(self._fields, record, "request_uri")
+        if type(method) is str and type(target) is str and target and is_method(method):
+            return method, target, ""
+        line = record.get(plan.request_line)
+        if type(line) is str and (parts := parse_request_line(line)) is not None:
+            return parts
+        if target is None and method is None and type(line) is str:
+            raise Skip("bad request line", shown(line))
+        if target is None:
+            raise Skip("missing field request_uri", self._looked_for("request_uri"))
+        if method is None:
+            raise Skip("missing field method", self._looked_for("method"))
+        raise Skip("bad request", f"method {shown(method, 40)}, target {shown(target)}")
+
+
+def json_parser(
+    options: ParseOptions, defaults: Mapping[str, Sequence[str]] | None = None
+) -> JsonLogParser:
+    """A parser for one file: configured names first, then a format's own, then the common ones."""
+    return JsonLogParser(options, merge_fields(options.field_map, defaults))
+
+
+def load_object(line: bytes) -> dict[str, Any]:
+    """One JSON object, forgiving the two ways nginx writes JSON that is not quite JSON.
+
+    With `escape=json`, nginx copies bytes a client sent as they are, so a hostile User-Agent can
+    make the line invalid UTF-8; with the default escaping it writes `\\x22` inside strings. Both
+    lines are still events, so the line is decoded with U+FFFD for bad bytes and `\\xHH` is read as
+    U+00HH. Only when that fails too is the line skipped.
+    """
+    try:
+        record = loads(line)
+    except JSONDecodeError as exc:
+        record = _recover(line, exc)
+    if type(record) is not dict:
+        raise Skip("not a JSON object", f"a JSON {type(record).__name__}")
+    return record
+
+
+def _recover(line: bytes, first: JSONDecodeError) -> Any:
+    text = line.decode("utf-8", "replace")
+    if "\\x" in text:
+        text = text.replace("\\x", "\\u00")
+    try:
+        return loads(text)
+    except JSONDecodeError:
+        raise Skip("not JSON", str(first)) from None
+
+
+def status_code(value: object) -> int | None:
+    """The status, or None where the source says there was no response (0, "-", empty)."""
+    if value is None or value in ("-", ""):
+        return None
+    if type(value) is int:
+        status = value
+    elif type(value) is str and value.isascii() and value.isdigit():
+        status = int(value)
+    else:
+        raise Skip("bad status", shown(value))
+    if status == 0:
+        return None
+    if not 100 <= status <= 999:
+        raise Skip("bad status", shown(value))
+    return status
+
+
+def count(value: object) -> int | None:
+    """A byte count, or None for "-", null or anything that is not a whole non-negative number."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def duration(value: object) -> float | None:
+    """Seconds (or ms) as logged; nginx lists one time per upstream tried ("0.010, 0.004")."""
+    if type(value) is str:
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = _sum_of_times(value)
+    elif type(value) is float or type(value) is int:
+        seconds = float(value)
+    else:
+        return None
+    return seconds if 0 <= seconds < 1e9 else None
+
+
+def _sum_of_times(value: str) -> float:
+    try:
+        return sum(float(part) for part in value.replace(":", ",").split(",") if part.strip())
+    except ValueError:
+        return -1.0
+
+
+def capped(value: object, cap: int) -> tuple[bytes | None, int | None]:
+    """A logged body as bytes, cut to `cap`, with the size it had before the cut."""
+    if type(value) is not str or value == "-":
+        return None, None
+    body = value.encode("utf-8", "replace")
+    return body[:cap], len(body)
+
+
+def without_port(address: str) -> str:
+    """The IP of "ip:port", "[v6]:port", or a bare address (IPv6 has colons of its own)."""
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    if address.count(":") == 1:
+        return address.partition(":")[0]
+    return address
+
+
+def add_headers(headers: Headers, logged: object) -> None:
+    """Merge a logged header object; repeated headers logged as lists are joined with ", "."""
+    if type(logged) is not dict:
+        return
+    for name, logged_value in logged.items():
+        value = logged_value
+        if type(value) is list:
+            value = ", ".join(str(part) for part in value)
+        if type(value) is str and value:
+            headers[str(name).lower()] = value

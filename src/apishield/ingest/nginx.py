@@ -1,0 +1,109 @@
+"""nginx `combined` access logs, and the common extensions of it, into exchanges.
+
+    $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
+    "$http_referer" "$http_user_agent" ["$http_x_forwarded_for"] [rt=$request_time ...]
+
+nginx writes `"`, `\\` and bytes outside printable ASCII as `\\xHH`; those are turned back into the
+bytes the client sent, so checks see the real payload. A line that is not valid UTF-8 (only possible
+with `escape=none`) is decoded with U+FFFD in place of the bad bytes rather than dropped: the
+structure is ASCII, so the event is still readable.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apishield.exchange import Exchange, Headers, Request, Response
+from apishield.ingest.base import ParseOptions
+from apishield.ingest.jsonlog import count, duration, status_code
+from apishield.ingest.stats import Skip, shown
+from apishield.ingest.target import parse_request_line, split_target
+from apishield.ingest.timestamps import parse_timestamp
+
+COMBINED = re.compile(
+    r'(\S+) \S+ .*? \[([^\]]+)\] "([^"]*)" (\S+) (\S+)(?: "([^"]*)" "([^"]*)")?(.*)', re.DOTALL
+)
+"""The combined format; referer and user agent are optional so `common` logs read too."""
+_ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
+_DURATION_KEYS = ("rt", "request_time")
+
+
+class NginxParser:
+    """Reads combined-format lines; one instance per file, for the source name."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, options: ParseOptions) -> None:
+        self._name = options.name
+
+    def __call__(self, line: bytes, line_no: int) -> Exchange:
+        match = COMBINED.match(line.decode("utf-8", "replace"))
+        if match is None:
+            raise Skip("not nginx combined format", shown(line))
+        peer_ip, when, request_line, status, sent, referer, agent, rest = match.groups()
+        try:
+            started = parse_timestamp(when)
+        except ValueError:
+            raise Skip("bad time", shown(when)) from None
+        parts = parse_request_line(unescape(request_line))
+        if parts is None:
+            raise Skip("bad request line", shown(request_line))
+        method, target, version = parts
+        scheme, host, path, query = split_target(target)
+        headers = _headers(referer, agent, rest)
+        seconds = _duration(rest) if rest else None
+        request = Request(
+            method.upper(),
+            path,
+            query,
+            headers,
+            None,
+            None,
+            scheme or "http",
+            host,
+            peer_ip,
+            version,
+        )
+        if host:
+            headers.setdefault("host", host)
+        source = f"{self._name}:{line_no}"
+        return Exchange(request, _response(status, sent), started, seconds, source)
+
+
+def nginx_parser(options: ParseOptions) -> NginxParser:
+    return NginxParser(options)
+
+
+def unescape(text: str) -> str:
+    """Undo nginx's `\\xHH` escaping; the bytes are read as UTF-8, U+FFFD where they are not."""
+    if "\\x" not in text:
+        return text
+    raw = _ESCAPE.sub(lambda match: bytes.fromhex(match[1].decode()), text.encode())
+    return raw.decode("utf-8", "replace")
+
+
+def _response(status: str, sent: str) -> Response | None:
+    code = status_code(status)
+    return None if code is None else Response(code, {}, None, count(sent))
+
+
+def _headers(referer: str | None, agent: str | None, rest: str) -> Headers:
+    headers: Headers = {}
+    if referer and referer != "-":
+        headers["referer"] = unescape(referer)
+    if agent and agent != "-":
+        headers["user-agent"] = unescape(agent)
+    if rest.startswith(' "'):
+        forwarded = rest[2:].partition('"')[0]
+        if forwarded and forwarded != "-":
+            headers["x-forwarded-for"] = unescape(forwarded)
+    return headers
+
+
+def _duration(rest: str) -> float | None:
+    """`rt=0.012` or `request_time=0.012` after the quoted fields, as many setups append."""
+    for word in rest.split():
+        key, sep, value = word.partition("=")
+        if sep and key in _DURATION_KEYS:
+            return duration(value.strip('"'))
+    return None

@@ -1,0 +1,105 @@
+"""`read_exchanges`: any supported log, from a file or stdin, compressed or not, as exchanges."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from apishield.config import FORMATS
+from apishield.exchange import Exchange
+from apishield.ingest.base import LineParser, ParseOptions, Reader
+from apishield.ingest.detect import detect_format
+from apishield.ingest.envoy import envoy_parser
+from apishield.ingest.fieldmap import merge_fields
+from apishield.ingest.har import read_har
+from apishield.ingest.jsonl import jsonl_parser
+from apishield.ingest.jsonlog import json_parser
+from apishield.ingest.nginx import nginx_parser
+from apishield.ingest.stats import IngestError, IngestStats, Skip
+from apishield.ingest.stream import LogStream, open_log, read_lines
+
+log = logging.getLogger("apishield.ingest")
+
+
+def lines_of(make_parser: Callable[[ParseOptions], LineParser]) -> Reader:
+    """A reader for a one-event-per-line format, given how to make its per-file line parser."""
+
+    def read(stream: LogStream, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
+        parse = make_parser(options)
+        name = options.name
+        for line_no, line in read_lines(stream, stats, line_limit(options.max_body_bytes)):
+            try:
+                exchange = parse(line, line_no)
+            except Skip as skip:
+                stats.skip(name, line_no, skip.reason, skip.detail)
+                continue
+            except Exception as exc:  # a parser bug costs one line, not the file
+                stats.skip(name, line_no, "parser error", f"{type(exc).__name__}: {exc}")
+                if stats.skipped_by_reason["parser error"] == 1:
+                    log.exception("parser error on %s:%d; line skipped", name, line_no)
+                continue
+            stats.events += 1
+            yield exchange
+
+    return read
+
+
+READERS: dict[str, Reader] = {
+    "nginx": lines_of(nginx_parser),
+    "nginx-json": lines_of(json_parser),
+    "envoy": lines_of(envoy_parser),
+    "jsonl": lines_of(jsonl_parser),
+    "har": read_har,
+}
+
+
+def read_exchanges(
+    path: Path,
+    fmt: str = "auto",
+    *,
+    field_map: Mapping[str, Sequence[str]] | None = None,
+    max_body_bytes: int = 1_048_576,
+    stats: IngestStats,
+) -> Iterator[Exchange]:
+    """Exchanges in file order; `path` "-" is stdin. Bad lines are counted in `stats`.
+
+    The format name, the field map and the path are checked before this returns, so a mistake
+    there is an `IngestError` at the call; the file is opened when iteration starts.
+    """
+    _check_format(fmt)
+    if max_body_bytes < 0:
+        raise IngestError(f"max_body_bytes is {max_body_bytes}; it must be 0 or more")
+    merge_fields(field_map)
+    if str(path) != "-" and not path.exists():
+        raise IngestError(f"{path} does not exist; check the path, or use - to read stdin")
+    name = "stdin" if str(path) == "-" else path.name
+    options = ParseOptions(name, max_body_bytes, dict(field_map or {}))
+    return _read(path, fmt, options, stats)
+
+
+def line_limit(max_body_bytes: int) -> int:
+    """Longest line read: a JSONL line may carry two bodies, base64 at 4/3 their size."""
+    return 4 * max_body_bytes + (1 << 20)
+
+
+def _read(path: Path, fmt: str, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
+    with open_log(path) as stream:
+        if fmt == "auto":
+            head = stream.head()
+            if not head:
+                return
+            try:
+                fmt = detect_format(head)
+            except IngestError as exc:
+                raise IngestError(f"{path}: {exc}") from None
+        yield from READERS[fmt](stream, options, stats)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt == "auto" or fmt in READERS:
+        return
+    close = difflib.get_close_matches(fmt, FORMATS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise IngestError(f"unknown log format {fmt!r}.{hint} Valid formats: {', '.join(FORMATS)}.")

@@ -1,0 +1,70 @@
+"""How a read went: what it produced, what it skipped and why; the error for an unreadable file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+MAX_ERRORS = 100
+"""Errors kept with their line numbers; a log with a million bad lines still counts every one."""
+
+
+class IngestError(Exception):
+    """The whole input cannot be read (cannot open, unknown format, format not detectable).
+
+    The message names the bad value and the fix. A bad line is never an `IngestError`: it is counted
+    in `IngestStats` and reading goes on.
+    """
+
+
+@dataclass(slots=True, frozen=True)
+class LineError:
+    source: str
+    line: int
+    """1-based line number; for HAR, the 1-based entry index."""
+    reason: str
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counts for one or more reads, so a caller can tell a quiet log from a misread one.
+
+    `lines` counts the non-blank lines read (HAR: entries), and every one of them is either an event
+    or skipped, so `lines == events + skipped` once a read is finished.
+    """
+
+    lines: int = 0
+    events: int = 0
+    skipped: int = 0
+    errors: list[LineError] = field(default_factory=list)
+    """The first `MAX_ERRORS` skipped lines, with the detail of what was wrong."""
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    """Short reasons such as "not JSON" or "bad status", without the detail, so they aggregate."""
+
+    def skip(self, source: str, line: int, reason: str, detail: str = "") -> None:
+        self.skipped += 1
+        self.skipped_by_reason[reason] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(LineError(source, line, f"{reason}: {detail}" if detail else reason))
+
+
+class Skip(Exception):  # noqa: N818 - a control-flow signal for one line, not an error of the read
+    """Raised by a parser for one line or entry; the reader counts it and carries on."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def number(value: object) -> float | None:
+    """A finite, non-negative JSON number (not a bool), or None."""
+    if (type(value) is int or type(value) is float) and 0 <= value < 1e15:
+        return float(value)
+    return None
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A bounded repr for error details: hostile lines may carry megabytes in one value."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"

@@ -1,0 +1,191 @@
+"""Open a log as bytes whatever its compression, and cut it into lines in bounded memory."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol, cast
+
+from apishield.ingest.stats import IngestError, IngestStats
+
+CHUNK = 1 << 20
+"""Bytes per read: large enough that splitting lines happens in C over thousands at a time."""
+HEAD_BYTES = 64 << 10
+"""How far detection may read ahead before it must decide."""
+BOM = b"\xef\xbb\xbf"
+
+READ_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+"""What a truncated or corrupt compressed stream, or a failing disk, raises mid-read."""
+
+
+class Buffered(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+    def read1(self, size: int, /) -> bytes: ...
+    def peek(self, size: int, /) -> bytes: ...
+
+
+def _gzip(raw: Buffered) -> Buffered:
+    return cast(Buffered, gzip.GzipFile(fileobj=cast(io.BufferedReader, raw), mode="rb"))
+
+
+def _bz2(raw: Buffered) -> Buffered:
+    return cast(Buffered, bz2.BZ2File(cast(io.BufferedReader, raw)))
+
+
+def _xz(raw: Buffered) -> Buffered:
+    return cast(Buffered, lzma.LZMAFile(cast(io.BufferedReader, raw)))
+
+
+_COMPRESSED = (
+    ((b"\x1f\x8b",), _gzip),
+    (tuple(b"BZh" + digit.encode() for digit in "123456789"), _bz2),
+    ((b"\xfd7zXZ\x00",), _xz),
+)
+_UNSUPPORTED = (
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -dc {path} | apishield analyze -"),
+    (b"PK\x03\x04", "zip", "unzip -p {path} | apishield analyze -"),
+)
+
+
+class LogStream:
+    """A log's bytes, decompressed, whose first lines can be looked at and are then read again.
+
+    Read errors found while looking ahead are held back and raised where reading reaches them, so
+    they are reported at the right line.
+    """
+
+    def __init__(self, raw: Buffered, name: str) -> None:
+        self.name = name
+        self._raw = raw
+        self._pending = b""
+        self._error: Exception | None = None
+        self._at_start = True
+
+    def head(self, max_lines: int = 8) -> list[bytes]:
+        """The first non-blank lines, for format detection."""
+        while self._error is None and self._pending.count(b"\n") <= max_lines:
+            if len(self._pending) >= HEAD_BYTES:
+                break
+            try:
+                chunk = self._fetch(CHUNK)
+            except READ_ERRORS as exc:
+                self._error = exc
+                break
+            if not chunk:
+                break
+            self._pending += chunk
+        return [line for line in self._pending.split(b"\n") if line.strip()][:max_lines]
+
+    def read1(self, size: int = CHUNK, /) -> bytes:
+        """At most `size` bytes, b"" at the end; returns what is there rather than wait for more
+        (stdin, pipes)."""
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        if self._error is not None:
+            raise self._error
+        return self._fetch(size)
+
+    def read(self, size: int = -1, /) -> bytes:
+        """For ijson, which probes with read(0) and copes with short reads."""
+        return self.read1(size if size >= 0 else CHUNK)
+
+    def _fetch(self, size: int) -> bytes:
+        chunk = self._raw.read1(size)
+        if self._at_start:
+            self._at_start = False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM) :]
+        return chunk
+
+
+@contextmanager
+def open_log(path: Path) -> Iterator[LogStream]:
+    """Open a file, or stdin for "-", decompressing by magic bytes since names lie."""
+    if str(path) == "-":
+        yield LogStream(_decompressed(_stdin(), path), "stdin")
+        return
+    try:
+        file = io.BufferedReader(io.FileIO(path, "r"), CHUNK)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IngestError(f"cannot open {path}: {reason}; check the path and permissions") from exc
+    with file:
+        yield LogStream(_decompressed(file, path), path.name)
+
+
+def read_lines(stream: LogStream, stats: IngestStats, limit: int) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with 1-based numbers. Over-long lines and broken input are counted here.
+
+    Memory stays bounded by `limit` plus one chunk whatever the file holds: a line longer than
+    `limit` is skipped while it is still being read.
+    """
+    line_no = 0
+    rest = b""
+    dropping = False
+    while True:
+        try:
+            chunk = stream.read1(CHUNK)
+        except READ_ERRORS as exc:
+            stats.lines += 1
+            stats.skip(stream.name, line_no + 1, *_read_failure(exc))
+            return
+        if dropping:
+            cut = chunk.find(b"\n")
+            if cut < 0 and chunk:
+                continue
+            dropping = False
+            chunk = chunk[cut + 1 :]
+        if not chunk:
+            break
+        pieces = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+        rest = pieces.pop()
+        for line in pieces:
+            line_no += 1
+            if line and not line.isspace():
+                stats.lines += 1
+                yield line_no, line
+        if len(rest) > limit:
+            line_no += 1
+            stats.lines += 1
+            detail = f"over {limit} bytes; a larger ingest.max_body_bytes allows longer lines"
+            stats.skip(stream.name, line_no, "line too long", detail)
+            rest, dropping = b"", True
+    if rest and not rest.isspace():
+        stats.lines += 1
+        yield line_no + 1, rest
+
+
+def _read_failure(exc: Exception) -> tuple[str, str]:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, EOFError):
+        return "truncated input", f"{message}; the file was cut off or is still being written"
+    return "read error", message
+
+
+def _stdin() -> Buffered:
+    buffer = sys.stdin.buffer
+    if isinstance(buffer, io.BufferedReader):
+        return buffer
+    return io.BufferedReader(cast(io.RawIOBase, buffer), CHUNK)
+
+
+def _decompressed(raw: Buffered, path: Path) -> Buffered:
+    magic = raw.peek(6)[:6]
+    for prefixes, opener in _COMPRESSED:
+        if magic.startswith(prefixes):
+            return opener(raw)
+    for prefix, kind, command in _UNSUPPORTED:
+        if magic.startswith(prefix):
+            fix = command.format(path="FILE" if str(path) == "-" else path)
+            raise IngestError(
+                f"{path} is {kind}-compressed, which apishield cannot read; run {fix}"
+            )
+    return raw

@@ -1,0 +1,170 @@
+"""The inventory stage: every exchange updates the statistics of its endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from urllib.parse import unquote_plus
+
+import orjson
+
+from apishield.exchange import Exchange
+from apishield.inventory.endpoint import Endpoint, ParamStats
+from apishield.inventory.params import value_type
+
+MAX_ENDPOINTS = 20_000
+MAX_PARAMS = 64
+OVERFLOW_TEMPLATE = "/{overflow}"
+"""Where traffic goes past MAX_ENDPOINTS: a flood of junk paths must not exhaust memory."""
+
+Retemplate = Callable[[str, str], str]
+"""(host, raw path) -> the route template as learning now sees it."""
+
+
+class Inventory:
+    name = "inventory"
+
+    def __init__(self) -> None:
+        self.endpoints: dict[tuple[str, str, str], Endpoint] = {}
+        self._hosts: dict[str, str] = {}
+
+    def __call__(self, exchange: Exchange) -> None:
+        route = exchange.route
+        if route is None:
+            return
+        request = exchange.request
+        host = self._host(request.host)
+        key = (request.method, host, route)
+        endpoint = self.endpoints.get(key)
+        if endpoint is None:
+            endpoint = self._new_endpoint(key, request.path)
+        _count(endpoint, exchange)
+        if exchange.path_params:
+            _params(endpoint, "path", _typed(exchange.path_params.items()))
+        if request.query:
+            _params(endpoint, "query", _typed(_query_pairs(request.query)))
+        if request.body and request.headers.get("content-type", "").startswith("application/json"):
+            _params(endpoint, "body", _json_fields(request.body))
+
+    def _new_endpoint(self, key: tuple[str, str, str], path: str) -> Endpoint:
+        if len(self.endpoints) >= MAX_ENDPOINTS:
+            key = (key[0], key[1], OVERFLOW_TEMPLATE)
+            existing = self.endpoints.get(key)
+            if existing is not None:
+                return existing
+        endpoint = Endpoint(method=key[0], host=key[1], template=key[2], sample_path=path)
+        self.endpoints[key] = endpoint
+        return endpoint
+
+    def _host(self, raw: str) -> str:
+        host = self._hosts.get(raw)
+        if host is None:
+            host = raw.lower().removesuffix(":80").removesuffix(":443")
+            if len(self._hosts) < 4096:
+                self._hosts[raw] = host
+        return host
+
+    def reconcile(self, retemplate: Retemplate) -> None:
+        """Re-key endpoints whose template has become more general since they were first seen."""
+        merged: dict[tuple[str, str, str], Endpoint] = {}
+        for endpoint in self.endpoints.values():
+            if endpoint.template != OVERFLOW_TEMPLATE and endpoint.sample_path:
+                endpoint.template = retemplate(endpoint.host, endpoint.sample_path)
+            target = merged.get(endpoint.key)
+            if target is None:
+                merged[endpoint.key] = endpoint
+            else:
+                target.merge(endpoint)
+        self.endpoints = merged
+
+
+def _count(endpoint: Endpoint, exchange: Exchange) -> None:
+    endpoint.requests += 1
+    started = exchange.started
+    endpoint.first_seen = min(endpoint.first_seen, started)
+    endpoint.last_seen = max(endpoint.last_seen, started)
+    response = exchange.response
+    if response is not None:
+        endpoint.statuses[response.status] += 1
+        content_type = response.headers.get("content-type")
+        if content_type:
+            endpoint.content_types[content_type.partition(";")[0].strip().lower()] += 1
+    if exchange.duration is not None:
+        endpoint.latency.add(exchange.duration)
+    actor = exchange.actor
+    if actor is not None:
+        endpoint.auth[actor.auth_scheme or "none"] += 1
+        endpoint.add_actor(actor.key)
+    if exchange.data_classes or exchange.person_records:
+        _data(endpoint, exchange)
+
+
+def _data(endpoint: Endpoint, exchange: Exchange) -> None:
+    endpoint.responses_scanned += 1
+    endpoint.data_classes.update(exchange.data_classes)
+    for path, data_class in exchange.data_fields.items():
+        endpoint.add_field(path, data_class)
+    if exchange.person_records:
+        endpoint.responses_with_personal_data += 1
+        endpoint.person_records += exchange.person_records
+        endpoint.max_person_records = max(endpoint.max_person_records, exchange.person_records)
+
+
+def _params(endpoint: Endpoint, location: str, typed: Iterable[tuple[str, str]]) -> None:
+    params = endpoint.params
+    for name, kind in typed:
+        stats = params.get((location, name))
+        if stats is None:
+            if len(params) >= MAX_PARAMS:
+                continue
+            stats = params[(location, name)] = ParamStats(location=location, name=name)
+        stats.seen += 1
+        stats.types[kind] += 1
+
+
+def _typed(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    for name, value in pairs:
+        yield name, value_type(value)
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((name[:128], value))
+    return pairs
+
+
+def _json_fields(body: bytes) -> list[tuple[str, str]]:
+    """Top-level JSON fields and their types: mass assignment shows up as new names here."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(document, dict):
+        return []
+    fields = []
+    for name, value in document.items():
+        fields.append((str(name)[:128], _json_type(value)))
+    return fields
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, str):
+        return value_type(value)
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "null"

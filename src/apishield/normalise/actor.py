@@ -1,0 +1,246 @@
+"""Who sent a request: the client IP behind trusted proxies, and the identity or key it used.
+
+Secrets never leave this module whole: API keys and opaque tokens become a masked prefix and a
+keyed hash, session cookies a keyed hash, Basic passwords nothing at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jwt
+
+from apishield.config import IdentityConfig
+from apishield.exchange import Actor, Exchange, MaskedSecret
+from apishield.privacy import Hasher
+
+_CACHE_MAX = 65_536
+Network = IPv4Network | IPv6Network
+
+
+class _BoundedCache(dict[str, Any]):
+    """A dict that forgets everything when full: cheaper than an LRU, and tokens recur in bursts."""
+
+    def put(self, key: str, value: Any) -> Any:
+        if len(self) >= _CACHE_MAX:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class JwtReader:
+    """Reads the identity claim of a bearer JWT, verifying it only when a key is configured."""
+
+    def __init__(
+        self,
+        *,
+        key: Any = None,
+        algorithms: Iterable[str] = (),
+        audience: str | None = None,
+        claim: str = "sub",
+    ) -> None:
+        self._key = key
+        self._algorithms = list(algorithms)
+        self._audience = audience
+        self._claim = claim
+        self._cache = _BoundedCache()
+
+    @property
+    def verifies(self) -> bool:
+        return self._key is not None
+
+    def identity(self, token: str) -> tuple[str | None, bool]:
+        """(identity, verified). Without a key the claim is read but marked unverified."""
+        cached = self._cache.get(token)
+        if cached is None:
+            cached = self._cache.put(token, self._read(token))
+        result: tuple[str | None, bool] = cached
+        return result
+
+    def _read(self, token: str) -> tuple[str | None, bool]:
+        try:
+            if self._key is None:
+                claims = jwt.decode(token, options={"verify_signature": False})
+                return _claim(claims, self._claim), False
+            key = self._key
+            if isinstance(key, jwt.PyJWKSet):
+                kid = jwt.get_unverified_header(token).get("kid")
+                key = next((k.key for k in key.keys if k.key_id == kid or kid is None), None)
+                if key is None:
+                    return None, False
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                options={"verify_aud": self._audience is not None},
+            )
+            return _claim(claims, self._claim), True
+        except jwt.PyJWTError:
+            return None, False
+
+
+def _claim(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return None if value is None else str(value)
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("eyJ")
+
+
+class ActorResolver:
+    """The normalise stage that fills `exchange.actor`."""
+
+    name = "actor"
+
+    def __init__(self, config: IdentityConfig, hasher: Hasher, jwt_reader: JwtReader) -> None:
+        self._trusted: tuple[Network, ...] = tuple(config.trusted_proxies)
+        self._key_headers = tuple(h.lower() for h in config.api_key_headers)
+        self._key_params = frozenset(config.api_key_query_params)
+        self._session_cookies = frozenset(c.lower() for c in config.session_cookies)
+        self._hash_identities = config.hash_identities
+        self._hash_ips = config.hash_ips
+        self._hasher = hasher
+        self._jwt = jwt_reader
+        self._masks = _BoundedCache()
+        self._trust_cache = _BoundedCache()
+
+    def __call__(self, exchange: Exchange) -> None:
+        request = exchange.request
+        headers = request.headers
+        actor = Actor(ip=self.client_ip(request.peer_ip, headers))
+        actor.user_agent = headers.get("user-agent", "")
+        authorization = headers.get("authorization")
+        if authorization:
+            self._authorization(actor, authorization)
+        if actor.auth_scheme is None:
+            self._api_key(actor, headers, request.query)
+        cookie = headers.get("cookie")
+        if cookie and self._session_cookies:
+            self._session(actor, cookie)
+        if self._hash_identities and actor.identity is not None:
+            actor.identity = "h:" + self._hasher.short(actor.identity)
+        if self._hash_ips:
+            actor.ip = "h:" + self._hasher.short(actor.ip)
+        exchange.actor = actor
+
+    # -- client IP -------------------------------------------------------------------------
+
+    def client_ip(self, peer: str, headers: Mapping[str, str]) -> str:
+        """The rightmost address not of a trusted proxy: the only one a client cannot forge."""
+        if not self._trusted or not self._is_trusted(peer):
+            return peer
+        forwarded = headers.get("forwarded")
+        hops = _forwarded_for(forwarded) if forwarded else None
+        if not hops:
+            xff = headers.get("x-forwarded-for")
+            hops = [h.strip() for h in xff.split(",")] if xff else []
+        for hop in reversed(hops):
+            if not hop:
+                continue
+            if not self._is_trusted(hop):
+                return hop
+        # Every hop is a trusted proxy: the leftmost is the closest we get to the client.
+        return next((h for h in hops if h), peer)
+
+    def _is_trusted(self, address: str) -> bool:
+        cached: bool | None = self._trust_cache.get(address)
+        if cached is None:
+            ip = _parse_ip(address)
+            cached = ip is not None and any(ip in net for net in self._trusted)
+            self._trust_cache.put(address, cached)
+        return cached
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def _authorization(self, actor: Actor, value: str) -> None:
+        scheme, _, credentials = value.strip().partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "bearer" and credentials:
+            actor.auth_scheme = "bearer"
+            if looks_like_jwt(credentials):
+                identity, verified = self._jwt.identity(credentials)
+                if identity is not None:
+                    actor.identity, actor.identity_source = identity, "jwt"
+                    actor.jwt_verified = verified
+                    return
+            actor.api_key = self._mask(credentials)
+        elif scheme == "basic" and credentials:
+            actor.auth_scheme = "basic"
+            user = _basic_user(credentials)
+            if user:
+                actor.identity, actor.identity_source = user, "basic"
+        elif credentials or scheme:
+            # Custom schemes ("Token abc", "ApiKey abc", a bare key): treat as an API key.
+            actor.auth_scheme = "api_key"
+            actor.api_key = self._mask(credentials or scheme)
+
+    def _api_key(self, actor: Actor, headers: Mapping[str, str], query: str) -> None:
+        for name in self._key_headers:
+            value = headers.get(name)
+            if value:
+                actor.auth_scheme, actor.api_key = "api_key", self._mask(value.strip())
+                return
+        if query and self._key_params and any(p in query for p in self._key_params):
+            for name, value in parse_qsl(query, keep_blank_values=False):
+                if name in self._key_params and value:
+                    actor.auth_scheme, actor.api_key = "api_key", self._mask(value)
+                    return
+
+    def _session(self, actor: Actor, cookie: str) -> None:
+        for part in cookie.split(";"):
+            name, sep, value = part.partition("=")
+            if sep and name.strip().lower() in self._session_cookies and value.strip():
+                actor.session = self._hasher.short(value.strip())
+                if actor.auth_scheme is None:
+                    actor.auth_scheme = "cookie"
+                return
+
+    def _mask(self, secret: str) -> MaskedSecret:
+        cached: MaskedSecret | None = self._masks.get(secret)
+        if cached is None:
+            cached = self._masks.put(secret, self._hasher.mask(secret))
+        return cached
+
+
+def _basic_user(credentials: str) -> str | None:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    user, _, _password = decoded.partition(":")
+    return user or None
+
+
+def _forwarded_for(value: str) -> list[str]:
+    """The `for=` hops of an RFC 7239 Forwarded header, ports and brackets removed."""
+    hops = []
+    for element in value.split(","):
+        for pair in element.split(";"):
+            name, _, node = pair.strip().partition("=")
+            if name.lower() == "for":
+                hops.append(_strip_port(node.strip().strip('"')))
+    return hops
+
+
+def _strip_port(node: str) -> str:
+    if node.startswith("["):
+        return node[1 : node.find("]")] if "]" in node else node[1:]
+    if node.count(":") == 1:
+        return node.partition(":")[0]
+    return node
+
+
+def _parse_ip(address: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ipaddress.ip_address(_strip_port(address.strip()))
+    except ValueError:
+        return None

@@ -1,0 +1,112 @@
+"""The analysis as one JSON-ready document: what `--json` writes, the store keeps, reports show."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from apishield import __version__
+from apishield.engine import EndpointView, InventoryResult
+from apishield.inventory.risk import PERSONAL_CLASSES, SECRET_CLASSES
+
+
+@dataclass(slots=True, frozen=True)
+class RunInfo:
+    kind: str
+    started_at: float
+    finished_at: float
+    sources: Sequence[str]
+    lines: int
+    events: int
+    skipped: int
+    skipped_by_reason: Mapping[str, int]
+    errors: Sequence[Mapping[str, Any]]
+
+
+def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
+    endpoints = [_endpoint(view) for view in result.endpoints]
+    elapsed = max(run.finished_at - run.started_at, 1e-9)
+    return {
+        "apishield": __version__,
+        "run": {
+            "kind": run.kind,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "seconds": round(elapsed, 3),
+            "events_per_second": round(run.events / elapsed),
+            "sources": list(run.sources),
+            "lines": run.lines,
+            "events": run.events,
+            "skipped": run.skipped,
+            "skipped_by_reason": dict(run.skipped_by_reason),
+            "errors": [dict(e) for e in run.errors],
+            "stage_errors": result.stage_errors,
+            "spec_title": result.spec.title if result.spec else None,
+        },
+        "summary": _summary(endpoints),
+        "coverage": _coverage(result),
+        "endpoints": endpoints,
+    }
+
+
+def _endpoint(view: EndpointView) -> dict[str, Any]:
+    return {
+        **view.endpoint.summary(),
+        "state": view.status.state,
+        "deprecated": view.status.deprecated,
+        "operation_id": view.status.operation_id,
+        "reasons": list(view.status.reasons),
+        "risk": {
+            "score": view.risk.score,
+            "level": view.risk.level,
+            "factors": [
+                {"name": f.name, "points": f.points, "detail": f.detail} for f in view.risk.factors
+            ],
+        },
+    }
+
+
+def _summary(endpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    classes: Counter[str] = Counter()
+    for endpoint in endpoints:
+        classes.update(endpoint["data_classes"])
+    personal = [e for e in endpoints if set(e["data_classes"]) & PERSONAL_CLASSES]
+    return {
+        "endpoints": len(endpoints),
+        "hosts": len({e["host"] for e in endpoints}),
+        "requests": sum(e["requests"] for e in endpoints),
+        "by_state": dict(Counter(e["state"] for e in endpoints)),
+        "deprecated": sum(1 for e in endpoints if e["deprecated"]),
+        "by_risk": dict(Counter(e["risk"]["level"] for e in endpoints)),
+        "with_personal_data": len(personal),
+        "with_secrets": sum(1 for e in endpoints if set(e["data_classes"]) & SECRET_CLASSES),
+        "unauthenticated_with_personal_data": sum(
+            1 for e in personal if e["unauthenticated_share"] >= 0.5
+        ),
+        "data_classes": dict(classes.most_common()),
+    }
+
+
+def _coverage(result: InventoryResult) -> dict[str, Any] | None:
+    coverage = result.coverage
+    if coverage is None:
+        return None
+    return {
+        "observed_endpoints": coverage.observed,
+        "documented_endpoints": coverage.documented,
+        "documented_percent": round(coverage.documented_percent, 1),
+        "spec_operations": coverage.operations,
+        "spec_operations_used": coverage.operations_used,
+        "spec_used_percent": round(coverage.used_percent, 1),
+        "unused_operations": [
+            {
+                "method": op.method,
+                "path": op.path,
+                "operation_id": op.operation_id,
+                "deprecated": op.deprecated,
+            }
+            for op in coverage.unused
+        ],
+    }

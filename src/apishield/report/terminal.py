@@ -1,0 +1,80 @@
+"""The terminal summary after `apishield analyze`: the riskiest endpoints first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
+_STATE_STYLE = {"shadow": "magenta", "zombie": "bold red", "documented": "green"}
+
+
+def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None:
+    run, summary = document["run"], document["summary"]
+    console.print(
+        f"[bold]{run['events']:,}[/] events from {len(run['sources'])} source(s) in "
+        f"{run['seconds']:.1f}s ({run['events_per_second']:,}/s); "
+        f"[bold]{summary['endpoints']}[/] endpoints on {summary['hosts']} host(s)"
+    )
+    states = ", ".join(f"{n} {state}" for state, n in sorted(summary["by_state"].items()))
+    console.print(f"Status: {states}; {summary['deprecated']} deprecated")
+    coverage = document.get("coverage")
+    if coverage:
+        console.print(
+            f"Documentation: {coverage['documented_percent']}% of observed endpoints documented; "
+            f"{coverage['spec_operations_used']}/{coverage['spec_operations']} spec operations "
+            f"used ({len(coverage['unused_operations'])} documented but unused)"
+        )
+    if summary["data_classes"]:
+        classes = ", ".join(f"{c} ({n:,})" for c, n in summary["data_classes"].items())
+        console.print(f"Sensitive data returned: {classes}")
+    if summary["unauthenticated_with_personal_data"]:
+        console.print(
+            f"[bold red]{summary['unauthenticated_with_personal_data']} endpoint(s) return "
+            "personal data without authentication[/]"
+        )
+    hosts = {e["host"] for e in document["endpoints"]}
+    console.print(_endpoint_table(document["endpoints"][:top], len(document["endpoints"]), hosts))
+    _problems(run, console)
+
+
+def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]) -> Table:
+    """With one host, its name goes in the title so the templates get the width."""
+    single = next(iter(hosts)) if len(hosts) == 1 else None
+    where = f" on {single}" if single else ""
+    table = Table(title=f"Endpoints by risk{where} (top {len(endpoints)} of {total})", expand=True)
+    table.add_column("Risk", justify="right")
+    table.add_column("Endpoint", overflow="fold")
+    table.add_column("Status")
+    table.add_column("Auth")
+    table.add_column("Data classes", overflow="fold")
+    table.add_column("Requests", justify="right")
+    table.add_column("p95 ms", justify="right")
+    for e in endpoints:
+        risk = e["risk"]
+        auth = ", ".join(sorted(k for k in e["auth"] if k != "none")) or "-"
+        if e["unauthenticated_share"]:
+            auth += f" ({e['unauthenticated_share']:.0%} none)"
+        state = e["state"] + (" (deprecated)" if e["deprecated"] and e["state"] != "zombie" else "")
+        table.add_row(
+            f"[{_LEVEL_STYLE[risk['level']]}]{risk['score']}[/]",
+            f"{e['method']} {'' if single else e['host']}{e['template']}",
+            f"[{_STATE_STYLE.get(e['state'], 'default')}]{state}[/]",
+            auth,
+            ", ".join(e["data_classes"]) or "-",
+            f"{e['requests']:,}",
+            "-" if e["latency_p95_ms"] is None else f"{e['latency_p95_ms']:g}",
+        )
+    return table
+
+
+def _problems(run: dict[str, Any], console: Console) -> None:
+    if run["skipped"]:
+        reasons = ", ".join(f"{r}: {n:,}" for r, n in run["skipped_by_reason"].items())
+        console.print(f"[yellow]Skipped {run['skipped']:,} unreadable line(s)[/] ({reasons})")
+        for error in run["errors"][:5]:
+            console.print(f"  {error['source']} line {error['line']}: {error['reason']}")
+    for stage, count in run["stage_errors"].items():
+        console.print(f"[red]Stage {stage} failed on {count:,} exchange(s); see the log[/]")

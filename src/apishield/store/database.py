@@ -1,0 +1,128 @@
+"""The store: SQLite by default, PostgreSQL (or anything SQLAlchemy speaks) by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from apishield.store.schema import endpoints, ingest_errors, metadata, runs
+
+_EXAMPLES = "sqlite:///apishield.db or postgresql+psycopg://user@127.0.0.1:5432/apishield"
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says which URL and what to change."""
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"{url!r} is not a database URL; use e.g. {_EXAMPLES}") from exc
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(parsed)
+        except NoSuchModuleError as exc:
+            raise StoreError(
+                f"no driver for {parsed.drivername!r}; use e.g. {_EXAMPLES} "
+                "(PostgreSQL needs `pip install apishield[postgres]`)"
+            ) from exc
+        self.url = parsed.render_as_string(hide_password=True)
+
+    def create(self) -> None:
+        try:
+            metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {self.url}: {exc.orig}") from exc
+
+    def save_analysis(self, document: Mapping[str, Any]) -> int:
+        """Write one analysis run in a single transaction: a crash leaves no half run behind."""
+        run = document["run"]
+        try:
+            with self.engine.begin() as conn:
+                run_id: int = conn.execute(
+                    insert(runs).returning(runs.c.id),
+                    {
+                        "kind": run["kind"],
+                        "started_at": run["started_at"],
+                        "finished_at": run["finished_at"],
+                        "sources": run["sources"],
+                        "lines": run["lines"],
+                        "events": run["events"],
+                        "skipped": run["skipped"],
+                        "spec_title": run.get("spec_title"),
+                        "coverage": document.get("coverage"),
+                        "stage_errors": run.get("stage_errors", {}),
+                    },
+                ).scalar_one()
+                rows = [_endpoint_row(run_id, e) for e in document["endpoints"]]
+                if rows:
+                    conn.execute(insert(endpoints), rows)
+                errors = [{"run_id": run_id, **e} for e in run.get("errors", [])]
+                if errors:
+                    conn.execute(insert(ingest_errors), errors)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
+        return run_id
+
+    def latest_run_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(runs.c.id).order_by(runs.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+
+    def load_endpoints(self, run_id: int) -> list[dict[str, Any]]:
+        """Endpoints of one run in the same shape the analysis document gives them."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(endpoints).where(endpoints.c.run_id == run_id).order_by(endpoints.c.id)
+            ).mappings()
+            return [
+                {
+                    **row["summary"],
+                    "state": row["state"],
+                    "deprecated": row["deprecated"],
+                    "operation_id": row["operation_id"],
+                    "risk": {"score": row["risk_score"], "factors": row["risk_factors"]},
+                }
+                for row in rows
+            ]
+
+    def load_errors(self, run_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ingest_errors.c.source, ingest_errors.c.line, ingest_errors.c.reason)
+                .where(ingest_errors.c.run_id == run_id)
+                .order_by(ingest_errors.c.id)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+
+def _endpoint_row(run_id: int, endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    summary = {
+        k: v
+        for k, v in endpoint.items()
+        if k not in ("state", "deprecated", "operation_id", "risk")
+    }
+    return {
+        "run_id": run_id,
+        "method": endpoint["method"],
+        "host": endpoint["host"],
+        "template": endpoint["template"],
+        "state": endpoint["state"],
+        "deprecated": endpoint["deprecated"],
+        "operation_id": endpoint["operation_id"],
+        "risk_score": endpoint["risk"]["score"],
+        "risk_factors": endpoint["risk"]["factors"],
+        "requests": endpoint["requests"],
+        "first_seen": endpoint["first_seen"],
+        "last_seen": endpoint["last_seen"],
+        "summary": summary,
+    }

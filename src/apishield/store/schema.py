@@ -1,0 +1,67 @@
+"""The tables. Counts, shapes, classes and keyed hashes only: no raw personal data, no secrets."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Column("sources", JSON, nullable=False),
+    Column("lines", Integer, nullable=False, default=0),
+    Column("events", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("spec_title", String(256)),
+    Column("coverage", JSON),
+    Column("stage_errors", JSON),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("method", String(16), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("template", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("deprecated", Boolean, nullable=False, default=False),
+    Column("operation_id", String(255)),
+    Column("risk_score", Integer, nullable=False),
+    Column("risk_factors", JSON, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("first_seen", Float),
+    Column("last_seen", Float),
+    Column("summary", JSON, nullable=False),
+)
+
+ingest_errors = Table(
+    "ingest_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("source", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+)

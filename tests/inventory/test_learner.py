@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from apishield.exchange import Actor
+from apishield.inventory import learner
+from apishield.inventory.learner import Inventory
+from apishield.testing import make_exchange
+
+
+def observe(inventory: Inventory, route: str, **kwargs: object) -> None:
+    exchange = make_exchange(**kwargs)  # type: ignore[arg-type]
+    exchange.route = route
+    exchange.actor = Actor(ip="198.51.100.1", auth_scheme=None)
+    inventory(exchange)
+
+
+def test_counts_statuses_auth_and_params() -> None:
+    inventory = Inventory()
+    for i in range(10):
+        exchange = make_exchange(
+            path=f"/customers/{i}", query=f"limit={i}&q=a%20b", status=200 if i else 404
+        )
+        exchange.route = "/customers/{id}"
+        exchange.path_params = {"id": str(i)}
+        exchange.actor = Actor(ip="198.51.100.1", auth_scheme="bearer" if i % 2 else None)
+        inventory(exchange)
+    (endpoint,) = inventory.endpoints.values()
+    assert endpoint.requests == 10
+    assert endpoint.statuses == {200: 9, 404: 1}
+    assert endpoint.auth == {"bearer": 5, "none": 5}
+    assert endpoint.params[("path", "id")].type == "integer"
+    assert endpoint.params[("query", "limit")].type == "integer"
+    assert endpoint.params[("query", "q")].type == "string"
+
+
+def test_json_body_fields_are_typed() -> None:
+    inventory = Inventory()
+    body = orjson.dumps({"name": "x", "age": 3, "admin": True, "tags": []})
+    observe(
+        inventory, "/users", method="POST", body=body, headers={"content-type": "application/json"}
+    )
+    (endpoint,) = inventory.endpoints.values()
+    types = {
+        name: stats.type for (where, name), stats in endpoint.params.items() if where == "body"
+    }
+    assert types == {"name": "string", "age": "integer", "admin": "boolean", "tags": "array"}
+
+
+def test_exchanges_without_route_are_ignored() -> None:
+    inventory = Inventory()
+    inventory(make_exchange())
+    assert inventory.endpoints == {}
+
+
+def test_reconcile_merges_what_learning_generalised() -> None:
+    inventory = Inventory()
+    for code in ("US", "GB", "DE"):
+        exchange = make_exchange(path=f"/countries/{code}")
+        exchange.route = f"/countries/{code}"
+        inventory(exchange)
+    inventory.reconcile(lambda host, path: "/countries/{param}")
+    (endpoint,) = inventory.endpoints.values()
+    assert endpoint.requests == 3 and endpoint.template == "/countries/{param}"
+
+
+def test_endpoint_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(learner, "MAX_ENDPOINTS", 5)
+    inventory = Inventory()
+    for i in range(50):
+        observe(inventory, f"/junk{i}")
+    assert len(inventory.endpoints) == 6
+    assert inventory.endpoints[("GET", "api.example.com", "/{overflow}")].requests == 45
+
+
+def test_query_and_param_names_are_bounded() -> None:
+    inventory = Inventory()
+    query = "&".join(f"p{i}=1" for i in range(500))
+    observe(inventory, "/search", query=query)
+    (endpoint,) = inventory.endpoints.values()
+    assert len(endpoint.params) == learner.MAX_PARAMS

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import base64
+from ipaddress import ip_network
+
+import jwt
+
+from apishield.config import IdentityConfig
+from apishield.exchange import Actor
+from apishield.normalise.actor import ActorResolver, JwtReader
+from apishield.privacy import Hasher
+from apishield.testing import make_exchange
+
+HASHER = Hasher(b"s" * 32)
+LB = [ip_network("10.0.0.0/8")]
+
+
+def resolve(
+    headers: dict[str, str] | None = None,
+    *,
+    peer: str = "10.0.0.5",
+    query: str = "",
+    config: IdentityConfig | None = None,
+    reader: JwtReader | None = None,
+) -> Actor:
+    resolver = ActorResolver(
+        config or IdentityConfig(trusted_proxies=LB), HASHER, reader or JwtReader()
+    )
+    exchange = make_exchange(headers=headers, peer_ip=peer, query=query)
+    resolver(exchange)
+    assert exchange.actor is not None
+    return exchange.actor
+
+
+def test_rightmost_untrusted_hop_of_x_forwarded_for() -> None:
+    # The client forged the first entry; the proxy appended the real address.
+    actor = resolve({"x-forwarded-for": "1.2.3.4, 198.51.100.9, 10.1.1.1"})
+    assert actor.ip == "198.51.100.9"
+
+
+def test_untrusted_peer_cannot_set_its_ip() -> None:
+    actor = resolve({"x-forwarded-for": "1.2.3.4"}, peer="203.0.113.50")
+    assert actor.ip == "203.0.113.50"
+
+
+def test_no_trusted_proxies_means_the_peer() -> None:
+    actor = resolve({"x-forwarded-for": "1.2.3.4"}, config=IdentityConfig())
+    assert actor.ip == "10.0.0.5"
+
+
+def test_forwarded_header_with_ports_and_ipv6() -> None:
+    actor = resolve({"forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'})
+    assert actor.ip == "2001:db8::1"
+    actor = resolve({"forwarded": "for=198.51.100.17:5000"})
+    assert actor.ip == "198.51.100.17"
+
+
+def test_all_hops_trusted_gives_the_leftmost() -> None:
+    assert resolve({"x-forwarded-for": "10.9.9.9, 10.0.0.1"}).ip == "10.9.9.9"
+
+
+def test_jwt_sub_read_unverified_without_a_key() -> None:
+    token = jwt.encode(
+        {"sub": "customer-42"}, "whatever-secret-value-000000000000", algorithm="HS256"
+    )
+    actor = resolve({"authorization": f"Bearer {token}"})
+    assert (actor.identity, actor.identity_source, actor.jwt_verified) == (
+        "customer-42",
+        "jwt",
+        False,
+    )
+    assert actor.auth_scheme == "bearer"
+    assert actor.key == "id:customer-42"
+
+
+def test_jwt_verified_with_a_key_and_rejected_when_forged() -> None:
+    key = "correct-horse-battery-staple-0123456789"
+    reader = JwtReader(key=key.encode(), algorithms=["HS256"])
+    good = jwt.encode({"sub": "alice"}, key, algorithm="HS256")
+    forged = jwt.encode({"sub": "admin"}, "another-key-entirely-0123456789abc", algorithm="HS256")
+    assert resolve({"authorization": f"Bearer {good}"}, reader=reader).jwt_verified is True
+    actor = resolve({"authorization": f"Bearer {forged}"}, reader=reader)
+    assert actor.identity is None
+    assert actor.api_key is not None and forged not in str(actor.api_key)
+
+
+def test_basic_user_without_the_password() -> None:
+    credentials = base64.b64encode(b"bob:hunter2").decode()
+    actor = resolve({"authorization": f"Basic {credentials}"})
+    assert (actor.identity, actor.identity_source) == ("bob", "basic")
+    assert "hunter2" not in repr(actor)
+
+
+def test_opaque_bearer_and_api_key_are_masked() -> None:
+    secret = "pk_live_0123456789abcdef0123456789"
+    for headers, query in (({"x-api-key": secret}, ""), ({}, f"api_key={secret}")):
+        actor = resolve(headers, query=query)
+        assert actor.auth_scheme == "api_key"
+        assert actor.api_key is not None
+        assert secret not in repr(actor)
+        assert actor.api_key.digest == HASHER.digest(secret)
+    bearer = resolve({"authorization": "Bearer opaque-token-value-123456"})
+    assert bearer.auth_scheme == "bearer" and bearer.api_key is not None
+
+
+def test_session_cookie_is_hashed() -> None:
+    actor = resolve({"cookie": "theme=dark; SESSIONID=abc123secret; x=1"})
+    assert actor.session == HASHER.short("abc123secret")
+    assert actor.auth_scheme == "cookie"
+    assert "abc123secret" not in repr(actor)
+
+
+def test_unauthenticated_request() -> None:
+    actor = resolve({"user-agent": "curl/8.5"})
+    assert actor.auth_scheme is None and actor.identity is None
+    assert actor.key == "ip:10.0.0.5"
+    assert actor.user_agent == "curl/8.5"
+
+
+def test_identities_and_ips_can_be_hashed() -> None:
+    config = IdentityConfig(hash_identities=True, hash_ips=True)
+    credentials = base64.b64encode(b"bob:pw").decode()
+    actor = resolve({"authorization": f"Basic {credentials}"}, peer="198.51.100.1", config=config)
+    assert actor.identity == "h:" + HASHER.short("bob")
+    assert actor.ip == "h:" + HASHER.short("198.51.100.1")
+
+
+def test_hostile_headers_do_not_raise() -> None:
+    for value in (
+        "Bearer eyJ.eyJ.x",
+        "Basic !!!",
+        "Basic " + base64.b64encode(b"\xff\xfe").decode(),
+        "",
+        " ",
+    ):
+        resolve(
+            {"authorization": value, "x-forwarded-for": ",,, ,[::1", "forwarded": 'for="[broken'}
+        )

@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+import random
+import re
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apishield.normalise import routes
+from apishield.normalise.routes import MAX_HOSTS, MAX_NODES, RouteLearner, path_params
+
+HOST = "api.example.com"
+HEX = "0123456789abcdef"
+RNG = random.Random(5)
+COUNTRIES = ["US", "GB", "DE", "FR", "IT", "ES", "NL", "BE", "CH", "AT", "SE", "NO"]
+
+
+def sid(prefix: str) -> str:
+    return prefix + "".join(RNG.choice(HEX) for _ in range(32))
+
+
+def learn(learner: RouteLearner, paths: list[str]) -> list[str]:
+    return [learner.observe(HOST, path) for path in paths]
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/customers/40213377/profile", "/customers/{id}/profile"),
+        ("/orders/6e8bc430-9c3a-11d9-9669-0800200c9a66", "/orders/{uuid}"),
+        ("/blobs/da39a3ee5e6b4b0d3255bfef95601890afd80709", "/blobs/{hex}"),
+        ("/v1/customers/cus_9s8d7f6g5h4j3k2l", "/v1/customers/{id}"),
+        ("/events/01ARZ3NDEKTSV4RRFFQ69G5FAV", "/events/{id}"),
+        ("/users/alice@example.com/inbox", "/users/{email}/inbox"),
+        ("/lookup/+14155550123", "/lookup/{phone}"),
+        ("/lookup/%2B14155550123", "/lookup/{phone}"),
+        ("/hosts/192.168.10.200", "/hosts/{ip}"),
+        ("/sessions/dGhpcyBpcyBhIHRva2VuIQ2x", "/sessions/{token}"),
+    ],
+)
+def test_strong_values_are_parameters_at_once(path: str, template: str) -> None:
+    assert RouteLearner().observe(HOST, path) == template
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "template"),
+    [
+        ("/items/7", "/items/8", "/items/{id}"),
+        ("/reports/2024-01-15", "/reports/2024-02-01", "/reports/{date}"),
+        ("/lookup/415-555-0123", "/lookup/212-555-0199", "/lookup/{phone}"),
+        ("/commits/a1b2c3d4", "/commits/e5f60718", "/commits/{hex}"),
+    ],
+)
+def test_weak_values_wait_for_a_second_value(first: str, second: str, template: str) -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, first) == first
+    assert learner.observe(HOST, second) == template
+    assert learner.template(HOST, first) == template
+
+
+def test_repeated_kinds_are_numbered() -> None:
+    path = f"/Accounts/{sid('AC')}/Calls/{sid('CA')}/Recordings/{sid('RE')}.json"
+    template = "/Accounts/{id}/Calls/{id2}/Recordings/{id3}.json"
+    assert RouteLearner().observe(HOST, path) == template
+
+
+def test_extension_stays_literal() -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, f"/Calls/{sid('CA')}.json") == "/Calls/{id}.json"
+    assert learner.observe(HOST, f"/Calls/{sid('CA')}.xml") == "/Calls/{id}.xml"
+    assert learner.observe(HOST, "/Calls.json") == "/Calls.json"
+
+
+def test_version_date_seen_alone_stays_literal() -> None:
+    learner = RouteLearner()
+    for _ in range(200):
+        template = learner.observe(HOST, f"/2010-04-01/Accounts/{sid('AC')}/Calls.json")
+    assert template == "/2010-04-01/Accounts/{id}/Calls.json"
+    # A second date later does not turn the established version into a parameter.
+    learner.observe(HOST, "/2012-01-01/Accounts.json")
+    assert learner.template(HOST, "/2010-04-01/Accounts.json") == "/2010-04-01/Accounts.json"
+
+
+def test_literal_sibling_of_a_parameter_stays() -> None:
+    learner = RouteLearner()
+    for _ in range(50):
+        learn(learner, [f"/Numbers/{sid('PN')}.json", "/Numbers/Local.json", "/users/me"])
+        learner.observe(HOST, f"/users/{RNG.randint(10**6, 10**9)}")
+    assert learner.template(HOST, "/Numbers/Local.json") == "/Numbers/Local.json"
+    assert learner.template(HOST, f"/Numbers/{sid('PN')}.json") == "/Numbers/{id}.json"
+    assert learner.template(HOST, "/users/me") == "/users/me"
+    assert learner.template(HOST, "/users/40213377") == "/users/{id}"
+
+
+def test_frequent_literal_survives_a_crowd_of_words() -> None:
+    learner = RouteLearner()
+    for i in range(100):
+        learner.observe(HOST, "/users/me/repos")
+        name = "".join(RNG.choice(string.ascii_lowercase) for _ in range(7))
+        learner.observe(HOST, f"/users/{name}/repos")
+        assert i < 60 or learner.template(HOST, f"/users/{name}/repos") == "/users/{param}/repos"
+    assert learner.template(HOST, "/users/me/repos") == "/users/me/repos"
+    assert learner.template(HOST, "/users/somebody-new/repos") == "/users/{param}/repos"
+
+
+def test_codes_become_a_parameter_after_min_distinct_values() -> None:
+    learner = RouteLearner(min_distinct=8)
+    for code in COUNTRIES[:7]:
+        for _ in range(20):
+            learner.observe(HOST, f"/Available/{code}/Local.json")
+    assert learner.template(HOST, "/Available/US/Local.json") == "/Available/US/Local.json"
+    learner.observe(HOST, "/Available/BE.json")
+    assert learner.template(HOST, "/Available/US/Local.json") == "/Available/{param}/Local.json"
+    assert learner.template(HOST, "/Available/JP.json") == "/Available/{param}.json"
+
+
+def test_a_fixed_set_of_frequent_words_stays_literal() -> None:
+    learner = RouteLearner(min_distinct=8)
+    words = [
+        "AllTime",
+        "Daily",
+        "LastMonth",
+        "Monthly",
+        "ThisMonth",
+        "Today",
+        "Yearly",
+        "Yesterday",
+    ]
+    for _ in range(30):
+        for word in words:
+            learner.observe(HOST, f"/Usage/Records/{word}.json")
+    assert learner.template(HOST, "/Usage/Records/Daily.json") == "/Usage/Records/Daily.json"
+
+
+def test_rare_words_with_the_same_structure_beneath_fold() -> None:
+    learner = RouteLearner(min_distinct=8)
+    for name in ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]:
+        learner.observe(HOST, f"/repos/{name}/issues")
+    assert learner.template(HOST, "/repos/alice/issues") == "/repos/{param}/issues"
+
+
+def test_spec_paths_win_and_other_paths_are_learned() -> None:
+    spec = [
+        "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
+        "/2010-04-01/Accounts/{AccountSid}/Calls/Feedback.json",
+        "/users/{user_id}",
+        "/users/@me",
+    ]
+    learner = RouteLearner(spec_paths=spec)
+    account = sid("AC")
+    assert (
+        learner.observe(HOST, f"/2010-04-01/Accounts/{account}/Calls/{sid('CA')}.json") == spec[0]
+    )
+    assert learner.observe(HOST, f"/2010-04-01/Accounts/{account}/Calls/Feedback.json") == spec[1]
+    assert learner.observe(HOST, "/users/alice") == "/users/{user_id}"
+    assert learner.observe(HOST, "/users/@me/") == "/users/@me"
+    assert learner.observe(HOST, "/shadow/40213377") == "/shadow/{id}"
+    assert learner.node_count == 3
+
+
+def test_invalid_min_distinct_names_the_fix() -> None:
+    with pytest.raises(ValueError, match="min_distinct=1: use 2 or more"):
+        RouteLearner(min_distinct=1)
+
+
+def test_random_segment_flood_stays_under_the_node_cap() -> None:
+    learner = RouteLearner()
+    rng = random.Random(1)
+    for i in range(30_000):
+        depth = rng.randint(1, 6)
+        words = (
+            "".join(rng.choice(string.ascii_lowercase) for _ in range(6)) for _ in range(depth)
+        )
+        learner.observe(HOST, "/" + "/".join(words))
+        if i % 5000 == 0:
+            assert learner.node_count < MAX_NODES
+    assert learner.node_count < MAX_NODES
+    assert learner.observe(HOST, "/zzzzzz/qqqqqq") in {"/{param}/{param2}", "/{param}/qqqqqq"}
+
+
+def test_repeated_random_paths_stay_under_the_node_cap() -> None:
+    learner = RouteLearner()
+    rng = random.Random(2)
+    for _ in range(10_000):
+        words = ("".join(rng.choice(string.ascii_letters) for _ in range(9)) for _ in range(4))
+        path = "/" + "/".join(words)
+        for _ in range(3):
+            learner.observe(HOST, path)
+    assert learner.node_count < MAX_NODES
+
+
+def test_node_budget_is_a_hard_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes, "MAX_NODES", 40)
+    learner = RouteLearner()
+    for i in range(200):
+        learner.observe(HOST, f"/api/resource{i}/sub{i}/leaf{i}")
+    assert learner.node_count <= 40
+    assert learner.observe(HOST, "/fresh/words/here") == "/{param}/{param2}/{param3}"
+
+
+def test_host_flood_shares_one_tree() -> None:
+    learner = RouteLearner()
+    for i in range(MAX_HOSTS * 3):
+        learner.observe(f"tenant{i}.example.com", "/health")
+    assert learner.node_count <= 2 * (MAX_HOSTS + 1)
+
+
+def test_deep_paths_are_cut() -> None:
+    learner = RouteLearner()
+    path = "/a" * 200
+    assert learner.observe(HOST, path).count("{param") == 200 - 32
+    assert learner.node_count <= 33
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/a/b/", "/a/b"),
+        ("/a//b", "/a/b"),
+        ("//a///b//", "/a/b"),
+        ("", "/"),
+        ("/", "/"),
+        ("/a/b?x=1&y=/c", "/a/b"),
+        ("/caf%C3%A9/menu", "/caf%C3%A9/menu"),
+        ("/a/%7Bid%7D", "/a/%7Bid%7D"),
+        ("/a/{id}", "/a/%7Bid%7D"),
+        ("https://api.example.com/a/b", "/a/b"),
+    ],
+)
+def test_paths_are_normalised(path: str, template: str) -> None:
+    assert RouteLearner().observe(HOST, path) == template
+
+
+def test_percent_encoded_spelling_of_a_literal_is_the_same_literal() -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, "/users/me") == "/users/me"
+    assert learner.observe(HOST, "/users/m%65") == "/users/me"
+    assert learner.node_count == 3
+
+
+def test_template_does_not_learn() -> None:
+    learner = RouteLearner()
+    assert learner.template(HOST, "/customers/40213377/profile") == "/customers/{id}/profile"
+    assert learner.template(HOST, "/items/7") == "/items/7"
+    assert learner.node_count == 0
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "params"),
+    [
+        ("/customers/{id}/profile", "/customers/42/profile", {"id": "42"}),
+        ("/a/{id}/b/{id2}.json", "/a/1/b/CA12.json", {"id": "1", "id2": "CA12"}),
+        ("/u/{email}", "/u/alice%40example.com", {"email": "alice@example.com"}),
+        ("/files/{name}.{ext}", "/files/a.b.tar", {"name": "a", "ext": "b.tar"}),
+        ("/customers/{id}/profile", "/customers/42/orders", {}),
+        ("/customers/{id}", "/customers/42/profile", {}),
+        ("/customers/{id}", "/customers/42/", {"id": "42"}),
+        ("/", "/", {}),
+    ],
+)
+def test_path_params(template: str, path: str, params: dict[str, str]) -> None:
+    assert path_params(template, path) == params
+
+
+def test_two_parameters_in_one_segment_do_not_backtrack_forever() -> None:
+    hostile = "/files/" + "a." * 20_000 + "jsox"
+    assert path_params("/files/{name}.{part}.json", hostile) == {}
+    learner = RouteLearner(spec_paths=["/files/{name}.{part}.json"])
+    assert learner.observe(HOST, hostile) == "/files/{param}.jsox"
+
+
+def test_path_params_round_trip_a_learned_template() -> None:
+    learner = RouteLearner()
+    path = f"/Accounts/{sid('AC')}/Calls/{sid('CA')}.json"
+    params = path_params(learner.observe(HOST, path), path)
+    assert list(params) == ["id", "id2"]
+    assert path.endswith(params["id2"] + ".json")
+
+
+@given(st.text(max_size=200), st.text(max_size=20))
+def test_observe_never_raises(path: str, host: str) -> None:
+    learner = RouteLearner()
+    for candidate in (path, "/" + path, path + "/x/" + path):
+        template = learner.observe(host, candidate)
+        assert isinstance(template, str)
+        assert template.startswith("/")
+        assert learner.template(host, candidate) == template
+        assert isinstance(path_params(template, candidate), dict)
+
+
+def test_look_alike_endpoints_leading_to_different_places_stay_literal() -> None:
+    learner = RouteLearner(min_distinct=8)
+    products = {"SMS": "Messages", "MMS": "Media", "SIP": "Domains", "FAX": "Faxes"}
+    products |= {"IVR": "Flows", "TTS": "Voices", "ASR": "Models", "OTP": "Codes"}
+    for _ in range(3):
+        for product, below in products.items():
+            learner.observe(HOST, f"/api/{product}/{below}")
+    assert learner.template(HOST, "/api/SMS/Messages") == "/api/SMS/Messages"
+
+
+SEGMENTS = st.one_of(
+    st.sampled_from(["users", "me", "Local.json", "US", "GB", "2010-04-01", "{x}", "%41", "a.b"]),
+    st.integers(0, 10**12).map(str),
+    st.uuids().map(str),
+    st.text(string.ascii_letters + string.digits + "-_.%@+", min_size=1, max_size=24),
+    st.text(max_size=8),
+)
+
+
+@given(st.lists(st.lists(SEGMENTS, max_size=6).map("/".join), min_size=1, max_size=60))
+def test_templates_fit_their_paths(paths: list[str]) -> None:
+    learner = RouteLearner(min_distinct=2)
+    for path in paths:
+        learner.observe(HOST, path)
+    for path in paths:
+        template = learner.template(HOST, path)
+        names = set(re.findall(r"\{([^{}]*)\}", template))
+        params = path_params(template, path)
+        assert names <= set(params), (template, path)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from apishield.config import Config
+from apishield.engine import Engine
+from apishield.privacy import Hasher
+from apishield.report.document import RunInfo, build_document
+from apishield.report.html import render_html
+from apishield.report.terminal import render
+from apishield.testing import make_exchange
+
+
+def document() -> dict[str, Any]:
+    engine = Engine(Config(), Hasher(b"r" * 32))
+    hostile = '/<script>alert("x")</script>'
+    for path in ("/health", hostile, "/users/12345"):
+        engine.process(
+            make_exchange(
+                path=path,
+                response_body=b'{"email": "a@b.example"}',
+                response_headers={"content-type": "application/json"},
+            )
+        )
+    run = RunInfo(
+        "analyze",
+        0.0,
+        2.0,
+        ["a.log"],
+        4,
+        3,
+        1,
+        {"not JSON": 1},
+        [{"source": "a.log", "line": 2, "reason": "not JSON"}],
+    )
+    return build_document(engine.result(), run)
+
+
+def test_document_is_json_ready_and_summarised() -> None:
+    doc = document()
+    assert orjson.loads(orjson.dumps(doc)) == doc
+    assert doc["run"]["events_per_second"] == 2
+    assert doc["summary"]["endpoints"] == 3
+    assert doc["summary"]["with_personal_data"] == 3
+    assert doc["summary"]["by_state"] == {"undocumented": 3}
+    assert doc["coverage"] is None
+
+
+def test_html_escapes_what_attackers_control() -> None:
+    html = render_html(document())
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert "not JSON" in html
+
+
+def test_terminal_summary() -> None:
+    console = Console(record=True, width=160)
+    render(document(), console)
+    text = console.export_text()
+    assert "3 endpoints on 1 host" in text
+    assert "Skipped 1 unreadable line" in text and "a.log line 2" in text
+    assert "Endpoints by risk on api.example.com" in text

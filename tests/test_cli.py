@@ -1,0 +1,153 @@
+"""End to end: generated traffic through `apishield analyze`, reports and the store."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from apishield.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("APISHIELD_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+@pytest.fixture
+def sample(home: Path) -> Path:
+    out = home / "traffic.jsonl.gz"
+    result = runner.invoke(
+        app, ["simulate", "--out", str(out), "--requests", "3000", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def analyze(home: Path, *args: str) -> dict[str, object]:
+    report = home / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            *args,
+            "--db",
+            f"sqlite:///{home}/a.db",
+            "--json",
+            str(report),
+            "--html",
+            str(home / "r.html"),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = orjson.loads(report.read_bytes())
+    return document
+
+
+def by_template(document: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {f"{e['method']} {e['template']}": e for e in document["endpoints"]}  # type: ignore[attr-defined]
+
+
+def test_analyze_finds_the_risky_endpoints(home: Path, sample: Path) -> None:
+    document = analyze(
+        home,
+        str(sample),
+        "--spec",
+        str(sample.parent / "telco-openapi.yaml"),
+        "--trusted-proxy",
+        "10.0.0.0/8",
+    )
+    endpoints = by_template(document)
+    internal = endpoints["GET /internal/test/customers"]
+    assert internal["state"] == "shadow"
+    assert internal["unauthenticated_share"] == 1.0
+    assert {"email", "phone", "date_of_birth"} <= set(internal["data_classes"])  # type: ignore[arg-type]
+    assert internal["max_person_records"] == 50
+    assert internal["risk"]["level"] == "high"  # type: ignore[index]
+    legacy = endpoints["GET /v1/customers/{customerId}"]
+    assert legacy["state"] == "zombie" and legacy["deprecated"] is True
+    customer = endpoints["GET /v2/customers/{customerId}"]
+    assert customer["state"] == "documented" and customer["auth"] == {
+        "bearer": customer["requests"]
+    }
+    run = document["run"]
+    assert run["skipped"] == 1 and run["errors"][0]["line"] == 979  # type: ignore[index]
+    coverage = document["coverage"]
+    assert coverage["unused_operations"] == [  # type: ignore[index]
+        {
+            "method": "POST",
+            "path": "/v2/numbers/{msisdn}/porting",
+            "operation_id": "requestPortOut",
+            "deprecated": False,
+        }
+    ]
+    html = (home / "r.html").read_text()
+    assert (
+        "/internal/test/customers" in html and "Personal data served without authentication" in html
+    )
+
+
+def test_no_secret_or_personal_value_reaches_the_store_or_reports(home: Path, sample: Path) -> None:
+    analyze(home, str(sample))
+    stored = b"".join((home / name).read_bytes() for name in ("a.db", "report.json", "r.html"))
+    secrets: set[bytes] = set()
+    with gzip.open(sample) as lines:
+        for line in list(lines)[:300]:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # the planted torn line
+            headers = record["request"]["headers"]
+            for name in ("authorization", "x-api-key"):
+                if name in headers:
+                    secrets.add(headers[name].split()[-1].encode())
+            secrets.update(re.findall(rb"[\w.]+@mail\.example|\+1\d{10}", line))
+    assert len(secrets) > 20
+    leaked = [s for s in secrets if s in stored]
+    assert leaked == []
+
+
+def test_spec_export_and_diff_read_the_latest_run(home: Path, sample: Path) -> None:
+    analyze(home, str(sample))
+    out = home / "learned.json"
+    result = runner.invoke(
+        app, ["spec", "export", "--out", str(out), "--db", f"sqlite:///{home}/a.db"]
+    )
+    assert result.exit_code == 0, result.output
+    learned = orjson.loads(out.read_bytes())
+    assert learned["openapi"].startswith("3.1")
+    assert any("/internal/test/customers" in path for path in learned["paths"])
+    result = runner.invoke(
+        app,
+        [
+            "spec",
+            "diff",
+            str(sample.parent / "telco-openapi.yaml"),
+            "--db",
+            f"sqlite:///{home}/a.db",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_clear_errors(home: Path, sample: Path) -> None:
+    result = runner.invoke(
+        app, ["analyze", str(sample), "--format", "apache", "--db", f"sqlite:///{home}/a.db"]
+    )
+    assert result.exit_code == 2 and "use one of" in result.output
+    result = runner.invoke(
+        app, ["analyze", str(sample), "--trusted-proxy", "lb", "--db", f"sqlite:///{home}/a.db"]
+    )
+    assert result.exit_code == 2 and "not an IP address or CIDR" in result.output
+    empty = runner.invoke(
+        app, ["spec", "export", "--out", str(home / "x.json"), "--db", f"sqlite:///{home}/e.db"]
+    )
+    assert empty.exit_code == 2 and "no analysis stored" in empty.output

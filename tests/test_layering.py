@@ -1,0 +1,100 @@
+"""The import rule of DESIGN.md, checked: analysis is sans-IO and core depends on nothing."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src" / "apishield"
+CORE = {"exchange", "pipeline", "config", "privacy", "testing", "__init__"}
+ALLOWED: dict[str, set[str]] = {
+    "core": {"core"},
+    "normalise": {"core", "normalise"},
+    "inventory": {"core", "inventory"},
+    "ingest": {"core", "ingest", "inventory.spec"},
+    "store": {"core", "store"},
+    "engine": {"core", "normalise", "inventory", "engine"},
+    "report": {"core", "engine", "inventory", "report"},
+    "sim": {"core", "ingest", "sim"},
+}
+PURE = ("normalise", "inventory")
+IO_MODULES = {
+    "os",
+    "io",
+    "socket",
+    "gzip",
+    "pathlib",
+    "shutil",
+    "subprocess",
+    "sqlalchemy",
+    "httpx",
+    "time",
+}
+
+
+def _part(module: str) -> str:
+    """Which layer an apishield module belongs to."""
+    name = module.removeprefix("apishield").lstrip(".")
+    head = name.split(".")[0] if name else "__init__"
+    if head in CORE:
+        return "core"
+    if name == "inventory.spec":
+        return "inventory.spec"
+    return head
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.py"))
+
+
+def _layer(path: Path) -> str:
+    relative = path.relative_to(SRC).with_suffix("")
+    return _part("apishield." + ".".join(relative.parts))
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_follow_the_layering(path: Path) -> None:
+    layer = _layer(path)
+    if layer == "cli":
+        return
+    allowed = ALLOWED[layer if layer != "inventory.spec" else "inventory"]
+    for name in _imports(path):
+        if not name.startswith("apishield"):
+            continue
+        target = _part(name)
+        base = "inventory" if target == "inventory.spec" else target
+        assert target in allowed or base in allowed, f"{path.name} ({layer}) imports {name}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _sources() if _layer(p).split(".")[0] in PURE],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_analysis_does_no_io(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for name in _imports(path):
+        assert name.split(".")[0] not in IO_MODULES, f"{path.name} imports {name}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "open", f"{path.name} calls open()"
+
+
+def test_the_rule_sees_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom apishield.store.database import Store\n")
+    assert "os" in _imports(bad)
+    assert _part("apishield.store.database") not in ALLOWED["normalise"]
