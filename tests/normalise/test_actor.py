@@ -136,3 +136,19 @@ def test_hostile_headers_do_not_raise() -> None:
         resolve(
             {"authorization": value, "x-forwarded-for": ",,, ,[::1", "forwarded": 'for="[broken'}
         )
+
+
+def test_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    config = IdentityConfig(trusted_proxies=[ip_network("10.0.0.0/8"), ip_network("192.0.2.0/24")])
+    for hop, trusted in (
+        ("10.255.255.255", True),
+        ("11.0.0.1", False),
+        ("192.0.2.200", True),
+        ("192.0.3.1", False),
+        ("010.0.0.1", True),  # leading zeros read as decimal, as ipaddress did before 3.9.5
+        ("10.0.0.256", False),
+        ("10.0.0", False),
+        ("١٠.0.0.1", False),  # non-ASCII digits are not an address
+    ):
+        actor = resolve({"x-forwarded-for": f"198.51.100.4, {hop}"}, config=config)
+        assert actor.ip == ("198.51.100.4" if trusted else hop), hop

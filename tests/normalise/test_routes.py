@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apishield.normalise import routes
-from apishield.normalise.routes import MAX_HOSTS, MAX_NODES, RouteLearner, path_params
+from apishield.normalise import route_tree
+from apishield.normalise.route_tree import MAX_NODES
+from apishield.normalise.routes import MAX_HOSTS, RouteLearner, path_params
 
 HOST = "api.example.com"
 HEX = "0123456789abcdef"
@@ -192,7 +193,7 @@ def test_repeated_random_paths_stay_under_the_node_cap() -> None:
 
 
 def test_node_budget_is_a_hard_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(routes, "MAX_NODES", 40)
+    monkeypatch.setattr(route_tree, "MAX_NODES", 40)
     learner = RouteLearner()
     for i in range(200):
         learner.observe(HOST, f"/api/resource{i}/sub{i}/leaf{i}")

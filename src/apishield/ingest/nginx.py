@@ -15,7 +15,7 @@ import re
 
 from apishield.exchange import Exchange, Headers, Request, Response
 from apishield.ingest.base import ParseOptions
-from apishield.ingest.jsonlog import count, duration, status_code
+from apishield.ingest.values import count, duration, status_code
 from apishield.ingest.stats import Skip, shown
 from apishield.ingest.target import parse_request_line, split_target
 from apishield.ingest.timestamps import parse_timestamp

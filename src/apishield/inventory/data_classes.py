@@ -17,7 +17,10 @@ class DataClassStage:
         if response is None or not response.body:
             return
         scan = scan_body(
-            response.body, response.headers.get("content-type", ""), max_bytes=self._max_bytes
+            response.body,
+            response.headers.get("content-type", ""),
+            max_bytes=self._max_bytes,
+            now=exchange.started,
         )
         exchange.data_classes = scan.classes
         exchange.person_records = scan.person_records

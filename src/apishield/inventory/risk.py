@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apishield.inventory.classify import PERSONAL, SECRETS
 from apishield.inventory.endpoint import Endpoint
 from apishield.inventory.status import SHADOW, ZOMBIE, EndpointStatus
 
-PERSONAL_CLASSES = frozenset(
-    {
-        "email",
-        "phone",
-        "person_name",
-        "date_of_birth",
-        "postal_address",
-        "ssn",
-        "national_id",
-        "payment_card",
-        "iban",
-        "account_number",
-        "msisdn",
-        "imsi",
-        "imei",
-        "iccid",
-    }
-)
-SECRET_CLASSES = frozenset({"jwt", "api_key", "private_key", "password"})
 _HIGHLY_SENSITIVE = frozenset({"ssn", "national_id", "payment_card", "iban", "imsi", "iccid"})
 _TOKENS = frozenset({"jwt", "api_key"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -66,8 +48,8 @@ def score(endpoint: Endpoint, status: EndpointStatus) -> Risk:
 
 def _sensitive_data(endpoint: Endpoint) -> list[RiskFactor]:
     classes = set(endpoint.data_classes)
-    personal = sorted(classes & PERSONAL_CLASSES)
-    secrets = sorted(classes & SECRET_CLASSES)
+    personal = sorted(classes & PERSONAL)
+    secrets = sorted(classes & SECRETS)
     factors = []
     if personal:
         points = 30 if classes & _HIGHLY_SENSITIVE else 20
@@ -104,7 +86,7 @@ def _authentication(endpoint: Endpoint) -> list[RiskFactor]:
         # Personal data for anyone who asks is the exposed-test-API case: with the data factor
         # it alone makes an endpoint high risk.
         classes = set(endpoint.data_classes)
-        points = 35 if classes & PERSONAL_CLASSES else 25 if classes & SECRET_CLASSES else 15
+        points = 35 if classes & PERSONAL else 25 if classes & SECRETS else 15
         return [
             RiskFactor("no authentication", points, f"{share:.0%} of requests carry no credentials")
         ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from apishield import __version__
 from apishield.engine import EndpointView, InventoryResult
-from apishield.inventory.risk import PERSONAL_CLASSES, SECRET_CLASSES
+from apishield.inventory.classify import PERSONAL, SECRETS
 
 
 @dataclass(slots=True, frozen=True)
@@ -72,7 +72,7 @@ def _summary(endpoints: list[dict[str, Any]]) -> dict[str, Any]:
     classes: Counter[str] = Counter()
     for endpoint in endpoints:
         classes.update(endpoint["data_classes"])
-    personal = [e for e in endpoints if set(e["data_classes"]) & PERSONAL_CLASSES]
+    personal = [e for e in endpoints if set(e["data_classes"]) & PERSONAL]
     return {
         "endpoints": len(endpoints),
         "hosts": len({e["host"] for e in endpoints}),
@@ -81,7 +81,7 @@ def _summary(endpoints: list[dict[str, Any]]) -> dict[str, Any]:
         "deprecated": sum(1 for e in endpoints if e["deprecated"]),
         "by_risk": dict(Counter(e["risk"]["level"] for e in endpoints)),
         "with_personal_data": len(personal),
-        "with_secrets": sum(1 for e in endpoints if set(e["data_classes"]) & SECRET_CLASSES),
+        "with_secrets": sum(1 for e in endpoints if set(e["data_classes"]) & SECRETS),
         "unauthenticated_with_personal_data": sum(
             1 for e in personal if e["unauthenticated_share"] >= 0.5
         ),

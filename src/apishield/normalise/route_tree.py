@@ -1,0 +1,341 @@
+"""One host's learned routes: a prefix tree of path segments, and the rules that fold literal
+children into a parameter child. The algorithm is described in `routes`, which owns the trees.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from apishield.normalise.segments import Kind, classify, code_shape, decode, split_extension
+
+MAX_LITERALS = 48
+MAX_EXTENSIONS = 16
+MAX_NODES = 4096
+"""Per host, at about 0.8 kB a node; a large API needs a few hundred."""
+MAX_DEPTH = 32
+ESTABLISHED = 32
+"""Hits after which a lone weak value (a version date) counts as part of the API."""
+RARE = 2
+"""Hits up to which a word counts as rarely seen."""
+
+_Step = tuple[str, str | None]
+"""A piece of a template: (literal, None), (".ext", ""), or ("", parameter kind)."""
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    label: str
+    """A literal as first seen, or `.ext` for an extension; unused for a parameter."""
+    kind: str | None = None
+    """None for a literal, "" for an extension, else the parameter's kind."""
+    weak: str | None = None
+    """For a literal: the weak kind it holds, until a second value decides."""
+    hits: int = 0
+    literals: dict[str, Node] = field(default_factory=dict)
+    param: Node | None = None
+    exts: dict[str, Node] = field(default_factory=dict)
+    open: bool = False
+    """For a parameter: it takes words too, having absorbed many."""
+    shapes: frozenset[str] = frozenset()
+    """For a parameter: code shapes it takes (`AA` once country codes were folded)."""
+    lengths: frozenset[int] = frozenset()
+    """Lengths of its random tokens, so a token that happens to read as a word still fits."""
+    template: str = ""
+    version: int = -1
+    """The tree version `template` was rendered at."""
+
+
+_Route = tuple[list[Node], list[str], bool, str]
+"""A walk's result: the nodes it ran through; the segments past the tree's reach (too deep, or
+not learned) that are rendered from their kind; whether words among those are folded into
+parameters, as past a memory cap; an extension of the last node that the tree does not hold.
+A plain tuple, as this is built on every request."""
+
+
+class Tree:
+    """One host's routes, and the rules that fold literals into parameters."""
+
+    def __init__(self, min_distinct: int) -> None:
+        self.min_distinct = min_distinct
+        self.root = Node("")
+        self.nodes = 1
+        self.version = 0
+        """Bumped by every fold, which is what invalidates cached templates."""
+
+    def observe(self, segments: list[str]) -> tuple[str, list[Node] | None]:
+        """Learn a path: its template, and the nodes a repeat would count a hit on (None when
+        part of it is rendered outside the tree, which a cap may change without a fold)."""
+        version = self.version
+        changed: dict[Node, int] = {}
+        route = self.walk(segments, changed)
+        if changed:
+            for node in sorted(changed, key=changed.__getitem__, reverse=True):
+                self._settle(node)
+            if self.version != version:
+                route = self.walk(segments, None)
+        trail, tail, _, ext = route
+        if tail or ext:
+            return self.render(route), None
+        last = trail[-1] if trail else self.root
+        if last.version == self.version:
+            return last.template, trail
+        return self.render(route), trail
+
+    def walk(self, segments: list[str], changed: dict[Node, int] | None) -> _Route:
+        """Follow (and with `changed`, learn) a path; `changed` collects nodes that grew."""
+        node = self.root
+        trail: list[Node] = []
+        learn = changed is not None
+        deep = len(segments) > MAX_DEPTH
+        for depth, raw in enumerate(segments[:MAX_DEPTH] if deep else segments):
+            text = unquote(raw) if "%" in raw else raw
+            child = node.literals.get(text)
+            if child is None:
+                param = node.param
+                if param is not None and "." not in raw and _takes(param, text, learn):
+                    child = param
+                else:
+                    child, ext = self._place(node, raw, text, learn)
+                    if child is None:
+                        return trail, segments[depth:], deep or self.nodes >= MAX_NODES, ""
+                    if changed is not None and child.hits == 0:
+                        changed[node] = depth
+                        changed.setdefault(trail[-2] if len(trail) > 1 else self.root, depth - 1)
+                    if ext is not None:
+                        child.hits += learn
+                        trail.append(child)
+                        child = self._extension(child, ext, learn)
+                        if child is None:
+                            rest = segments[depth + 1 :]
+                            return trail, rest, deep or self.nodes >= MAX_NODES, ext
+            child.hits += learn
+            trail.append(child)
+            node = child
+        return trail, segments[MAX_DEPTH:] if deep else [], deep, ""
+
+    def render(self, route: _Route) -> str:
+        """The template, cached on its last node while the tree keeps its version."""
+        trail, tail, fold, ext = route
+        loose = tail or ext
+        last = trail[-1] if trail else self.root
+        if not loose and last.version == self.version:
+            return last.template
+        steps: list[_Step] = [(node.label, node.kind) for node in trail]
+        if ext:
+            steps.append(("." + ext, ""))
+        template = _render(steps + _loose_steps(tail, fold))
+        if not loose:
+            last.template, last.version = template, self.version
+        return template
+
+    def _place(
+        self, node: Node, raw: str, text: str, learn: bool
+    ) -> tuple[Node | None, str | None]:
+        """The child for a segment that is not a known literal, made if `learn`."""
+        split = split_extension(raw) if "." in raw else None
+        ext = None
+        if split is not None:
+            raw, ext = split
+            text = decode(raw)
+            known = node.literals.get(text)
+            if known is not None:
+                return known, ext
+        kind = classify(text)
+        param, full = node.param, self.nodes >= MAX_NODES
+        if kind is not None and (kind.strong or param is not None):
+            return self._param(node, kind, text, learn and not full), ext
+        if param is not None and (full or _accepts(param, text)):
+            return param, ext
+        if not learn or full:
+            return None, ext
+        child = node.literals[text] = Node(_escape(raw), weak=kind.name if kind else None)
+        self.nodes += 1
+        return child, ext
+
+    def _param(self, node: Node, kind: Kind, text: str, learn: bool) -> Node | None:
+        param = node.param
+        if param is None:
+            if not learn:
+                return None
+            param = node.param = Node("", kind=kind.name)
+            self.nodes += 1
+        if learn and kind.strong and len(text) >= 16:
+            _profile(param, text)
+        return param
+
+    def _extension(self, stem: Node, ext: str, learn: bool) -> Node | None:
+        """Extensions hang off their stem and stay literal, so `{id}.json` and `{id}.xml` differ."""
+        node = stem.exts.get(ext)
+        if node is None and learn and self.nodes < MAX_NODES and len(stem.exts) < MAX_EXTENSIONS:
+            node = stem.exts[ext] = Node("." + ext, kind="")
+            self.nodes += 1
+        return node
+
+    def _settle(self, node: Node) -> None:
+        """Apply the folding rules at one node after its children changed."""
+        if node.literals:
+            self._fold_weak(node)
+        if len(node.literals) >= self.min_distinct:
+            self._fold_codes(node)
+            self._fold_similar(node)
+        if len(node.literals) >= MAX_LITERALS:
+            self._fold_crowd(node)
+
+    def _fold_weak(self, node: Node) -> None:
+        """A second value of a weak kind makes a parameter; an established first one stays."""
+        pending: dict[str, list[str]] = {}
+        for key, child in node.literals.items():
+            if child.weak is not None:
+                pending.setdefault(child.weak, []).append(key)
+        for kind, keys in pending.items():
+            param = node.param
+            take = keys
+            if param is None or param.kind != kind:
+                take = [key for key in keys if node.literals[key].hits < ESTABLISHED]
+                if param is None and len(take) < 2:
+                    continue
+            if take:
+                self._merge(node, take, kind)
+
+    def _fold_codes(self, node: Node) -> None:
+        """`min_distinct` codes of one shape with alike subtrees are values of one parameter."""
+        groups: dict[str, list[str]] = {}
+        for key, child in node.literals.items():
+            shape = code_shape(key) if child.weak is None else None
+            if shape is not None:
+                groups.setdefault(shape, []).append(key)
+        for shape, keys in groups.items():
+            if len(keys) >= self.min_distinct and _alike([node.literals[k] for k in keys]):
+                param = self._merge(node, keys, "param")
+                param.shapes |= {shape}
+
+    def _fold_similar(self, node: Node) -> None:
+        """Rare words that share what lies beneath (`alice/repos`, `bob/repos`) are values."""
+        rare = [(key, c) for key, c in node.literals.items() if c.hits <= RARE and c.literals]
+        if len(rare) < self.min_distinct:
+            return
+        below, count = Counter(k for _, c in rare for k in c.literals).most_common(1)[0]
+        if count >= self.min_distinct:
+            self._merge(node, [key for key, c in rare if below in c.literals], "param").open = True
+
+    def _fold_crowd(self, node: Node) -> None:
+        """The memory cap: a crowd of mostly single hits is a parameter bar its frequent
+        members; otherwise the rarest quarter goes, which keeps a large API's endpoints."""
+        ranked = sorted(node.literals, key=lambda key: node.literals[key].hits)
+        hits = [node.literals[key].hits for key in ranked]
+        if 2 * hits.count(1) >= len(hits):
+            total = sum(hits)
+            keys = [
+                key for key, n in zip(ranked, hits, strict=True) if n * self.min_distinct < total
+            ]
+        else:
+            keys = ranked[: len(ranked) // 4]
+        self._merge(node, keys, "param").open = True
+
+    def _merge(self, node: Node, keys: list[str], kind: str) -> Node:
+        """Fold literal children into the parameter child, subtrees and all."""
+        param = node.param
+        if param is None:
+            param = node.param = Node("", kind=kind)
+            self.nodes += 1
+        for key in keys:
+            self._absorb(param, node.literals.pop(key))
+        self.version += 1
+        return param
+
+    def _absorb(self, into: Node, other: Node) -> None:
+        """Union of two subtrees; the union may itself now call for folds below."""
+        into.hits += other.hits
+        self.nodes -= 1
+        for mine, theirs in ((into.literals, other.literals), (into.exts, other.exts)):
+            for key, child in theirs.items():
+                if key in mine:
+                    self._absorb(mine[key], child)
+                else:
+                    mine[key] = child
+        if other.param is not None:
+            if into.param is None:
+                into.param = other.param
+            else:
+                self._absorb(into.param, other.param)
+        into.open |= other.open
+        into.shapes |= other.shapes
+        into.lengths |= other.lengths
+        self._settle(into)
+
+
+def _render(steps: list[_Step]) -> str:
+    """Numbering repeats (`{id}`, `{id2}`) keeps names unique, so `path_params` is a dict."""
+    parts: list[str] = []
+    seen: dict[str, int] = {}
+    for label, kind in steps:
+        if kind is None:
+            parts.append(label)
+        elif kind == "":
+            parts[-1] += label
+        else:
+            seen[kind] = count = seen.get(kind, 0) + 1
+            parts.append(f"{{{kind}{count}}}" if count > 1 else f"{{{kind}}}")
+    return "/" + "/".join(parts)
+
+
+def _loose_steps(segments: list[str], fold: bool) -> list[_Step]:
+    """Segments the tree does not hold: values by their kind, the rest literal unless folded."""
+    steps: list[_Step] = []
+    for segment in segments:
+        split = split_extension(segment) if "." in segment else None
+        raw, ext = split or (segment, None)
+        kind = classify(decode(raw))
+        if kind is not None and kind.strong:
+            steps.append(("", kind.name))
+        else:
+            steps.append(("", "param") if fold else (_escape(raw), None))
+        if ext is not None:
+            steps.append(("." + ext, ""))
+    return steps
+
+
+def _alike(nodes: list[Node]) -> bool:
+    """Whether the subtrees are similar: values of one parameter lead to the same few places,
+    while distinct endpoints that look alike (`/SMS`, `/SIP`, `/FAX`) each lead somewhere else."""
+    beneath: set[str] = set()
+    for node in nodes:
+        beneath.update(node.literals)
+        beneath.update("." + ext for ext in node.exts)
+        if node.param is not None:
+            beneath.add("{}")
+    return len(beneath) <= len(nodes) // 2 + 1
+
+
+def _takes(param: Node, text: str, learn: bool) -> bool:
+    """Whether a parameter takes a value outright: the common case, kept off the slow path."""
+    if param.open:
+        return True
+    kind = classify(text)
+    if kind is not None and learn and kind.strong and len(text) >= 16:
+        _profile(param, text)
+    return kind is not None
+
+
+def _profile(param: Node, text: str) -> None:
+    """Remember a few lengths of the random values a parameter has taken, for `_accepts`."""
+    if len(text) not in param.lengths and len(param.lengths) < 8 and text.isalnum():
+        param.lengths |= {len(text)}
+
+
+def _accepts(param: Node, text: str) -> bool:
+    """Whether a segment that reads as a word is a value of this parameter after all."""
+    if param.open or code_shape(text) in param.shapes:
+        return True
+    if len(text) not in param.lengths or not text.isalnum():
+        return False
+    return not (text.isalpha() and (text.islower() or text.isupper()))
+
+
+def _escape(raw: str) -> str:
+    """Braces in a literal are encoded so that they never read as a parameter."""
+    if "{" in raw or "}" in raw:
+        return raw.replace("{", "%7B").replace("}", "%7D")
+    return raw
