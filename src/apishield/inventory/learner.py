@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote_plus
 
 import orjson
 
 from apishield.exchange import Exchange
-from apishield.inventory.endpoint import Endpoint, ParamStats
+from apishield.inventory.endpoint import MAX_ACTORS, Endpoint, ParamStats
 from apishield.inventory.params import value_type
 
 MAX_ENDPOINTS = 20_000
@@ -39,11 +39,11 @@ class Inventory:
             endpoint = self._new_endpoint(key, request.path)
         _count(endpoint, exchange)
         if exchange.path_params:
-            _params(endpoint, "path", _typed(exchange.path_params.items()))
+            _params(endpoint, "path", exchange.path_params.items())
         if request.query:
-            _params(endpoint, "query", _typed(_query_pairs(request.query)))
+            _params(endpoint, "query", _query_pairs(request.query))
         if request.body and request.headers.get("content-type", "").startswith("application/json"):
-            _params(endpoint, "body", _json_fields(request.body))
+            _params(endpoint, "body", _json_fields(request.body), _as_is)
 
     def _new_endpoint(self, key: tuple[str, str, str], path: str) -> Endpoint:
         if len(self.endpoints) >= MAX_ENDPOINTS:
@@ -78,22 +78,30 @@ class Inventory:
 
 
 def _count(endpoint: Endpoint, exchange: Exchange) -> None:
+    """Runs on every exchange: plain comparisons and dict updates, no helper calls."""
     endpoint.requests += 1
     started = exchange.started
-    endpoint.first_seen = min(endpoint.first_seen, started)
-    endpoint.last_seen = max(endpoint.last_seen, started)
+    if started < endpoint.first_seen:
+        endpoint.first_seen = started
+    if started > endpoint.last_seen:
+        endpoint.last_seen = started
     response = exchange.response
     if response is not None:
-        endpoint.statuses[response.status] += 1
-        content_type = response.headers.get("content-type")
-        if content_type:
-            endpoint.content_types[content_type.partition(";")[0].strip().lower()] += 1
+        statuses = endpoint.statuses
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        if response.headers:
+            content_type = response.headers.get("content-type")
+            if content_type:
+                endpoint.content_types[content_type.partition(";")[0].strip().lower()] += 1
     if exchange.duration is not None:
         endpoint.latency.add(exchange.duration)
     actor = exchange.actor
     if actor is not None:
-        endpoint.auth[actor.auth_scheme or "none"] += 1
-        endpoint.add_actor(actor.key)
+        auth = endpoint.auth
+        scheme = actor.auth_scheme or "none"
+        auth[scheme] = auth.get(scheme, 0) + 1
+        if len(endpoint.actors) < MAX_ACTORS:
+            endpoint.actors.add(actor.key)
     if exchange.data_classes or exchange.person_records:
         _data(endpoint, exchange)
 
@@ -109,21 +117,26 @@ def _data(endpoint: Endpoint, exchange: Exchange) -> None:
         endpoint.max_person_records = max(endpoint.max_person_records, exchange.person_records)
 
 
-def _params(endpoint: Endpoint, location: str, typed: Iterable[tuple[str, str]]) -> None:
+def _params(
+    endpoint: Endpoint,
+    location: str,
+    pairs: Iterable[tuple[str, str]],
+    kind_of: Callable[[str], str] = value_type,
+) -> None:
+    """Values are typed here and dropped: only the type counts are kept."""
     params = endpoint.params
-    for name, kind in typed:
+    for name, value in pairs:
         stats = params.get((location, name))
         if stats is None:
             if len(params) >= MAX_PARAMS:
                 continue
             stats = params[(location, name)] = ParamStats(location=location, name=name)
         stats.seen += 1
-        stats.types[kind] += 1
+        stats.types[kind_of(value)] += 1
 
 
-def _typed(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-    for name, value in pairs:
-        yield name, value_type(value)
+def _as_is(kind: str) -> str:
+    return kind
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:

@@ -31,7 +31,9 @@ holds mutable state without locks: give each thread or worker its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import re
 from functools import lru_cache
+from re import Pattern
 
 from apishield.normalise.route_tree import Node, Tree
 from apishield.normalise.segments import decode, segment_pattern
@@ -40,6 +42,8 @@ from apishield.normalise.spec_paths import SpecPaths, fits
 MAX_HOSTS = 32
 """Hosts beyond this share one tree, as tenant subdomains usually serve one API."""
 CACHE_SIZE = 4096
+_WHOLE = re.compile(r"\{[^{}/]*\}")
+"""A segment that is one parameter and nothing else, the common case."""
 
 __all__ = ["RouteLearner", "path_params", "split_path"]
 
@@ -132,22 +136,43 @@ def path_params(template: str, path: str) -> dict[str, str]:
 
     Values are percent-decoded, so two spellings of one object ID count as one object.
     """
-    parts, segments = _template_parts(template), split_path(path)
-    if len(parts) != len(segments):
+    count, steps = _plan(template)
+    segments = split_path(path)
+    if len(segments) != count:
         return {}
     found: dict[str, str] = {}
-    for part, segment in zip(parts, segments, strict=True):
-        text = decode(segment)
+    for index, literal, matcher, names in steps:
+        text = decode(segments[index])
+        if literal is not None:
+            if literal != text:
+                return {}
+        elif matcher is None:
+            found[names[0]] = text
+        else:
+            match = matcher.fullmatch(text) if fits(matcher, text) else None
+            if match is None:
+                return {}
+            found.update(zip(names, match.groups(), strict=True))
+    return found
+
+
+_Step = tuple[int, str | None, "Pattern[str] | None", tuple[str, ...]]
+
+
+@lru_cache(maxsize=4096)
+def _plan(template: str) -> tuple[int, tuple[_Step, ...]]:
+    """How to read a template's parameters, worked out once: most are whole segments."""
+    steps: list[_Step] = []
+    parts = _template_parts(template)
+    for index, part in enumerate(parts):
         matcher = segment_pattern(part)
         if matcher is None:
-            if decode(part) != text:
-                return {}
-            continue
-        match = matcher[0].fullmatch(text) if fits(matcher[0], text) else None
-        if match is None:
-            return {}
-        found.update(zip(matcher[1], match.groups(), strict=True))
-    return found
+            steps.append((index, decode(part), None, ()))
+        elif _WHOLE.fullmatch(part):
+            steps.append((index, None, None, matcher[1]))
+        else:
+            steps.append((index, None, matcher[0], matcher[1]))
+    return len(parts), tuple(steps)
 
 
 @lru_cache(maxsize=4096)
