@@ -30,8 +30,8 @@ holds mutable state without locks: give each thread or worker its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from re import Pattern
 
