@@ -61,3 +61,13 @@ def test_score_is_capped() -> None:
     e.params[("path", "id")] = ParamStats("path", "id", seen=100, types=Counter({"integer": 100}))
     e.method = "DELETE"
     assert score(e, EndpointStatus(ZOMBIE)).score == 100
+
+
+def test_a_login_endpoint_is_not_a_leak() -> None:
+    e = endpoint(auth=Counter({"none": 100}), data_classes=Counter({"jwt": 90}))
+    e.method = "POST"
+    factors = names(e)
+    assert "issues credentials" in factors
+    assert "secrets exposed" not in factors and "no authentication" not in factors
+    e.method = "GET"  # a GET that hands out tokens to anyone is a leak
+    assert {"secrets exposed", "no authentication"} <= names(e)

@@ -63,3 +63,12 @@ def test_terminal_summary() -> None:
     assert "3 endpoints on 1 host" in text
     assert "Skipped 1 unreadable line" in text and "a.log line 2" in text
     assert "Endpoints by risk on api.example.com" in text
+
+
+def test_html_lists_only_personal_data_as_exposed() -> None:
+    doc = document()
+    login = dict(
+        doc["endpoints"][0], template="/login", data_classes={"jwt": 3}, unauthenticated_share=1.0
+    )
+    doc["endpoints"] = [login]
+    assert "Personal data served without authentication" not in render_html(doc)

@@ -81,6 +81,9 @@ def _authentication(endpoint: Endpoint) -> list[RiskFactor]:
     share = endpoint.unauthenticated_share
     if share == 0 or not endpoint.requests:
         return []
+    secrets = sorted(set(endpoint.data_classes) & SECRETS)
+    if secrets and _issues_credentials(endpoint, secrets):
+        return []  # a login is unauthenticated by design; "issues credentials" says the rest
     answered = endpoint.status_share(200, 399)
     if share >= 0.5:
         # Personal data for anyone who asks is the exposed-test-API case: with the data factor

@@ -7,6 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from apishield.inventory.classify import PERSONAL
+
 _env = Environment(
     loader=PackageLoader("apishield.report", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -33,5 +35,9 @@ def render_html(document: dict[str, Any]) -> str:
         coverage=document.get("coverage"),
         endpoints=endpoints,
         lifecycle=[e for e in endpoints if e["state"] in ("shadow", "zombie") or e["deprecated"]],
-        exposed=[e for e in endpoints if e["unauthenticated_share"] >= 0.5 and e["data_classes"]],
+        exposed=[
+            e
+            for e in endpoints
+            if e["unauthenticated_share"] >= 0.5 and PERSONAL.intersection(e["data_classes"])
+        ],
     )
