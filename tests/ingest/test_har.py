@@ -189,6 +189,14 @@ def test_documents_that_are_not_hars(tmp_path: Path, data: bytes, reason: str) -
     assert list(stats.skipped_by_reason) == [reason]
 
 
+def test_invalid_utf8_stops_the_document_where_it_is(tmp_path: Path) -> None:
+    data = har(entry(), entry()).replace(b"ana", b"\xc0na", 1)
+    exchanges, stats = read(tmp_path, data)
+    assert exchanges == []
+    assert stats.skipped_by_reason == {"not valid JSON": 1}
+    assert "UTF8" in stats.errors[0].reason
+
+
 def test_other_keys_are_passed_over(tmp_path: Path) -> None:
     document = {
         "comment": [[{"x": 1}]],

@@ -179,3 +179,14 @@ def test_whole_file_is_detected(tmp_path: Path) -> None:
     path.write_bytes(exchange_to_jsonl(make_exchange()) * 3)
     stats = IngestStats()
     assert len(list(read_exchanges(path, stats=stats))) == 3
+
+
+def test_the_documented_example_reads() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "jsonl-format.md").read_text(encoding="utf-8")
+    example = doc.split("```json\n")[1].split("```")[0]
+    exchange = parse(orjson.dumps(orjson.loads(example)))
+    assert exchange.request.body == b'{"msisdn":"+14155550100","pin":"1234"}'
+    assert exchange.request.body_size == len(exchange.request.body)
+    assert exchange.response is not None
+    assert exchange.response.body == b"\x00\xff\x01\x02"
+    assert exchange.response.body_size == 4

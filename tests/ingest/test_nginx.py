@@ -1,3 +1,5 @@
+import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,18 @@ def test_bad_lines(line: bytes, reason: str) -> None:
     with pytest.raises(Skip) as info:
         parse(line)
     assert info.value.reason == reason
+
+
+def test_hostile_line_costs_linear_time() -> None:
+    began = time.perf_counter()
+    for line in (
+        b"a b c" + b" [" * 200_000,
+        b'a - - [x] "' + b'"' * 200_000,
+        LINE + b' "x" "' * 100_000,
+    ):
+        with contextlib.suppress(Skip):
+            parse(line)
+    assert time.perf_counter() - began < 2
 
 
 def test_status_dash_means_no_response() -> None:

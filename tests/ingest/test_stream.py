@@ -32,21 +32,21 @@ def test_decompresses_by_magic_bytes_whatever_the_name(
     path = tmp_path / "access.log"  # no telling extension on purpose
     path.write_bytes(pack(TEXT))
     lines, stats = lines_of(path)
-    assert lines == [(1, b"one"), (2, b"two"), (5, b"three")]
+    assert lines == [(1, b"one\n"), (2, b"two\n"), (5, b"three")]
     assert stats.lines == 3
 
 
 def test_concatenated_gzip_members_read_as_one_log(tmp_path: Path) -> None:
     path = tmp_path / "rotated.gz"
     path.write_bytes(gzip.compress(b"a\n") + gzip.compress(b"b\n"))
-    assert [line for _, line in lines_of(path)[0]] == [b"a", b"b"]
+    assert [line for _, line in lines_of(path)[0]] == [b"a\n", b"b\n"]
 
 
 def test_truncated_gzip_keeps_earlier_lines_and_reports_the_break(tmp_path: Path) -> None:
     path = tmp_path / "cut.gz"
     path.write_bytes(gzip.compress(b"".join(b"line %d\n" % i for i in range(5000)))[:-64])
     lines, stats = lines_of(path)
-    assert lines[0] == (1, b"line 0")
+    assert lines[0] == (1, b"line 0\n")
     assert stats.skipped_by_reason == {"truncated input": 1}
     error = stats.errors[0]
     assert error.line == lines[-1][0] + 1
@@ -67,7 +67,7 @@ def test_a_line_longer_than_the_limit_is_skipped_while_read(tmp_path: Path) -> N
     path = tmp_path / "long.log"
     path.write_bytes(b"first\n" + b"x" * (3 * CHUNK) + b"\nlast\n")
     lines, stats = lines_of(path, limit=1000)
-    assert lines == [(1, b"first"), (3, b"last")]
+    assert lines == [(1, b"first\n"), (3, b"last\n")]
     assert stats.skipped_by_reason == {"line too long": 1}
     assert stats.errors[0].line == 2
     assert "max_body_bytes" in stats.errors[0].reason
@@ -77,21 +77,21 @@ def test_long_line_at_the_end_of_the_file(tmp_path: Path) -> None:
     path = tmp_path / "long.log"
     path.write_bytes(b"first\n" + b"x" * (2 * CHUNK))
     lines, stats = lines_of(path, limit=1000)
-    assert lines == [(1, b"first")]
+    assert lines == [(1, b"first\n")]
     assert stats.lines == 2
     assert stats.skipped == 1
 
 
-def test_crlf_lines_keep_their_carriage_return_for_the_parser(tmp_path: Path) -> None:
+def test_lines_keep_their_line_break_for_the_parser(tmp_path: Path) -> None:
     path = tmp_path / "crlf.log"
     path.write_bytes(b"a\r\n\r\nb\r\n")
-    assert lines_of(path)[0] == [(1, b"a\r"), (3, b"b\r")]
+    assert lines_of(path)[0] == [(1, b"a\r\n"), (3, b"b\r\n")]
 
 
 def test_byte_order_mark_is_dropped(tmp_path: Path) -> None:
     path = tmp_path / "bom.json"
     path.write_bytes(BOM + b'{"a": 1}\n')
-    assert lines_of(path)[0] == [(1, b'{"a": 1}')]
+    assert lines_of(path)[0] == [(1, b'{"a": 1}\n')]
 
 
 def test_head_is_read_again_by_the_reader(tmp_path: Path) -> None:
@@ -100,6 +100,7 @@ def test_head_is_read_again_by_the_reader(tmp_path: Path) -> None:
     stats = IngestStats()
     with open_log(path) as stream:
         assert stream.head(max_lines=3) == [b"line 0", b"line 1", b"line 2"]
+        assert stream.head(max_lines=3) == [b"line 0", b"line 1", b"line 2"]  # looking is free
         lines = list(read_lines(stream, stats, 1 << 20))
     assert len(lines) == 100
 
@@ -119,7 +120,7 @@ def test_stdin_is_read_for_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     stats = IngestStats()
     with open_log(Path("-")) as stream:
         assert stream.name == "stdin"
-        assert list(read_lines(stream, stats, 100)) == [(1, b"from stdin")]
+        assert list(read_lines(stream, stats, 100)) == [(1, b"from stdin\n")]
 
 
 def test_missing_file_names_the_path_and_the_fix(tmp_path: Path) -> None:

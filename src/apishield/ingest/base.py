@@ -20,7 +20,11 @@ class ParseOptions:
 
 
 class LineParser(Protocol):
-    """Turns one line into an exchange, or raises `Skip` with the reason."""
+    """Turns one line into an exchange, or raises `Skip` with the reason.
+
+    The line is as read, still ending in "\n" or "\r\n" (except perhaps the last): stripping it
+    would cost a copy per line, and JSON and the combined-format pattern both allow it.
+    """
 
     def __call__(self, line: bytes, line_no: int, /) -> Exchange: ...
 

@@ -128,6 +128,7 @@ def merge_fields(*maps: Mapping[str, Sequence[str]] | None) -> Fields:
 
 
 def make_plan(fields: Fields, record: Mapping[str, Any]) -> Plan:
+    """The key each field is read from in records shaped like this one."""
     flatten = _reaches_into(fields, record)
     view = flattened(record) if flatten else record
     chosen = {name: _first_key(names, view) for name, names in fields.items()}

@@ -51,7 +51,7 @@ def read_har(stream: LogStream, options: ParseOptions, stats: IngestStats) -> It
                 continue
             stats.events += 1
             yield exchange
-    except (ijson.JSONError, NotHar, *READ_ERRORS) as exc:
+    except (ijson.JSONError, UnicodeDecodeError, NotHar, *READ_ERRORS) as exc:
         stats.lines += 1
         stats.skip(options.name, index + 1, *_failure(exc))
 
@@ -60,7 +60,7 @@ def _failure(exc: Exception) -> tuple[str, str]:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, NotHar):
         return "not a HAR", message
-    if isinstance(exc, ijson.JSONError):
+    if isinstance(exc, ijson.JSONError | UnicodeDecodeError):
         return "not valid JSON", f"{message}; entries before this point were read"
     if isinstance(exc, EOFError):
         return "truncated input", message

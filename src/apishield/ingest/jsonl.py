@@ -66,19 +66,32 @@ class JsonlParser:
         return Exchange(request, response, started, duration, f"{self._name}:{line_no}")
 
     def _request(self, fields: dict[str, Any]) -> Request:
-        method = _text(fields, "request", "method", required=True)
+        get = fields.get
+        texts: tuple[Any, ...] = (
+            get("method"),
+            get("path"),
+            get("query", ""),
+            get("scheme", "http"),
+            get("host", ""),
+            get("peer_ip", ""),
+            get("http_version", ""),
+        )
+        if not (texts[0] and texts[1] and all(type(text) is str for text in texts)):
+            texts = _request_texts(fields)
+        method, path, query, scheme, host, peer_ip, version = texts
         body, size = _body(fields, "request", self._cap)
+        headers = _headers(fields, "request")
         return Request(
-            method=method.upper(),
-            path=_text(fields, "request", "path", required=True),
-            query=_text(fields, "request", "query"),
-            headers=_headers(fields, "request"),
-            body=body,
-            body_size=size,
-            scheme=_text(fields, "request", "scheme") or "http",
-            host=_text(fields, "request", "host"),
-            peer_ip=_text(fields, "request", "peer_ip"),
-            http_version=_text(fields, "request", "http_version"),
+            method.upper(),
+            path,
+            query,
+            headers,
+            body,
+            size,
+            scheme or "http",
+            host,
+            peer_ip,
+            version,
         )
 
     def _response(self, fields: dict[str, Any]) -> Response:
@@ -142,6 +155,19 @@ def _object(record: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def _request_texts(fields: dict[str, Any]) -> tuple[str, str, str, str, str, str, str]:
+    """The slow path: say which field is wrong, and read null optional fields as ""."""
+    return (
+        _text(fields, "request", "method", required=True),
+        _text(fields, "request", "path", required=True),
+        _text(fields, "request", "query"),
+        _text(fields, "request", "scheme"),
+        _text(fields, "request", "host"),
+        _text(fields, "request", "peer_ip"),
+        _text(fields, "request", "http_version"),
+    )
+
+
 def _text(fields: dict[str, Any], part: str, key: str, *, required: bool = False) -> str:
     value = fields.get(key)
     if type(value) is str and (value or not required):
@@ -152,12 +178,18 @@ def _text(fields: dict[str, Any], part: str, key: str, *, required: bool = False
 
 
 def _headers(fields: dict[str, Any], part: str) -> Headers:
-    value = fields.get("headers")
-    if value is None:
+    logged = fields.get("headers")
+    if logged is None:
         return {}
-    if type(value) is not dict or not all(type(item) is str for item in value.values()):
-        raise Skip(f"bad field {part}.headers", "expected an object of strings")
-    return {name.lower(): item for name, item in value.items()}
+    headers: Headers = {}
+    if type(logged) is dict:
+        for name, value in logged.items():
+            if type(value) is not str:
+                break
+            headers[name.lower()] = value
+        else:
+            return headers
+    raise Skip(f"bad field {part}.headers", "expected an object of strings")
 
 
 def _body(fields: dict[str, Any], part: str, cap: int) -> tuple[bytes | None, int | None]:

@@ -1,5 +1,9 @@
 """JSON access logs (nginx `escape=json`, gateways, anything with a field map) into exchanges.
 
+What a log leaves out stays at the `Request` default: no scheme field means "http", no client
+address means `peer_ip` "", and no status (or status 0, "-") means `response=None`. A line without a
+time is skipped: replay must never fall back to the wall clock.
+
 This is the hot path of `apishield analyze`, so the per-line methods read each field inline
 against a precomputed `Plan`, with the common case first and a helper only for the rare one: a
 Python call costs about as much as reading three fields.
@@ -117,10 +121,9 @@ class JsonLogParser:
         if value and value != "-" and value.__class__ is str:
             peer_ip = without_port(value) if ":" in value else value
         value = get(plan.request_body)
-        if value is None:
-            body, body_size = None, count(get(plan.request_bytes))
-        else:
-            body, body_size = capped(value, self._cap)
+        body, body_size = (
+            (None, count(get(plan.request_bytes))) if value is None else capped(value, self._cap)
+        )
         return Request(
             method.upper(),
             path,
@@ -161,14 +164,17 @@ class JsonLogParser:
 
     def _duration(self, record: dict[str, Any], plan: Plan) -> float | None:
         value = record.get(plan.duration)
-        if value.__class__ is str:
+        if value.__class__ is str:  # nginx "0.012", read without a call
             try:
-                seconds: float | None = float(value)
+                seconds = float(value)
             except ValueError:
-                seconds = None
-            if seconds is not None and 0 <= seconds < 1e9:
+                seconds = -1.0
+            if 0 <= seconds < 1e9:
                 return seconds
-        seconds = None if value is None else duration(value)
+        return self._any_duration(record, plan, value)
+
+    def _any_duration(self, record: dict[str, Any], plan: Plan, value: Any) -> float | None:
+        seconds = duration(value)
         if seconds is None and plan.duration is not ABSENT:
             seconds = duration(search(self._fields, record, "duration"))
         if seconds is None and plan.duration_ms is not ABSENT:

@@ -15,15 +15,19 @@ import re
 
 from apishield.exchange import Exchange, Headers, Request, Response
 from apishield.ingest.base import ParseOptions
-from apishield.ingest.values import count, duration, status_code
 from apishield.ingest.stats import Skip, shown
 from apishield.ingest.target import parse_request_line, split_target
 from apishield.ingest.timestamps import parse_timestamp
+from apishield.ingest.values import count, duration, status_code
 
 COMBINED = re.compile(
-    r'(\S+) \S+ .*? \[([^\]]+)\] "([^"]*)" (\S+) (\S+)(?: "([^"]*)" "([^"]*)")?(.*)', re.DOTALL
+    r'(\S+) \S+ \S+ \[([^\]]+)\] "([^"]*)" (\S+) (\S+)(?: "([^"]*)" "([^"]*)")?(.*)', re.DOTALL
 )
-"""The combined format; referer and user agent are optional so `common` logs read too."""
+"""The combined format; referer and user agent are optional so `common` logs read too.
+
+Every part is delimited by a character it cannot contain, so a hostile line costs time linear in
+its length (a lazy `.*?` before `[` made one with many " [" quadratic).
+"""
 _ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
 _DURATION_KEYS = ("rt", "request_time")
 
@@ -39,7 +43,7 @@ class NginxParser:
     def __call__(self, line: bytes, line_no: int) -> Exchange:
         match = COMBINED.match(line.decode("utf-8", "replace"))
         if match is None:
-            raise Skip("not nginx combined format", shown(line))
+            raise Skip("not nginx combined format", shown(line.rstrip()))
         peer_ip, when, request_line, status, sent, referer, agent, rest = match.groups()
         try:
             started = parse_timestamp(when)

@@ -66,5 +66,7 @@ def number(value: object) -> float | None:
 
 def shown(value: object, limit: int = 80) -> str:
     """A bounded repr for error details: hostile lines may carry megabytes in one value."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        value = value[:limit]
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}…"

@@ -8,10 +8,13 @@ import io
 import lzma
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from apishield.ingest.stats import IngestError, IngestStats
 
@@ -64,14 +67,15 @@ class LogStream:
     def __init__(self, raw: Buffered, name: str) -> None:
         self.name = name
         self._raw = raw
-        self._pending = b""
+        self._head = b""
         self._error: Exception | None = None
         self._at_start = True
+        self._reader: io.BufferedReader | None = None
 
     def head(self, max_lines: int = 8) -> list[bytes]:
-        """The first non-blank lines, for format detection."""
-        while self._error is None and self._pending.count(b"\n") <= max_lines:
-            if len(self._pending) >= HEAD_BYTES:
+        """The first non-blank lines, for format detection; call it before reading."""
+        while self._error is None and self._head.count(b"\n") <= max_lines:
+            if len(self._head) >= HEAD_BYTES:
                 break
             try:
                 chunk = self._fetch(CHUNK)
@@ -80,22 +84,28 @@ class LogStream:
                 break
             if not chunk:
                 break
-            self._pending += chunk
-        return [line for line in self._pending.split(b"\n") if line.strip()][:max_lines]
+            self._head += chunk
+        return [line for line in self._head.split(b"\n") if line.strip()][:max_lines]
 
-    def read1(self, size: int = CHUNK, /) -> bytes:
-        """At most `size` bytes, b"" at the end; returns what is there rather than wait for more
-        (stdin, pipes)."""
-        if self._pending:
-            data, self._pending = self._pending[:size], self._pending[size:]
+    @property
+    def reader(self) -> io.BufferedReader:
+        """The whole stream from its first byte, with C-speed `readline`."""
+        if self._reader is None:
+            self._reader = io.BufferedReader(_Replay(self), CHUNK)
+        return self._reader
+
+    def read(self, size: int = -1, /) -> bytes:
+        """For ijson, which probes with read(0)."""
+        return self.reader.read(size)
+
+    def _next_bytes(self, size: int) -> bytes:
+        """The read-ahead first, then any error it met, then the rest of the stream."""
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
             return data
         if self._error is not None:
             raise self._error
         return self._fetch(size)
-
-    def read(self, size: int = -1, /) -> bytes:
-        """For ijson, which probes with read(0) and copes with short reads."""
-        return self.read1(size if size >= 0 else CHUNK)
 
     def _fetch(self, size: int) -> bytes:
         chunk = self._raw.read1(size)
@@ -104,6 +114,22 @@ class LogStream:
             if chunk.startswith(BOM):
                 chunk = chunk[len(BOM) :]
         return chunk
+
+
+class _Replay(io.RawIOBase):
+    """Lets `io.BufferedReader` do the line splitting, in C, over a `LogStream`."""
+
+    def __init__(self, stream: LogStream) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream._next_bytes(view.nbytes)
+        view[: len(data)] = data
+        return len(data)
 
 
 @contextmanager
@@ -118,49 +144,50 @@ def open_log(path: Path) -> Iterator[LogStream]:
         reason = exc.strerror or str(exc)
         raise IngestError(f"cannot open {path}: {reason}; check the path and permissions") from exc
     with file:
-        yield LogStream(_decompressed(file, path), path.name)
+        try:
+            raw = _decompressed(file, path)
+        except OSError as exc:  # the first read already failed: a directory, a dead disk
+            reason = exc.strerror or str(exc)
+            raise IngestError(f"cannot read {path}: {reason}; check the path and the disk") from exc
+        yield LogStream(raw, path.name)
 
 
 def read_lines(stream: LogStream, stats: IngestStats, limit: int) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines with 1-based numbers. Over-long lines and broken input are counted here.
+    """Non-blank lines with 1-based numbers, each still ending in its line break.
 
-    Memory stays bounded by `limit` plus one chunk whatever the file holds: a line longer than
-    `limit` is skipped while it is still being read.
+    Over-long lines and broken input are counted here. Memory stays bounded by `limit` whatever
+    the file holds: a longer line is skipped while it is still being read.
     """
+    readline = stream.reader.readline
     line_no = 0
-    rest = b""
-    dropping = False
     while True:
         try:
-            chunk = stream.read1(CHUNK)
+            line = readline(limit + 1)
+            if len(line) > limit and not line.endswith(b"\n"):
+                line_no += 1
+                stats.lines += 1
+                stats.skip(stream.name, line_no, "line too long", _too_long(limit))
+                _skip_rest_of_line(readline)
+                continue
         except READ_ERRORS as exc:
             stats.lines += 1
             stats.skip(stream.name, line_no + 1, *_read_failure(exc))
             return
-        if dropping:
-            cut = chunk.find(b"\n")
-            if cut < 0 and chunk:
-                continue
-            dropping = False
-            chunk = chunk[cut + 1 :]
-        if not chunk:
-            break
-        pieces = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-        rest = pieces.pop()
-        for line in pieces:
-            line_no += 1
-            if line and not line.isspace():
-                stats.lines += 1
-                yield line_no, line
-        if len(rest) > limit:
-            line_no += 1
+        if not line:
+            return
+        line_no += 1
+        if not line.isspace():
             stats.lines += 1
-            detail = f"over {limit} bytes; a larger ingest.max_body_bytes allows longer lines"
-            stats.skip(stream.name, line_no, "line too long", detail)
-            rest, dropping = b"", True
-    if rest and not rest.isspace():
-        stats.lines += 1
-        yield line_no + 1, rest
+            yield line_no, line
+
+
+def _too_long(limit: int) -> str:
+    return f"over {limit} bytes; a larger ingest.max_body_bytes allows longer lines"
+
+
+def _skip_rest_of_line(readline: Callable[[int], bytes]) -> None:
+    while (chunk := readline(CHUNK)) and not chunk.endswith(b"\n"):
+        pass
 
 
 def _read_failure(exc: Exception) -> tuple[str, str]:
