@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import jwt
 import orjson
@@ -73,7 +73,7 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
     if path.suffix == ".gz":
         # mtime=0: the same seed gives the same bytes, so a sample can be checked by its hash.
         with path.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as handle:
-            yield handle
+            yield cast(IO[bytes], handle)
     else:
         with path.open("wb") as handle:
             yield handle
