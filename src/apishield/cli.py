@@ -39,7 +39,8 @@ app = typer.Typer(
 spec_app = typer.Typer(help="Export and compare OpenAPI specifications.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 
-console = Console(stderr=False)
+# Piped into a file or a pager, the report gets room for its columns instead of 80 characters.
+console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 _PROGRESS_EVERY = 16_384
 
@@ -56,7 +57,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _config(path: Path | None, **overrides: Any) -> Config:
+def _config(path: Path | None) -> Config:
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -204,9 +205,7 @@ def spec_diff(
     ] = None,
 ) -> None:
     """Compare the latest stored inventory with a documented specification."""
-    api_spec = _spec(spec)
-    assert api_spec is not None  # a path was given
-    diff = diff_spec(_stored_endpoints(db, config_file), api_spec)
+    diff = diff_spec(_stored_endpoints(db, config_file), _load_spec(spec))
     console.print(diff.summary())
     if json_out is not None:
         json_out.write_bytes(orjson.dumps(diff.to_dict(), option=orjson.OPT_INDENT_2))
@@ -255,8 +254,10 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 def _spec(path: Path | None) -> ApiSpec | None:
-    if path is None:
-        return None
+    return None if path is None else _load_spec(path)
+
+
+def _load_spec(path: Path) -> ApiSpec:
     try:
         api_spec = load_spec(path)
     except SpecError as exc:

@@ -36,29 +36,31 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
             "personal data without authentication[/]"
         )
     hosts = {e["host"] for e in document["endpoints"]}
-    console.print(_endpoint_table(document["endpoints"][:top], len(document["endpoints"]), hosts))
+    table = _endpoint_table(document["endpoints"][:top], len(document["endpoints"]), hosts)
+    console.print(table)
     _problems(run, console)
 
 
 def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]) -> Table:
-    """With one host, its name goes in the title so the templates get the width."""
+    """With one host, its name goes in the title so the templates get the width; the status
+    column appears only when there is something to tell (a spec was given, or a zombie)."""
     single = next(iter(hosts)) if len(hosts) == 1 else None
     where = f" on {single}" if single else ""
+    show_state = any(e["state"] != "undocumented" or e["deprecated"] for e in endpoints)
     table = Table(title=f"Endpoints by risk{where} (top {len(endpoints)} of {total})", expand=True)
-    table.add_column("Risk", justify="right")
-    table.add_column("Endpoint", overflow="fold")
-    table.add_column("Status")
-    table.add_column("Auth")
-    table.add_column("Data classes", overflow="fold")
-    table.add_column("Requests", justify="right")
-    table.add_column("p95 ms", justify="right")
+    table.add_column("Risk", justify="right", no_wrap=True)
+    table.add_column("Endpoint", overflow="fold", ratio=4)
+    if show_state:
+        table.add_column("Status", no_wrap=True)
+    table.add_column("Auth", ratio=2)
+    table.add_column("Data classes", ratio=4)
+    table.add_column("Requests", justify="right", no_wrap=True)
+    table.add_column("p95 ms", justify="right", no_wrap=True)
     for e in endpoints:
         risk = e["risk"]
-        auth = ", ".join(sorted(k for k in e["auth"] if k != "none")) or "-"
-        if e["unauthenticated_share"]:
-            auth += f" ({e['unauthenticated_share']:.0%} none)"
+        auth = _auth(e)
         state = e["state"] + (" (deprecated)" if e["deprecated"] and e["state"] != "zombie" else "")
-        table.add_row(
+        cells = [
             f"[{_LEVEL_STYLE[risk['level']]}]{risk['score']}[/]",
             f"{e['method']} {'' if single else e['host']}{e['template']}",
             f"[{_STATE_STYLE.get(e['state'], 'default')}]{state}[/]",
@@ -66,8 +68,19 @@ def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]
             ", ".join(e["data_classes"]) or "-",
             f"{e['requests']:,}",
             "-" if e["latency_p95_ms"] is None else f"{e['latency_p95_ms']:g}",
-        )
+        ]
+        if not show_state:
+            del cells[2]
+        table.add_row(*cells)
     return table
+
+
+def _auth(endpoint: dict[str, Any]) -> str:
+    schemes = ", ".join(sorted(k for k in endpoint["auth"] if k != "none"))
+    share = endpoint["unauthenticated_share"]
+    if not share:
+        return schemes or "-"
+    return f"{schemes} ({share:.0%} none)" if schemes else "[bold red]none[/]"
 
 
 def _problems(run: dict[str, Any], console: Console) -> None:
