@@ -71,3 +71,10 @@ def test_a_login_endpoint_is_not_a_leak() -> None:
     assert "secrets exposed" not in factors and "no authentication" not in factors
     e.method = "GET"  # a GET that hands out tokens to anyone is a leak
     assert {"secrets exposed", "no authentication"} <= names(e)
+
+
+def test_personal_data_to_anyone_is_high_even_when_documented() -> None:
+    e = endpoint(
+        auth=Counter({"none": 100}), data_classes=Counter({"email": 100}), max_person_records=50
+    )
+    assert score(e, DOC).level == "high"

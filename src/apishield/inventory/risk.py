@@ -89,7 +89,7 @@ def _authentication(endpoint: Endpoint) -> list[RiskFactor]:
         # Personal data for anyone who asks is the exposed-test-API case: with the data factor
         # it alone makes an endpoint high risk.
         classes = set(endpoint.data_classes)
-        points = 35 if classes & PERSONAL else 25 if classes & SECRETS else 15
+        points = 40 if classes & PERSONAL else 25 if classes & SECRETS else 15
         return [
             RiskFactor("no authentication", points, f"{share:.0%} of requests carry no credentials")
         ]
