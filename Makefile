@@ -41,4 +41,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/templates.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) build .mypy_cache .pytest_cache .ruff_cache
