@@ -60,7 +60,7 @@ def test_terminal_summary() -> None:
     console = Console(record=True, width=160)
     render(document(), console)
     text = console.export_text()
-    assert "3 endpoints on 1 host" in text
+    assert "3 endpoints on 1 host" in text and "1 hosts" not in text
     assert "Skipped 1 unreadable line" in text and "a.log line 2" in text
     assert "Endpoints by risk on api.example.com" in text
 

@@ -16,7 +16,8 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
     console.print(
         f"[bold]{run['events']:,}[/] events from {len(run['sources'])} source(s) in "
         f"{run['seconds']:.1f}s ({run['events_per_second']:,}/s); "
-        f"[bold]{summary['endpoints']}[/] endpoints on {summary['hosts']} host(s)"
+        f"[bold]{summary['endpoints']}[/] {_plural(summary['endpoints'], 'endpoint')} on "
+        f"{summary['hosts']} {_plural(summary['hosts'], 'host')}"
     )
     states = ", ".join(f"{n} {state}" for state, n in sorted(summary["by_state"].items()))
     console.print(f"Status: {states}; {summary['deprecated']} deprecated")
@@ -73,6 +74,10 @@ def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]
             del cells[2]
         table.add_row(*cells)
     return table
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
 
 
 def _auth(endpoint: dict[str, Any]) -> str:
