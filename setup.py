@@ -12,8 +12,12 @@ from setuptools import setup
 HOT_PATH = [
     "exchange.py",
     "pipeline.py",
+    "privacy.py",
     "ingest/fieldmap.py",
     "ingest/jsonlog.py",
+    "ingest/reader.py",
+    "ingest/stats.py",
+    "ingest/stream.py",
     "ingest/target.py",
     "ingest/timestamps.py",
     "ingest/values.py",

@@ -139,7 +139,8 @@ def build_compiled() -> Path:
     """A copy of the source with the hot path compiled in place; rebuilt when a source changed."""
     source = ROOT / "src"
     target = COMPILED / "src"
-    newest = max(p.stat().st_mtime for p in source.rglob("*.py"))
+    inputs = [*source.rglob("*.py"), ROOT / "setup.py"]
+    newest = max(p.stat().st_mtime for p in inputs)
     stamp = COMPILED / "stamp"
     if stamp.exists() and stamp.stat().st_mtime >= newest:
         return target
