@@ -54,7 +54,7 @@ def _sensitive_data(endpoint: Endpoint) -> list[RiskFactor]:
     if personal:
         points = 30 if classes & _HIGHLY_SENSITIVE else 20
         factors.append(RiskFactor("sensitive data", points, "returns " + ", ".join(personal)))
-    if secrets and _issues_credentials(endpoint, secrets):
+    if secrets and _issues_credentials(endpoint):
         detail = "returns " + ", ".join(secrets) + " to callers without credentials: a login target"
         factors.append(RiskFactor("issues credentials", 10, detail))
     elif secrets:
@@ -68,11 +68,13 @@ def _sensitive_data(endpoint: Endpoint) -> list[RiskFactor]:
     return factors
 
 
-def _issues_credentials(endpoint: Endpoint, secrets: list[str]) -> bool:
+def _issues_credentials(endpoint: Endpoint) -> bool:
     """A login or token endpoint hands out tokens by design; that is not a leak."""
+    secrets = set(endpoint.data_classes) & SECRETS
     return (
         endpoint.method == "POST"
-        and set(secrets) <= _TOKENS
+        and bool(secrets)
+        and secrets <= _TOKENS
         and endpoint.unauthenticated_share >= 0.5
     )
 
@@ -81,8 +83,7 @@ def _authentication(endpoint: Endpoint) -> list[RiskFactor]:
     share = endpoint.unauthenticated_share
     if share == 0 or not endpoint.requests:
         return []
-    secrets = sorted(set(endpoint.data_classes) & SECRETS)
-    if secrets and _issues_credentials(endpoint, secrets):
+    if _issues_credentials(endpoint):
         return []  # a login is unauthenticated by design; "issues credentials" says the rest
     answered = endpoint.status_share(200, 399)
     if share >= 0.5:

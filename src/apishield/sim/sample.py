@@ -8,6 +8,7 @@ All people in it are invented; phone numbers are in the fictional 555-01xx range
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import random
 from collections.abc import Callable, Iterator
@@ -303,8 +304,6 @@ def _nginx_line(exchange: Exchange) -> bytes:
 
 
 def _iso(epoch: float) -> str:
-    import datetime as dt
-
     return (
         dt.datetime.fromtimestamp(epoch, dt.UTC)
         .isoformat(timespec="milliseconds")
