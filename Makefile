@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test test-slow lint bench install clean
+.PHONY: demo test test-slow lint bench install clean bench-detection
 
 install: $(STAMP)
 
@@ -39,6 +39,24 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/templates.py
+
+# Detection figures beside libinjection and ModSecurity + CRS (Debian packages, installed as root
+# when missing; without apt the ModSecurity column is skipped). Extra options: ARGS="--limit 50".
+bench-detection: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@if [ -d /usr/share/modsecurity-crs ] && [ -e /usr/lib/nginx/modules/ngx_http_modsecurity_module.so ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		had_nginx=$$(test -e /run/nginx.pid && echo yes); \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			nginx libnginx-mod-http-modsecurity modsecurity-crs >/dev/null; } \
+		|| echo "bench-detection: apt-get install failed: the ModSecurity column will be skipped"; \
+		if [ -z "$$had_nginx" ] && [ -s /run/nginx.pid ]; then kill "$$(cat /run/nginx.pid)"; fi; \
+	else \
+		echo "bench-detection: no apt-get as root: install nginx libnginx-mod-http-modsecurity" \
+			"modsecurity-crs for the ModSecurity column; it is skipped"; \
+	fi
+	$(PY) -m benchmarks.detection $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build .mypy_cache .pytest_cache .ruff_cache

@@ -27,6 +27,7 @@ HOT_PATH = [
     "normalise/routing.py",
     "normalise/segments.py",
     "normalise/spec_paths.py",
+    "inventory/data_classes.py",
     "inventory/endpoint.py",
     "inventory/learner.py",
     "inventory/params.py",

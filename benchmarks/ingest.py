@@ -3,15 +3,18 @@
 Printed beside the rate of bare `orjson.loads` over the same lines in the same run, so the figure
 reads as a ratio to the parse-only ceiling of this machine, not as a number from somewhere else.
 The analysis runs twice: as pure Python, and with the hot path compiled by mypyc (setup.py; the
-build goes to build/compiled and takes about a minute the first time).
+build goes to build/compiled and takes about a minute the first time). `--breakdown N` then times
+each pipeline stage over the first N lines, in a separate run so the timers do not slow the
+figures above; what is left of the total is reading and parsing the lines.
 
-    python benchmarks/ingest.py [--lines 1000000] [--keep FILE] [--pure-only]
+    python benchmarks/ingest.py [--lines 1000000] [--keep FILE] [--pure-only] [--breakdown N]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -99,18 +102,41 @@ def parse_only(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - began
 
 
-def worker(path: Path) -> None:
-    """Runs in its own process so peak memory is the analysis's alone."""
+class Timed:
+    """A pipeline stage that adds up the time it takes, for the breakdown."""
+
+    def __init__(self, stage: Any) -> None:
+        self.stage = stage
+        self.name: str = stage.name
+        self.seconds = 0.0
+
+    def __call__(self, exchange: Any) -> None:
+        began = time.perf_counter()
+        try:
+            self.stage(exchange)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+
+def worker(path: Path, limit: int | None = None) -> None:
+    """Runs in its own process so peak memory is the analysis's alone. With `limit`, only that
+    many lines are read and every stage is timed."""
     from apishield.config import Config, IdentityConfig
     from apishield.engine import Engine
     from apishield.ingest import IngestStats, read_exchanges
     from apishield.privacy import Hasher
 
-    config = Config(identity=IdentityConfig(trusted_proxies=["10.0.0.0/8"]))  # type: ignore[list-item]
+    config = Config(identity=IdentityConfig(trusted_proxies=["10.0.0.0/8"]))
     engine = Engine(config, Hasher(b"b" * 32))
+    timed: list[Timed] = []
+    if limit is not None:
+        pipeline = engine.pipeline
+        pipeline.request_stages = [Timed(stage) for stage in pipeline.request_stages]
+        pipeline.response_stages = [Timed(stage) for stage in pipeline.response_stages]
+        timed = [*pipeline.request_stages, *pipeline.response_stages]  # type: ignore[list-item]
     stats = IngestStats()
     began = time.perf_counter()
-    for exchange in read_exchanges(path, "nginx-json", stats=stats):
+    for exchange in itertools.islice(read_exchanges(path, "nginx-json", stats=stats), limit):
         engine.process(exchange)
     processed = time.perf_counter() - began
     result = engine.result()
@@ -126,6 +152,7 @@ def worker(path: Path) -> None:
                 "endpoints": len(result.endpoints),
                 "peak_mb": peak,
                 "stage_errors": result.stage_errors,
+                "stages": {stage.name: stage.seconds for stage in timed},
             }
         )
     )
@@ -160,19 +187,30 @@ def build_compiled() -> Path:
     return target
 
 
-def analyse(path: Path, source: Path | None) -> dict[str, object]:
+def analyse(path: Path, source: Path | None, limit: int | None = None) -> dict[str, Any]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    extra = [] if limit is None else ["--limit", str(limit)]
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", str(path)],
+        [sys.executable, __file__, "--worker", str(path), *extra],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def breakdown(label: str, result: dict[str, Any]) -> None:
+    events = result["events"]
+    stages = result["stages"]
+    parts = [("read + parse", result["seconds"] - sum(stages.values())), *stages.items()]
+    print(f"per event by stage, {label}, first {events:,} lines (timed, so a little slower):")
+    for name, seconds in parts:
+        print(f"  {name:<14} {seconds / events * 1e6:7.2f} µs")
+    print(f"  {'total':<14} {result['seconds'] / events * 1e6:7.2f} µs")
 
 
 def report(label: str, result: dict[str, Any], parse_rate: float) -> float:
@@ -192,10 +230,14 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="Write the generated log here and keep it.")
     parser.add_argument("--pure-only", action="store_true", help="Skip the compiled build.")
+    parser.add_argument(
+        "--breakdown", type=int, metavar="N", help="Also time each stage over the first N lines."
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, args.limit)
         return
     compiled = None if args.pure_only else build_compiled()
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,6 +251,10 @@ def main() -> None:
         best = report("python", analyse(path, None), parse_rate)
         if compiled is not None:
             best = max(best, report("compiled", analyse(path, compiled), parse_rate))
+        if args.breakdown:
+            for label, source in (("python", None), ("compiled", compiled)):
+                if label == "python" or source is not None:
+                    breakdown(label, analyse(path, source, args.breakdown))
     print("(ingest, actor, route, inventory on one core; peak memory of the analysis process)")
     print(f"goal >= 100,000 events/s: {'met' if best >= 100_000 else 'NOT met'}")
 

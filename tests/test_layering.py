@@ -13,13 +13,15 @@ ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "normalise": {"core", "normalise"},
     "inventory": {"core", "inventory"},
+    "checks": {"core", "checks"},
     "ingest": {"core", "ingest", "inventory.spec"},
     "store": {"core", "store"},
-    "engine": {"core", "normalise", "inventory", "engine"},
-    "report": {"core", "engine", "inventory", "report"},
+    "facts": {"core", "inventory", "checks"},
+    "engine": {"core", "normalise", "inventory", "checks", "facts", "engine"},
+    "report": {"core", "engine", "inventory", "checks", "report"},
     "sim": {"core", "ingest", "sim"},
 }
-PURE = ("normalise", "inventory")
+PURE = ("normalise", "inventory", "checks")
 IO_MODULES = {
     "os",
     "io",

@@ -6,14 +6,18 @@ import ipaddress
 import logging
 import sys
 import time
+from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, BinaryIO, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from apishield.checks import CheckContext
+from apishield.checks.jwt_checks import parse_secret_list
+from apishield.checks.reputation import BadLines, PrefixTable, parse_list
 from apishield.config import FORMATS, Config, ConfigError, load_config
 from apishield.engine import Engine
 from apishield.ingest import IngestError, IngestStats, read_exchanges
@@ -26,6 +30,7 @@ from apishield.normalise.actor import JwtReader
 from apishield.privacy import Hasher
 from apishield.report.document import RunInfo, build_document
 from apishield.report.html import render_html
+from apishield.report.siem import findings_line
 from apishield.report.terminal import render
 from apishield.store.database import Store, StoreError
 from apishield.store.keys import install_secret, load_jwt_key
@@ -87,6 +92,10 @@ def analyze(
     openapi: Annotated[
         Path | None, typer.Option(help="Export the learned API as OpenAPI 3.1.")
     ] = None,
+    findings: Annotated[
+        Path | None,
+        typer.Option(help="Write one JSON line per request with findings here (for a SIEM)."),
+    ] = None,
     db: DbOption = None,
     config_file: ConfigOption = None,
     top: Annotated[int, typer.Option(help="Endpoints to list in the terminal.")] = 25,
@@ -110,7 +119,12 @@ def analyze(
 
     started = time.time()
     stats = IngestStats()
-    _replay(engine, logs, config, stats, quiet)
+    sink = _open_findings(findings)
+    try:
+        _replay(engine, logs, config, stats, quiet, sink)
+    finally:
+        if sink is not None:
+            sink.close()
     document = build_document(
         engine.result(),
         RunInfo(
@@ -134,8 +148,22 @@ def analyze(
     console.print(f"Saved as run {run_id} in {store.url}")
 
 
+def _open_findings(path: Path | None) -> BinaryIO | None:
+    if path is None:
+        return None
+    try:
+        return path.open("wb")
+    except OSError as exc:
+        _fail(f"cannot write findings to {path}: {exc.strerror}")
+
+
 def _replay(
-    engine: Engine, logs: list[Path], config: Config, stats: IngestStats, quiet: bool
+    engine: Engine,
+    logs: list[Path],
+    config: Config,
+    stats: IngestStats,
+    quiet: bool,
+    sink: BinaryIO | None = None,
 ) -> None:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
@@ -152,6 +180,8 @@ def _replay(
                     stats=stats,
                 ):
                     engine.process(exchange)
+                    if sink is not None and exchange.findings:
+                        sink.write(findings_line(exchange))
                     count += 1
                     if count % _PROGRESS_EVERY == 0:
                         rate = count / max(time.perf_counter() - first, 1e-9)
@@ -289,7 +319,38 @@ def _engine(config: Config, api_spec: ApiSpec | None) -> Engine:
         audience=jwt_config.audience,
         claim=jwt_config.identity_claim,
     )
-    return Engine(config, hasher, spec=api_spec, jwt_reader=reader)
+    return Engine(config, hasher, spec=api_spec, jwt_reader=reader, context=_check_context(config))
+
+
+def _check_context(config: Config) -> CheckContext:
+    """Load what the checks read from files: JWT secret candidates and IP reputation lists."""
+    checks = config.checks
+    secrets = resources.files("apishield.checks").joinpath("data/jwt_weak_secrets.txt")
+    lines = secrets.read_text(encoding="utf-8").splitlines()
+    if checks.jwt_secrets_file is not None:
+        lines += _read_lines(checks.jwt_secrets_file, "checks.jwt_secrets_file")
+    table = PrefixTable()
+    for path in checks.reputation_lists:
+        bad = BadLines()
+        table.add(
+            parse_list(_read_lines(path, "checks.reputation_lists"), path.stem, bad), path.stem
+        )
+        if bad.count:
+            err.print(f"[yellow]{path}: skipped {bad.count} unreadable line(s)[/]")
+            for example in bad.examples[:3]:
+                err.print(f"  {example}")
+    return CheckContext(
+        reputation=table if checks.reputation_lists else None,
+        jwt_secrets=parse_secret_list(lines),
+        jwt_max_lifetime=checks.jwt_max_lifetime_hours * 3600,
+    )
+
+
+def _read_lines(path: Path, key: str) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        _fail(f"{key}: cannot read {path}: {exc.strerror}")
 
 
 def main() -> None:

@@ -76,6 +76,18 @@ class InventoryConfig(_Section):
     spec: Path | None = None
 
 
+class ChecksConfig(_Section):
+    enabled: list[str] | None = None
+    """Built-in checks to run by name; all of them when not set."""
+    disabled: list[str] = Field(default_factory=list)
+    reputation_lists: list[Path] = Field(default_factory=list)
+    """IP lists (plain, CIDR or FireHOL netset), e.g. Tor exits; the file name names the list."""
+    jwt_secrets_file: Path | None = None
+    """Extra candidate HMAC secrets, one per line, for the weak-JWT-secret check."""
+    jwt_max_lifetime_hours: float = Field(default=24.0, gt=0)
+    """Tokens valid longer than this (exp - iat) are reported as long-lived."""
+
+
 class StoreConfig(_Section):
     url: str = "sqlite:///apishield.db"
 
@@ -91,6 +103,7 @@ class Config(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     routes: RoutesConfig = Field(default_factory=RoutesConfig)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
 

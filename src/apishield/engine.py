@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apishield.checks import CheckContext, CheckStage, Phase, select_checks
+from apishield.checks.registry import Check
+from apishield.checks.tally import FindingsTally
 from apishield.config import Config
 from apishield.exchange import Exchange
+from apishield.facts import InventoryFacts
 from apishield.inventory.data_classes import DataClassStage
 from apishield.inventory.endpoint import Endpoint
 from apishield.inventory.learner import Inventory
@@ -34,6 +38,7 @@ class InventoryResult:
     endpoints: list[EndpointView]
     coverage: Coverage | None
     spec: ApiSpec | None
+    findings: FindingsTally = field(default_factory=FindingsTally)
     stage_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -45,21 +50,36 @@ class Engine:
         *,
         spec: ApiSpec | None = None,
         jwt_reader: JwtReader | None = None,
+        context: CheckContext | None = None,
     ) -> None:
+        """`context` carries what checks need from files (reputation lists, JWT secrets); the
+        engine adds the endpoint facts, so checks see the spec and what the inventory learned."""
         self.spec = spec
         self.learner = RouteLearner(
             min_distinct=config.routes.min_distinct,
             spec_paths=spec.paths if spec is not None else (),
         )
         self.inventory = Inventory()
+        self.findings = FindingsTally()
+        context = context or CheckContext()
+        context.facts = InventoryFacts(self.inventory, spec)
+        context.max_body_bytes = config.ingest.max_body_bytes
+        checks = _checks(config)
+        self.check_stages = (
+            CheckStage(Phase.REQUEST, checks, context),
+            CheckStage(Phase.RESPONSE, checks, context),
+        )
         self.pipeline = Pipeline(
             request_stages=[
                 ActorResolver(config.identity, hasher, jwt_reader or JwtReader()),
                 RouteStage(self.learner),
+                self.check_stages[0],
             ],
             response_stages=[
                 DataClassStage(max_bytes=config.ingest.max_body_bytes),
+                self.check_stages[1],
                 self.inventory,
+                self.findings,
             ],
         )
 
@@ -77,5 +97,19 @@ class Engine:
             endpoints=views,
             coverage=coverage,
             spec=self.spec,
-            stage_errors=dict(self.pipeline.errors),
+            findings=self.findings,
+            stage_errors=self._errors(),
         )
+
+    def _errors(self) -> dict[str, int]:
+        errors = dict(self.pipeline.errors)
+        for stage in self.check_stages:
+            errors.update((f"check {name}", n) for name, n in stage.errors.items())
+        return errors
+
+
+def _checks(config: Config) -> tuple[Check, ...]:
+    try:
+        return select_checks(config.checks.enabled, config.checks.disabled)
+    except ValueError as exc:
+        raise ValueError(f"checks: {exc}") from exc

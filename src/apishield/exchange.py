@@ -149,3 +149,14 @@ class Exchange:
     @property
     def threat_level(self) -> Severity:
         return max((f.severity for f in self.findings), default=Severity.INFO)
+
+    @property
+    def threat(self) -> str:
+        """ "low", "medium" or "high", as analysts grade requests; the findings are the reasons."""
+        return threat_label(self.threat_level)
+
+
+def threat_label(level: Severity) -> str:
+    if level >= Severity.HIGH:
+        return "high"
+    return "medium" if level == Severity.MEDIUM else "low"

@@ -160,6 +160,27 @@ def test_bad_time() -> None:
     )
 
 
+def test_a_time_shared_by_lines_is_right_for_every_line_and_shape() -> None:
+    """Lines of one second reuse the last time read; nothing else may reuse it."""
+    parser = json_parser(ParseOptions("access.log"))
+    line = {
+        "time_iso8601": "2023-11-14T22:13:20+00:00",
+        "method": "GET",
+        "path": "/",
+        "status": 200,
+    }
+    wider = {**line, "msec": "1700000099.5"}  # another shape, whose plan reads msec
+    later = {**line, "time_iso8601": "2023-11-14T22:13:21+00:00"}
+    records = [line, line, wider, line, later, {**line, "time_iso8601": "-"}, line]
+    times = []
+    for number, record in enumerate(records):
+        try:
+            times.append(parser(orjson.dumps(record), number).started)
+        except Skip as skip:
+            times.append(skip.reason)
+    assert times == [T, T, T + 99.5, T, T + 1, "missing field time", T]
+
+
 def test_invalid_utf8_is_read_with_replacement_characters() -> None:
     line = b'{"timestamp": 1700000000, "method": "GET", "path": "/", "user_agent": "x\xff"}'
     assert parse(line).request.headers["user-agent"] == "x\ufffd"

@@ -33,3 +33,16 @@ def test_value_types(value: str, kind: str) -> None:
 @given(st.text())
 def test_never_raises(value: str) -> None:
     assert isinstance(value_type(value), str)
+
+
+@given(st.text("0123456789eEabfxX.-_ ", min_size=1, max_size=24))
+def test_a_number_is_whatever_float_reads(value: str) -> None:
+    """Values that cannot be numbers are told apart without calling `float`; it must agree."""
+    kind = value_type(value)
+    if value[0].isdigit() and kind in ("number", "hex", "string"):
+        try:
+            float(value)
+        except ValueError:
+            assert kind != "number"
+        else:
+            assert kind == "number"

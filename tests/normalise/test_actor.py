@@ -4,6 +4,7 @@ import base64
 from ipaddress import ip_network
 
 import jwt
+import pytest
 
 from apishield.config import IdentityConfig
 from apishield.exchange import Actor
@@ -57,6 +58,16 @@ def test_forwarded_header_with_ports_and_ipv6() -> None:
 
 def test_all_hops_trusted_gives_the_leftmost() -> None:
     assert resolve({"x-forwarded-for": "10.9.9.9, 10.0.0.1"}).ip == "10.9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("xff", "ip"),
+    [("198.51.100.9", "198.51.100.9"), (" 10.9.9.9 ", "10.9.9.9"), (" ", "10.0.0.5")],
+)
+def test_a_single_hop_is_the_client_trusted_or_not(xff: str, ip: str) -> None:
+    """One hop is read without splitting; it must agree with the rule for several hops."""
+    assert resolve({"x-forwarded-for": xff}).ip == ip
+    assert resolve({"x-forwarded-for": f"{xff},"}).ip == ip
 
 
 def test_jwt_sub_read_unverified_without_a_key() -> None:

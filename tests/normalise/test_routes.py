@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apishield.normalise import route_tree
+from apishield.normalise import route_tree, routes
 from apishield.normalise.route_tree import MAX_NODES
 from apishield.normalise.routes import MAX_HOSTS, RouteLearner, path_params
 
@@ -320,3 +320,40 @@ def test_templates_fit_their_paths(paths: list[str]) -> None:
         names = set(re.findall(r"\{([^{}]*)\}", template))
         params = path_params(template, path)
         assert names <= set(params), (template, path)
+
+
+@given(st.lists(st.lists(SEGMENTS, max_size=6).map("/".join), min_size=1, max_size=60))
+def test_resolve_reads_the_params_that_matching_the_template_reads(paths: list[str]) -> None:
+    """`resolve` reads parameters off its walk; matching the template must find the same."""
+    learner = RouteLearner(min_distinct=2)
+    for path in paths * 2:
+        template, params = learner.resolve(HOST, path)
+        assert params == path_params(template, path), (template, path)
+
+
+def test_resolve_hands_out_a_fresh_params_dict_each_time() -> None:
+    learner = RouteLearner()
+    first = learner.resolve(HOST, "/customers/40213377")[1]
+    first["id"] = "changed"
+    assert learner.resolve(HOST, "/customers/40213377") == ("/customers/{id}", {"id": "40213377"})
+    learner.resolve(HOST, "/health")[1]["x"] = "y"
+    assert learner.resolve(HOST, "/health") == ("/health", {})
+
+
+def test_remembered_paths_learn_as_much_as_walked_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recent-path cache is only a shortcut: with it forgetting after two entries, the same
+    traffic gives the same templates and the same hit counts as with a large one."""
+    paths = [f"/v1/{word}" for word in ("plans", "health", "status")] * 5
+    paths += [f"/v1/plans/{RNG.randint(10**6, 10**9)}" for _ in range(10)] + ["/v1/plans"] * 3
+    roomy = RouteLearner(min_distinct=2)
+    roomy_templates = learn(roomy, paths)
+    monkeypatch.setattr(routes, "CACHE_SIZE", 2)
+    forgetful = RouteLearner(min_distinct=2)
+    assert learn(forgetful, paths) == roomy_templates
+    for learner in (roomy, forgetful):
+        assert learner.template(HOST, "/v1/plans/7") == "/v1/plans/{id}"
+    hits = [
+        [(node.label, node.hits) for node in tree.root.literals["v1"].literals.values()]
+        for tree in (roomy._trees[HOST], forgetful._trees[HOST])
+    ]
+    assert hits[0] == hits[1] == [("plans", 18), ("health", 5), ("status", 5)]

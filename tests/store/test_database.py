@@ -31,6 +31,21 @@ def document(endpoints: int = 2) -> dict[str, Any]:
             "stage_errors": {},
         },
         "coverage": None,
+        "findings": {
+            "threat_levels": {"low": 7, "medium": 0, "high": 2},
+            "rules": [
+                {
+                    "rule_id": "inj.sqli.tokens",
+                    "title": "SQL injection",
+                    "severity": "high",
+                    "category": "API8:2023",
+                    "class": "sqli",
+                    "requests": 2,
+                    "endpoints": {"/e0/{id}": 2},
+                    "actors": {"ip:198.51.100.1": 2},
+                }
+            ],
+        },
         "endpoints": [
             {
                 "method": "GET",
@@ -67,6 +82,7 @@ def round_trip(store: Store) -> None:
     assert loaded[0]["risk"]["score"] == 42 and loaded[0]["state"] == "shadow"
     assert loaded[0]["params"][0]["type"] == "integer"
     assert store.load_errors(first) == [{"source": "a.log", "line": 3, "reason": "not JSON"}]
+    assert store.load_findings(second) == document()["findings"]
 
 
 def test_sqlite_round_trip(tmp_path: Path) -> None:

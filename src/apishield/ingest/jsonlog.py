@@ -44,31 +44,40 @@ class JsonLogParser:
     (time, method, target, status).
     """
 
-    __slots__ = ("_cap", "_fields", "_name", "_plans")
+    __slots__ = ("_cap", "_fields", "_name", "_plans", "_time_plan", "_time_text", "_time_value")
 
     def __init__(self, options: ParseOptions, fields: Fields) -> None:
         self._fields = fields
         self._name = options.name
         self._cap = options.max_body_bytes
         self._plans: dict[int, Plan] = {}
+        # The last time text read, with its plan and value: lines of one second share it.
+        self._time_text = ""
+        self._time_plan: Plan | None = None
+        self._time_value = 0.0
 
     def __call__(self, line: bytes, line_no: int) -> Exchange:
         try:
             record = loads(line)
         except JSONDecodeError as exc:
             record = _recover(line, exc)
-        if record.__class__ is not dict:
+        if type(record) is not dict:
             raise Skip("not a JSON object", f"a JSON {type(record).__name__}")
         plan = self._plans.get(len(record)) or self._plan(record)
         if plan.flatten:
             record = flattened(record)
         value = record.get(plan.time)
-        try:
-            started = plan.read_time(value)
-        except (TypeError, ValueError):
-            started = -1.0
-        if not 0 <= started < 1e11:
-            started = self._time(record, plan, value)
+        if value == self._time_text and plan is self._time_plan:
+            started = self._time_value
+        else:
+            try:
+                started = plan.read_time(value)
+            except (TypeError, ValueError):
+                started = -1.0
+            if not 0 <= started < 1e11:
+                started = self._time(record, plan, value)
+            elif type(value) is str:
+                self._time_text, self._time_plan, self._time_value = value, plan, started
         return Exchange(
             self._request(record, plan),
             self._response(record, plan),
@@ -85,8 +94,8 @@ class JsonLogParser:
             target = search(self._fields, record, "request_uri")
         version = ""
         if not (
-            method.__class__ is str
-            and target.__class__ is str
+            type(method) is str
+            and type(target) is str
             and target[:1] == "/"
             and method.isalpha()
             and method.isascii()
@@ -98,31 +107,32 @@ class JsonLogParser:
             scheme, host, path, query = split_target(target)
         if not query and plan.query is not ABSENT:
             value = get(plan.query)
-            query = value if value.__class__ is str and value != "-" else ""
+            query = value if type(value) is str and value != "-" else ""
         headers: Headers = {}
         for key, name in plan.headers:
             value = get(key)
-            if value and value != "-" and value.__class__ is str:
+            if type(value) is str and value and value != "-":
                 headers[name] = value
         if plan.request_headers is not ABSENT:
             add_headers(headers, get(plan.request_headers))
         value = get(plan.host)
-        if value and value != "-" and value.__class__ is str:
+        if type(value) is str and value and value != "-":
             host = value
             headers.setdefault("host", value)
         value = get(plan.scheme)
-        if value and value != "-" and value.__class__ is str:
+        if type(value) is str and value and value != "-":
             scheme = value.lower()
         value = get(plan.protocol)
-        if value and value != "-" and value.__class__ is str:
+        if type(value) is str and value and value != "-":
             version = value
         value = get(plan.client_ip)
         peer_ip = ""
-        if value and value != "-" and value.__class__ is str:
+        if type(value) is str and value and value != "-":
             peer_ip = without_port(value) if ":" in value else value
-        value = get(plan.request_body)
         body, body_size = (
-            (None, count(get(plan.request_bytes))) if value is None else capped(value, self._cap)
+            (None, None)
+            if plan.request_body is ABSENT and plan.request_bytes is ABSENT
+            else self._request_body(record, plan)
         )
         return Request(
             method.upper(),
@@ -137,12 +147,18 @@ class JsonLogParser:
             version,
         )
 
+    def _request_body(self, record: dict[str, Any], plan: Plan) -> tuple[bytes | None, int | None]:
+        value = record.get(plan.request_body)
+        if value is None:
+            return None, count(record.get(plan.request_bytes))
+        return capped(value, self._cap)
+
     def _response(self, record: dict[str, Any], plan: Plan) -> Response | None:
         get = record.get
         value = get(plan.status)
-        if value.__class__ is str and len(value) == 3 and value.isdecimal() and value[0] != "0":
+        if type(value) is str and len(value) == 3 and value.isdecimal() and value[0] != "0":
             status = int(value)
-        elif value.__class__ is int and 100 <= value <= 999:
+        elif type(value) is int and 100 <= value <= 999:
             status = value
         else:
             code = self._status(record, plan, value)
@@ -152,7 +168,7 @@ class JsonLogParser:
         headers: Headers = {}
         for key, name in plan.response_header_keys:
             value = get(key)
-            if value and value != "-" and value.__class__ is str:
+            if type(value) is str and value and value != "-":
                 headers[name] = value
         if plan.response_headers is not ABSENT:
             add_headers(headers, get(plan.response_headers))
@@ -164,7 +180,10 @@ class JsonLogParser:
 
     def _duration(self, record: dict[str, Any], plan: Plan) -> float | None:
         value = record.get(plan.duration)
-        if value.__class__ is str:  # nginx "0.012", read without a call
+        if type(value) is float and 0 <= value < 1e9:  # 0.012 written as a JSON number
+            seconds: float = value
+            return seconds
+        if type(value) is str:  # nginx "0.012", read without a helper
             try:
                 seconds = float(value)
             except ValueError:

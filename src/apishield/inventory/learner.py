@@ -32,14 +32,15 @@ class Inventory:
         if route is None:
             return
         request = exchange.request
-        host = self._host(request.host)
+        host = self._hosts.get(request.host) or self._host(request.host)
         key = (request.method, host, route)
         endpoint = self.endpoints.get(key)
         if endpoint is None:
             endpoint = self._new_endpoint(key, request.path)
         _count(endpoint, exchange)
-        if exchange.path_params:
-            _params(endpoint, "path", exchange.path_params.items())
+        path_params = exchange.path_params
+        if path_params:
+            _path_params(endpoint, path_params)
         if request.query:
             _params(endpoint, "query", _query_pairs(request.query))
         if request.body and request.headers.get("content-type", "").startswith("application/json"):
@@ -54,6 +55,10 @@ class Inventory:
         endpoint = Endpoint(method=key[0], host=key[1], template=key[2], sample_path=path)
         self.endpoints[key] = endpoint
         return endpoint
+
+    def endpoint(self, method: str, host: str, route: str) -> Endpoint | None:
+        """The endpoint a request to this route counts towards, if it has been seen."""
+        return self.endpoints.get((method, self._host(host), route))
 
     def _host(self, raw: str) -> str:
         host = self._hosts.get(raw)
@@ -133,6 +138,19 @@ def _params(
             stats = params[(location, name)] = ParamStats(location=location, name=name)
         stats.seen += 1
         stats.types[kind_of(value)] += 1
+
+
+def _path_params(endpoint: Endpoint, path_params: dict[str, str]) -> None:
+    """`_params` for the one location every templated request has, without its generality."""
+    params = endpoint.params
+    for name, value in path_params.items():
+        stats = params.get(("path", name))
+        if stats is None:
+            if len(params) >= MAX_PARAMS:
+                continue
+            stats = params[("path", name)] = ParamStats(location="path", name=name)
+        stats.seen += 1
+        stats.types[value_type(value)] += 1
 
 
 def _as_is(kind: str) -> str:

@@ -10,6 +10,8 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}\Z")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _PHONE_CHARS = frozenset("0123456789 +-()")
+_FLOAT_ALNUM = "0123456789eE"
+"""The only ASCII letters and digits a finite `float` spelling that starts with a digit has."""
 
 
 def value_type(value: str) -> str:
@@ -43,8 +45,15 @@ def _numeric_or_date(value: str) -> str:
         return "date"
     if _DATETIME.match(value):
         return "date-time"
+    if value.isascii() and value.isalnum() and value.strip(_FLOAT_ALNUM):
+        # Letters other than an exponent: `float` would refuse it, and raising is slow.
+        return _hex_or_string(value)
     try:
         float(value)
     except ValueError:
-        return "hex" if len(value) >= 16 and _HEX.issuperset(value) else "string"
+        return _hex_or_string(value)
     return "number"
+
+
+def _hex_or_string(value: str) -> str:
+    return "hex" if len(value) >= 16 and _HEX.issuperset(value) else "string"

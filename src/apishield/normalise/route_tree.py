@@ -45,6 +45,9 @@ class Node:
     template: str = ""
     version: int = -1
     """The tree version `template` was rendered at."""
+    slots: tuple[tuple[int, str], ...] | None = None
+    """For `template`: (segment index, parameter name) of each parameter, or None when one
+    segment holds more than a parameter (`{id}.json`) and only a pattern can read it."""
 
 
 _Route = tuple[list[Node], list[str], bool, str]
@@ -128,6 +131,7 @@ class Tree:
         template = _render(steps + _loose_steps(tail, fold))
         if not loose:
             last.template, last.version = template, self.version
+            last.slots = _slots(trail)
         return template
 
     def _place(
@@ -279,6 +283,21 @@ def _render(steps: list[_Step]) -> str:
             seen[kind] = count = seen.get(kind, 0) + 1
             parts.append(f"{{{kind}{count}}}" if count > 1 else f"{{{kind}}}")
     return "/" + "/".join(parts)
+
+
+def _slots(trail: list[Node]) -> tuple[tuple[int, str], ...] | None:
+    """Where a walk's parameters are, named as `_render` names them, so that a request's path
+    parameters are read from its segments without matching the template again."""
+    slots: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for index, node in enumerate(trail):
+        kind = node.kind
+        if kind == "":
+            return None
+        if kind is not None:
+            seen[kind] = count = seen.get(kind, 0) + 1
+            slots.append((index, f"{kind}{count}" if count > 1 else kind))
+    return tuple(slots)
 
 
 def _loose_steps(segments: list[str], fold: bool) -> list[_Step]:

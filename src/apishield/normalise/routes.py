@@ -71,6 +71,16 @@ class RouteLearner:
 
     def observe(self, host: str, path: str) -> str:
         """Learn from one request path and return its current template."""
+        return self.resolve(host, path)[0]
+
+    def resolve(self, host: str, path: str) -> tuple[str, dict[str, str]]:
+        """Learn from one request path: its current template and its path parameters.
+
+        One walk gives both, as the last node of a walk knows where its template's parameters
+        are. Only paths without parameters are remembered: one with parameters mostly names an
+        object seen once, and remembering it would cost more, in memory and in garbage
+        collection, than the walk it saves.
+        """
         key = (host, path)
         recent = self._recent.get(key)
         if recent is not None:
@@ -78,14 +88,23 @@ class RouteLearner:
             if tree is None or version == tree.version:
                 for node in trail:
                     node.hits += 1
-                return template
+                return template, {}
         segments = split_path(path)
         documented = None if self._spec.empty else self._spec.match(segments)
         if documented is not None:
-            return self._remember(key, None, [], documented)
+            if "{" in documented:
+                return documented, path_params(documented, path)
+            return self._remember(key, None, [], documented), {}
         tree = self._trees.get(host) or self._tree(host)
         template, nodes = tree.observe(segments)
-        return template if nodes is None else self._remember(key, tree, nodes, template)
+        if nodes is None:
+            return template, path_params(template, path) if "{" in template else {}
+        slots = (nodes[-1] if nodes else tree.root).slots
+        if slots:
+            return template, {name: decode(segments[index]) for index, name in slots}
+        if "{" not in template:
+            return self._remember(key, tree, nodes, template), {}
+        return template, path_params(template, path)  # a parameter shares its segment
 
     def template(self, host: str, path: str) -> str:
         """Current template without learning."""
@@ -113,7 +132,11 @@ class RouteLearner:
         return tree
 
     def _remember(
-        self, key: tuple[str, str], tree: Tree | None, trail: list[Node], template: str
+        self,
+        key: tuple[str, str],
+        tree: Tree | None,
+        trail: list[Node],
+        template: str,
     ) -> str:
         if len(self._recent) >= CACHE_SIZE:
             self._recent.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apishield.exchange import Exchange
-from apishield.normalise.routes import RouteLearner, path_params
+from apishield.normalise.routes import RouteLearner
 
 
 class RouteStage:
@@ -14,7 +14,7 @@ class RouteStage:
 
     def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
-        route = self.learner.observe(request.host, request.path)
+        route, params = self.learner.resolve(request.host, request.path)
         exchange.route = route
-        if "{" in route:
-            exchange.path_params = path_params(route, request.path)
+        if params:
+            exchange.path_params = params

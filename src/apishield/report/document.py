@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from apishield import __version__
+from apishield.checks.tally import FindingsTally
 from apishield.engine import EndpointView, InventoryResult
 from apishield.inventory.classify import PERSONAL, SECRETS
+
+THREAT_LEVELS = ("low", "medium", "high")
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,7 +50,32 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
         },
         "summary": _summary(endpoints),
         "coverage": _coverage(result),
+        "findings": _findings(result.findings),
         "endpoints": endpoints,
+    }
+
+
+TOP = 5
+"""Endpoints and actors listed per rule in reports; the store keeps the bounded counts."""
+
+
+def _findings(tally: FindingsTally) -> dict[str, Any]:
+    rules = sorted(tally.rules.values(), key=lambda r: (-r.severity, -r.requests, r.rule_id))
+    return {
+        "threat_levels": {level: tally.threat_levels.get(level, 0) for level in THREAT_LEVELS},
+        "rules": [
+            {
+                "rule_id": r.rule_id,
+                "title": r.title,
+                "severity": r.severity.label,
+                "category": r.category,
+                "class": r.cls,
+                "requests": r.requests,
+                "endpoints": dict(r.endpoints.most_common(TOP)),
+                "actors": dict(r.actors.most_common(TOP)),
+            }
+            for r in rules
+        ],
     }
 
 

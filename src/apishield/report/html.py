@@ -33,6 +33,7 @@ def render_html(document: dict[str, Any]) -> str:
         run=document["run"],
         summary=document["summary"],
         coverage=document.get("coverage"),
+        findings=document.get("findings"),
         endpoints=endpoints,
         lifecycle=[e for e in endpoints if e["state"] in ("shadow", "zombie") or e["deprecated"]],
         exposed=[

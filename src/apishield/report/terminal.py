@@ -39,7 +39,39 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
     hosts = {e["host"] for e in document["endpoints"]}
     table = _endpoint_table(document["endpoints"][:top], len(document["endpoints"]), hosts)
     console.print(table)
+    _findings(document["findings"], console, top)
     _problems(run, console)
+
+
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+
+
+def _findings(findings: dict[str, Any], console: Console, top: int) -> None:
+    levels = findings["threat_levels"]
+    console.print(
+        "Requests by threat level: "
+        f"[red]{levels['high']:,} high[/], [yellow]{levels['medium']:,} medium[/], "
+        f"{levels['low']:,} low"
+    )
+    rules = findings["rules"]
+    if not rules:
+        return
+    table = Table(title=f"Findings (top {min(top, len(rules))} of {len(rules)} rules)", expand=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Rule", ratio=3, overflow="fold")
+    table.add_column("Requests", justify="right", no_wrap=True)
+    table.add_column("Top endpoint", ratio=3, overflow="fold")
+    table.add_column("Top actor", ratio=2, overflow="fold")
+    for rule in rules[:top]:
+        severity = rule["severity"]
+        table.add_row(
+            f"[{_SEVERITY_STYLE.get(severity, 'default')}]{severity}[/]",
+            f"{rule['title']} [dim]{rule['rule_id']}[/]",
+            f"{rule['requests']:,}",
+            next(iter(rule["endpoints"]), "-"),
+            next(iter(rule["actors"]), "-"),
+        )
+    console.print(table)
 
 
 def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]) -> Table:

@@ -7,10 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, insert, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from apishield.store.schema import endpoints, ingest_errors, metadata, runs
+from apishield.store.schema import (
+    endpoints,
+    finding_rules,
+    ingest_errors,
+    metadata,
+    runs,
+    threat_levels,
+)
 
 _EXAMPLES = "sqlite:///apishield.db or postgresql+psycopg://user@127.0.0.1:5432/apishield"
 
@@ -68,9 +75,31 @@ class Store:
                 errors = [{"run_id": run_id, **e} for e in run.get("errors", [])]
                 if errors:
                     conn.execute(insert(ingest_errors), errors)
+                _save_findings(conn, run_id, document.get("findings"))
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
         return run_id
+
+    def load_findings(self, run_id: int) -> dict[str, Any]:
+        """The findings section of one run, in the analysis document's shape."""
+        with self.engine.connect() as conn:
+            levels = conn.execute(
+                select(threat_levels.c.level, threat_levels.c.requests).where(
+                    threat_levels.c.run_id == run_id
+                )
+            ).all()
+            rules = conn.execute(
+                select(finding_rules)
+                .where(finding_rules.c.run_id == run_id)
+                .order_by(finding_rules.c.id)
+            ).mappings()
+            return {
+                "threat_levels": {level: n for level, n in levels},
+                "rules": [
+                    {key: value for key, value in row.items() if key not in ("id", "run_id")}
+                    for row in rules
+                ],
+            }
 
     def latest_run_id(self) -> int | None:
         with self.engine.connect() as conn:
@@ -126,3 +155,17 @@ def _endpoint_row(run_id: int, endpoint: Mapping[str, Any]) -> dict[str, Any]:
         "last_seen": endpoint["last_seen"],
         "summary": summary,
     }
+
+
+def _save_findings(conn: Connection, run_id: int, findings: Mapping[str, Any] | None) -> None:
+    if not findings:
+        return
+    levels = [
+        {"run_id": run_id, "level": level, "requests": n}
+        for level, n in findings["threat_levels"].items()
+    ]
+    if levels:
+        conn.execute(insert(threat_levels), levels)
+    rules = [{"run_id": run_id, **rule} for rule in findings["rules"]]
+    if rules:
+        conn.execute(insert(finding_rules), rules)

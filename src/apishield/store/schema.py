@@ -65,3 +65,29 @@ ingest_errors = Table(
     Column("line", Integer, nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+
+finding_rules = Table(
+    "finding_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("rule_id", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("class", String(32), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("endpoints", JSON, nullable=False),  # top route templates, never raw paths
+    Column("actors", JSON, nullable=False),
+)
+
+threat_levels = Table(
+    "threat_levels",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(16), primary_key=True),
+    Column("requests", Integer, nullable=False),
+)

@@ -1,0 +1,122 @@
+"""What the request-phase checks cost per request, beside a no-op measured the same way.
+
+Two benign requests: a GET with a 200-byte query string, and a POST with a 2 KB JSON body. Each
+is judged by the full request-phase check set (every built-in, as `apishield analyze` runs it),
+after actor resolution and routing, as in the pipeline. A third line shows an attack, whose cost
+includes building findings. Figures are medians of per-call times, so a GC pause or a noisy
+neighbour does not move them.
+
+    python benchmarks/checks.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import orjson
+
+from apishield.checks import BUILTIN_CHECKS, CheckContext, CheckStage, Phase
+from apishield.config import Config
+from apishield.exchange import Exchange
+from apishield.normalise.actor import ActorResolver, JwtReader
+from apishield.privacy import Hasher
+from apishield.testing import make_exchange
+
+HEADERS = {
+    "host": "api.example.com",
+    "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15",
+    "accept": "application/json",
+    "accept-encoding": "gzip, br",
+    "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0LTQwMjEzMzc3In0.c2lnbmF0dXJl",
+    "x-request-id": "7b1d2c3e-5f60-4a1b-9c8d-0e1f2a3b4c5d",
+}
+QUERY = (
+    "status=shipped&from=2024-01-01&to=2024-02-01&page=3&per_page=50&sort=-created_at"
+    "&fields=id,total,currency,items&include=payments&customer=40213377&currency=EUR"
+    "&q=blue+running+shoes&lang=de-DE&tz=Europe%2FBerlin"
+)
+
+
+def _record(i: int) -> dict[str, object]:
+    return {
+        "id": 40213377 + i,
+        "name": "Anna Schmidt",
+        "email": "anna.schmidt@example.com",
+        "phone": "+49 151 23456789",
+        "address": {"street": "Hauptstraße 5", "city": "Berlin", "zip": "10115"},
+        "tags": ["vip", "newsletter"],
+        "note": "Please ring twice, parcel box is round the back.",
+    }
+
+
+BODY = orjson.dumps({"customer": _record(0), "lines": [_record(i) for i in range(1, 6)]})
+
+
+def _exchanges() -> dict[str, Exchange]:
+    get = make_exchange("GET", "/api/v2/customers/40213377/orders", query=QUERY, headers=HEADERS)
+    post = make_exchange(
+        "POST",
+        "/api/v2/customers",
+        headers={**HEADERS, "content-type": "application/json"},
+        body=BODY,
+    )
+    attack = make_exchange(
+        "GET",
+        "/api/v2/customers/40213377/orders",
+        query=QUERY.replace("shipped", "shipped%27%20UNION%20SELECT%20password%20FROM%20users--"),
+        headers=HEADERS,
+    )
+    return {
+        f"GET, {len(QUERY)}-byte query": get,
+        f"POST, {len(BODY)}-byte JSON": post,
+        "GET with SQL injection": attack,
+    }
+
+
+def _median_ns(call: Callable[[], object], rounds: int) -> float:
+    timer = time.perf_counter_ns
+    samples = []
+    for _ in range(rounds):
+        start = timer()
+        call()
+        samples.append(timer() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=20_000)
+    args = parser.parse_args()
+    config = Config()
+    resolver = ActorResolver(config.identity, Hasher(b"k" * 32), JwtReader())
+    stage = CheckStage(Phase.REQUEST, BUILTIN_CHECKS, CheckContext())
+    print(f"request-phase checks: {', '.join(c.name for c in stage.checks)}")
+
+    def noop() -> None:
+        return None
+
+    base = _median_ns(noop, args.rounds)
+    print(f"{'no-op':32} {base / 1000:8.2f} µs")
+    for label, exchange in _exchanges().items():
+        resolver(exchange)
+        exchange.route = exchange.request.path
+
+        def judge(exchange: Exchange = exchange) -> None:
+            exchange.findings.clear()
+            stage(exchange)
+
+        judge()
+        found = ", ".join(sorted({f.rule_id for f in exchange.findings})) or "none"
+        cost = _median_ns(judge, args.rounds)
+        print(
+            f"{label:32} {cost / 1000:8.2f} µs   (minus no-op {(cost - base) / 1000:.2f} µs)"
+            f"   findings: {found}"
+        )
+    print("goal: at most 10 µs for the 200-byte query and 100 µs for the 2 KB JSON body")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Injection detection over every value an attacker controls, in one multi-pattern scan per request.
+
+Each target is decoded the ways a server could decode it, then every form of every target goes
+through one Hyperscan scan; SQL candidates also go through the SQL tokeniser. Parameters the spec
+or the inventory types (integer, UUID, date, phone, enum) are validated instead of scanned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import unquote, unquote_plus
+
+from apishield.checks.decode import variants
+from apishield.checks.matcher import Matcher
+from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
+from apishield.checks.schema import VALIDATED, conforms
+from apishield.checks.signatures import SIGNATURES, Signature
+from apishield.checks.sqli import detect_sqli
+from apishield.checks.targets import Target, Targets, request_targets
+from apishield.exchange import Exchange, Finding, Severity
+
+SAMPLE_CHARS = 80
+"""Evidence keeps at most this much of the offending value: enough to read, never a whole body."""
+
+SQL_HINT = Signature(
+    rule_id="hint.sqli",
+    cls="hint",
+    title="SQL-like characters or words",
+    pattern=(
+        r"['\"`#]|--|/\*|\|\||&&|@@|::|;\s*(?:select|insert|update|delete|drop|exec|declare"
+        r"|shutdown|waitfor|create|alter|truncate|set|begin)\b|\b(?:or|and|xor|union|select"
+        r"|sleep|benchmark|waitfor|having|order\s+by|group\s+by|exec|execute|insert|update"
+        r"|delete|drop|declare|procedure|outfile|dumpfile|load_file|pg_sleep)\b"
+    ),
+    severity=Severity.INFO,
+)
+"""Not a finding: marks the values worth running the SQL tokeniser on, inside the same scan."""
+
+CATEGORY = "API8:2023"
+"""Injection falls under Security Misconfiguration in the OWASP API Security Top 10 (2023)."""
+
+Rules = Mapping[tuple[str, str], ParamRule]
+
+
+@cache
+def matcher() -> Matcher:
+    """The compiled database is built once per process: compiling takes far longer than scanning."""
+    return Matcher((*SIGNATURES, SQL_HINT), every_text={SQL_HINT.rule_id})
+
+
+@dataclass(slots=True)
+class _Hit:
+    target: Target
+    text: str
+    rule_id: str
+    title: str
+    severity: Severity
+
+
+def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
+    targets = request_targets(exchange.request, context.max_body_bytes)
+    facts = context.facts.facts(exchange)
+    findings = _limits(targets)
+    texts: list[str] = []
+    owners: list[Target] = []
+    for target in _typed(exchange, targets, facts, findings):
+        for text in variants(target.value):
+            texts.append(text)
+            owners.append(target)
+    hits: dict[str, _Hit] = {}
+    hinted: list[int] = []
+    for index, signature in matcher().scan(texts):
+        if signature.cls == "hint":
+            hinted.append(index)
+        elif signature.cls not in hits or signature.severity > hits[signature.cls].severity:
+            hits[signature.cls] = _Hit(
+                owners[index], texts[index], signature.rule_id, signature.title, signature.severity
+            )
+    if "sqli" not in hits:
+        _tokenise(hinted, texts, owners, hits)
+    findings.extend(_finding(cls, hit) for cls, hit in hits.items())
+    return findings
+
+
+def _tokenise(
+    hinted: list[int], texts: list[str], owners: list[Target], hits: dict[str, _Hit]
+) -> None:
+    for index in hinted:
+        reason = detect_sqli(texts[index])
+        if reason is not None:
+            hits["sqli"] = _Hit(
+                owners[index],
+                texts[index],
+                "inj.sqli.tokens",
+                f"SQL injection ({reason})",
+                Severity.HIGH,
+            )
+            return
+
+
+def _finding(cls: str, hit: _Hit) -> Finding:
+    target = hit.target
+    return Finding(
+        rule_id=hit.rule_id,
+        title=hit.title,
+        severity=hit.severity,
+        evidence={
+            "class": cls,
+            "location": target.location,
+            "name": target.name[:SAMPLE_CHARS],
+            "sample": _masked(hit.text[:SAMPLE_CHARS]),
+        },
+        category=CATEGORY,
+    )
+
+
+_LONG_NUMBER = re.compile(r"\d{6,}")
+_EMAIL = re.compile(r"[\w.+-]+@([\w-]+\.[\w.-]+)")
+
+
+def _masked(sample: str) -> str:
+    """An attack value can still carry a customer's number or address: keep its shape only."""
+    sample = _LONG_NUMBER.sub(lambda m: m.group()[:2] + "#" * (len(m.group()) - 2), sample)
+    return _EMAIL.sub(r"…@\1", sample)
+
+
+def _limits(targets: Targets) -> list[Finding]:
+    """Findings for what could not be judged whole: it is cheap to evade a scanner by size."""
+    notes = []
+    if targets.body_capped:
+        notes.append(("req.body.capped", "Body larger than the scan limit", Severity.MEDIUM))
+    if targets.too_deep:
+        notes.append(("req.body.deep", "JSON body nested beyond the walk limit", Severity.MEDIUM))
+    if targets.truncated:
+        notes.append(("req.params.many", "More values than the scan limit", Severity.MEDIUM))
+    if targets.body_unparsed == "malformed JSON":
+        notes.append(("req.body.malformed", "Body declared as JSON does not parse", Severity.LOW))
+    return [Finding(rule, title, severity, {}, "API4:2023") for rule, title, severity in notes]
+
+
+def _typed(
+    exchange: Exchange, targets: Targets, facts: EndpointFacts | None, findings: list[Finding]
+) -> list[Target]:
+    """The targets still to scan once typed parameters are validated; mismatches become findings."""
+    if facts is None or not facts.params:
+        return targets.items
+    rules = facts.params
+    path_ok = exchange.route is not None and _path_conforms(exchange, rules, findings)
+    scan = []
+    for target in targets.items:
+        if target.location == "path":
+            if not path_ok:
+                scan.append(target)
+            continue
+        name = target.name
+        if target.encoded and ("%" in name or "+" in name):
+            name = unquote_plus(name)
+        rule = rules.get((target.location, name))
+        if target.key:
+            if rule is None:  # a documented name such as Twilio's `StartTime<` is not an attack
+                scan.append(target)
+            continue
+        if rule is None or rule.kind not in VALIDATED:
+            scan.append(target)
+            continue
+        value = unquote_plus(target.value) if target.encoded else target.value
+        if not conforms(rule, value):
+            findings.append(_mismatch(target.location, target.name, rule, value))
+            scan.append(target)
+    return scan
+
+
+def _path_conforms(exchange: Exchange, rules: Rules, findings: list[Finding]) -> bool:
+    """A path whose parameters all conform is the template's literals plus safe values."""
+    every = bool(exchange.path_params)
+    for name, raw in exchange.path_params.items():
+        rule = rules.get(("path", name))
+        if rule is None or rule.kind not in VALIDATED:
+            every = False
+            continue
+        value = unquote(raw)
+        if not conforms(rule, value):
+            findings.append(_mismatch("path", name, rule, value))
+            every = False
+    return every
+
+
+def _mismatch(location: str, name: str, rule: ParamRule, value: str) -> Finding:
+    documented = rule.source == "spec"
+    return Finding(
+        rule_id="schema.type_mismatch",
+        title=f"{location} parameter {name!r} is not a valid {rule.kind}",
+        severity=Severity.MEDIUM if documented else Severity.LOW,
+        evidence={
+            "location": location,
+            "name": name[:SAMPLE_CHARS],
+            "expected": rule.kind,
+            "source": rule.source,
+            "length": str(len(value)),
+        },
+        category="API8:2023",
+    )

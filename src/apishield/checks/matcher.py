@@ -1,0 +1,137 @@
+"""Every injection signature over every value of a request in one Hyperscan scan.
+
+Hyperscan compiles all patterns into one automaton and never backtracks, so a benign request costs
+one linear pass whatever the number of signatures, and no input can make a pattern go
+exponential. The texts of a request (each value and its decoded variants) are joined into one
+buffer and scanned once; each match is mapped back to the text it ended in.
+
+Texts are joined with a newline and patterns are compiled multi-line, so `^` and `$` mean the
+start and end of one text, and `.` never runs from one text into the next. A newline inside a text
+becomes a carriage return first, which keeps each text one line; CRLF signatures therefore look
+for `\\r`. Patterns carry HS_FLAG_SINGLEMATCH, so a signature is reported once per scan, at the
+first text it fires in: a hostile value repeating a payload a thousand times still costs one
+callback. A caller that needs a signature on every text it fires in (a cheap pre-filter that
+picks values for a slower check) names it in `every_text`: its pattern is extended to the end of
+the text, so Hyperscan reports it at most once per text, never once per character.
+
+Signatures avoid character classes that include the newline (`\\s` between two words
+is tolerated: two adjacent texts would have to end and begin with the two halves of a payload).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Collection, Sequence
+from functools import lru_cache
+
+import hyperscan
+
+from apishield.checks.signatures import SIGNATURES, Signature
+
+SEPARATOR = b"\n"
+_ALWAYS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
+
+
+class SignatureError(ValueError):
+    """A signature that Hyperscan cannot compile; the message names it and says why."""
+
+
+class Matcher:
+    """One compiled block-mode database over a fixed list of signatures."""
+
+    def __init__(
+        self, signatures: Sequence[Signature] = SIGNATURES, every_text: Collection[str] = ()
+    ) -> None:
+        self.signatures: tuple[Signature, ...] = tuple(signatures)
+        self.every_text = frozenset(every_text)
+        unknown = self.every_text - {sig.rule_id for sig in self.signatures}
+        if unknown:
+            raise ValueError(
+                f"every_text names rule ids not among the signatures: {sorted(unknown)}"
+            )
+        self._database = _compile(self.signatures, self.every_text) if self.signatures else None
+
+    def scan(self, texts: Sequence[str]) -> list[tuple[int, Signature]]:
+        """(index of the text, signature) for each signature that fires, in order of match."""
+        if self._database is None or not texts:
+            return []
+        buffer = _join(texts)
+        hits: list[tuple[int, Signature]] = []
+        signatures = self.signatures
+        starts: list[int] = []
+
+        def on_match(sig_id: int, start: int, end: int, flags: int, context: object) -> None:
+            if not starts:
+                starts.extend(_starts(texts))
+            index = bisect_right(starts, max(end - 1, 0)) - 1
+            hits.append((index, signatures[sig_id]))
+
+        try:
+            self._database.scan(buffer, match_event_handler=on_match)
+        except hyperscan.ScratchInUseError:
+            # Another thread is scanning with the shared scratch: use a private copy.
+            hits.clear()
+            scratch = self._database.scratch.clone()
+            self._database.scan(buffer, match_event_handler=on_match, scratch=scratch)
+        return hits
+
+
+def _compile(signatures: tuple[Signature, ...], every_text: frozenset[str]) -> hyperscan.Database:
+    expressions: list[bytes] = []
+    flags: list[int] = []
+    for sig in signatures:
+        if sig.rule_id in every_text:
+            expressions.append(f"(?:{sig.pattern})[^\\n]*$".encode())
+            flags.append(sig.flags | hyperscan.HS_FLAG_MULTILINE)
+        else:
+            expressions.append(sig.pattern.encode("utf-8"))
+            flags.append(sig.flags | _ALWAYS)
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        database.compile(
+            expressions=expressions,
+            ids=list(range(len(signatures))),
+            elements=len(signatures),
+            flags=flags,
+        )
+    except hyperscan.error as exc:
+        raise SignatureError(f"{_culprit(signatures)}: {exc}") from exc
+    return database
+
+
+def _culprit(signatures: tuple[Signature, ...]) -> str:
+    """Name the first signature that fails on its own, so a bad pattern is easy to find."""
+    for sig in signatures:
+        single = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            single.compile(expressions=[sig.pattern.encode("utf-8")], flags=sig.flags | _ALWAYS)
+        except hyperscan.error:
+            return f"signature {sig.rule_id} pattern {sig.pattern!r} does not compile"
+    return "the signature set does not compile as a whole"
+
+
+def _join(texts: Sequence[str]) -> bytes:
+    """One buffer, one line per text. The common all-ASCII case costs two C-level passes."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:
+        joined = "\n".join(text.replace("\n", "\r") for text in texts)
+    if joined.isascii():
+        return joined.encode("ascii")
+    return joined.encode("utf-8", errors="surrogatepass")
+
+
+def _starts(texts: Sequence[str]) -> list[int]:
+    """Byte offset at which each text starts in the buffer; computed only once something matched."""
+    starts: list[int] = []
+    offset = 0
+    for text in texts:
+        starts.append(offset)
+        size = len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
+        offset += size + len(SEPARATOR)
+    return starts
+
+
+@lru_cache(maxsize=1)
+def default_matcher() -> Matcher:
+    """The shared matcher over SIGNATURES, compiled on first use (compiling takes a moment)."""
+    return Matcher()

@@ -1,0 +1,101 @@
+"""What a signature is, and the pattern pieces the per-class modules share.
+
+Patterns are Hyperscan syntax: no backreferences and no lookaround. They run over each text of a
+request joined by newlines (see `checks.matcher`), so `^` and `$` mean the start and end of one
+value, and character classes that could swallow a newline are written to exclude it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import hyperscan
+
+from apishield.exchange import Severity
+
+CASELESS = hyperscan.HS_FLAG_CASELESS
+
+CLASSES = (
+    "sqli",
+    "xss",
+    "rce",
+    "lfi",
+    "rfi",
+    "ssrf",
+    "log4shell",
+    "nosqli",
+    "xxe",
+    "ssti",
+    "crlf",
+    "php",
+    "java",
+)
+"""Every attack class a signature may name, in the order reports list them."""
+
+WS = r"[\s+]"
+"""Whitespace as a payload may spell it when `+` was not turned into a space."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """One attack technique: a stable id, its class, and the Hyperscan pattern that finds it."""
+
+    rule_id: str
+    """Stable id such as "inj.xss.script-tag"; findings and suppressions refer to it."""
+    cls: str
+    """One of CLASSES."""
+    title: str
+    pattern: str
+    severity: Severity
+    """HIGH when the pattern alone is a confident attack, MEDIUM for a weaker signal."""
+    flags: int = CASELESS
+
+
+def high(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
+    """A confident signature: the technique rarely appears in benign input."""
+    return Signature(f"inj.{cls}.{rule_id}", cls, title, confine(pattern), Severity.HIGH, flags)
+
+
+def medium(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
+    """A weaker signal: worth a finding, not enough on its own to block."""
+    return Signature(f"inj.{cls}.{rule_id}", cls, title, confine(pattern), Severity.MEDIUM, flags)
+
+
+_BLANK = r"\t\x0b\x0c\r "
+
+
+def confine(pattern: str) -> str:
+    """Keep a pattern inside one text: nothing in it can match the newline that joins texts.
+
+    Patterns are written with the usual `\\s`, `\\n` and `[^...]`. The matcher joins texts with
+    `\\n` and turns a newline inside a text into `\\r`, so here, once, when the signature is
+    defined: `\\s` loses the newline, `\\n` means `\\r`, and negated classes exclude the newline.
+    """
+    out: list[str] = []
+    in_class = negated = False
+    i = 0
+    while i < len(pattern):
+        pair = pattern[i : i + 2]
+        if pair[0] == "\\" and len(pair) == 2:
+            out.append(_escape(pair, in_class, negated))
+            i += 2
+        elif pair[0] == "[" and not in_class:
+            in_class, negated = True, pair == "[^"
+            out.append("[^\\n" if negated else "[")
+            i += 2 if negated else 1
+            if pattern.startswith("]", i):
+                out.append("\\]")
+                i += 1
+        else:
+            in_class = in_class and pair[0] != "]"
+            out.append(pair[0])
+            i += 1
+    return "".join(out)
+
+
+def _escape(pair: str, in_class: bool, negated: bool) -> str:
+    if pair == "\\s":
+        return _BLANK if in_class else f"[{_BLANK}]"
+    if pair == "\\n" and not negated:
+        return "\\r"
+    return pair

@@ -1,0 +1,150 @@
+"""SQL injection signatures: the classic shapes a tokeniser also sees, kept narrow against prose.
+
+These complement the SQL tokeniser (`checks.sqli`): UNION-based extraction, stacked queries,
+blind time delays, tautologies after a closing quote, comment truncation and the catalogue
+tables and functions only an attacker asks an application for.
+"""
+
+from __future__ import annotations
+
+from apishield.checks.signatures.base import Signature, high, medium
+
+_GAP = r"(?:\s|\+|/\*[^\n]*?\*/|\(|%20)"
+"""What separates two SQL keywords in an evasive payload: blanks, `+`, inline comments, `(`."""
+
+SIGNATURES: tuple[Signature, ...] = (
+    high(
+        "union-select",
+        "sqli",
+        "UNION SELECT",
+        rf"\bunion{_GAP}+(?:all{_GAP}+|distinct{_GAP}+)?(?:/\*!\d*)?\(*select\b",
+    ),
+    high(
+        "stacked-query",
+        "sqli",
+        "Stacked query after a statement terminator",
+        r";\s*(?:drop\s+(?:table|database|schema)|insert\s+into|delete\s+from|"
+        r"update\s+\S+\s+set\b|truncate\b|alter\s+(?:table|user)|"
+        r"create\s+(?:table|user|database|function|procedure)|shutdown\b|"
+        r"exec(?:ute)?\s*\(?\s*(?:xp_|sp_|master\.)|declare\s+@)",
+    ),
+    high(
+        "time-delay",
+        "sqli",
+        "Blind SQL injection by time delay",
+        r"\b(?:sleep|pg_sleep|benchmark|dbms_lock\.sleep)\s*\(\s*(?:[\d'\"(@-]|/\*)|"
+        r"\bselect\s*\(?\s*sleep\b|"
+        r"\bwaitfor\s+(?:delay|time)\s+['\"\d]",
+    ),
+    high(
+        "catalogue",
+        "sqli",
+        "Database catalogue or system object",
+        r"\binformation_schema\b|\bmysql\.(?:user|db)\b|\bsys\.(?:objects|tables|columns)\b|"
+        r"\bsysobjects\b|\bsyscolumns\b|\bpg_(?:catalog|shadow|user|tables)\b|"
+        r"\bsqlite_(?:master|schema)\b|\ball_tables\b|\buser_tables\b|\bmsysobjects\b",
+    ),
+    high(
+        "dangerous-function",
+        "sqli",
+        "SQL function used for file access, command execution or out-of-band data",
+        r"\b(?:load_file|extractvalue|updatexml|xp_cmdshell|xp_dirtree|sp_oacreate|"
+        r"sp_executesql|utl_http\.request|utl_inaddr\.|dbms_pipe\.|dbms_xmlgen|"
+        r"pg_read_file|lo_import|lo_get|openrowset|opendatasource)\s*\(|"
+        r"\bxp_(?:cmdshell|regread|regwrite|dirtree|fileexist)\b|\bexecute\s+immediate\b|"
+        r"\bdeclare\s+@\w+|/\*!\d*\s*(?:select|union|from|and|or|insert|update|delete|where)\b|"
+        r"\binto\s+(?:out|dump)file\b|@@(?:version|datadir|hostname|basedir)\b",
+    ),
+    high(
+        "quote-tautology",
+        "sqli",
+        "Tautology after a closing quote",
+        r"['\"]\s*\)*\s*(?:or|and|xor|\|\||&&)\b\s*\(*\s*['\"`]?[\w.]+['\"`]?\s*"
+        r"(?:=|<|>|!=|<>|\blike\b|\bis\b|\bin\b|\bbetween\b|\bregexp\b|\brlike\b)",
+    ),
+    medium(
+        "numeric-tautology",
+        "sqli",
+        "Tautology such as OR 1=1",
+        r"\b(?:or|and|xor|\|\||&&)\s+\(*\s*(?:\d+|true|false|null)\s*\)*\s*"
+        r"(?:=|<|>|!=|<>|\bis\b|\blike\b)\s*\(*\s*['\"]?\w*['\"]?\s*\)*\s*(?:--|#|/\*|;|$)",
+    ),
+    high(
+        "quote-comment",
+        "sqli",
+        "Closing quote followed by a comment that drops the rest of the query",
+        r"['\"`]\s*\)*\s*(?:;\s*)?(?:--(?:[\s-]|$)|/\*)|[\w)]['\"`]\s*\)*\s*#\s*$",
+    ),
+    high(
+        "quote-keyword",
+        "sqli",
+        "Closing quote followed by a SQL clause",
+        rf"['\"`]\s*\)*\s*(?:;\s*)?(?:union{_GAP}+(?:all{_GAP}+)?select\b|select\s+[\w*@(]|"
+        r"order\s+by\s+\d|group\s+by\s+\w|having\s+\d|procedure\s+analyse|limit\s+\d|"
+        r"(?:and|or)\s+\(?\s*select\b|into\s+@)",
+    ),
+    medium(
+        "select-from",
+        "sqli",
+        "SELECT ... FROM statement",
+        r"\bselect\s+(?:\*|[\w.`\"\[\]]+(?:\s*,\s*[\w.`\"\[\]()]+)*|"
+        r"(?:count|concat|group_concat|char|version|user|database)\s*\([^\n)]*\))\s+from\s+\w",
+    ),
+    medium(
+        "subquery",
+        "sqli",
+        "Subquery or function call in a boolean test",
+        r"\b(?:and|or|xor|having|where)\s*\(?\s*(?:select\b|if\s*\(|case\s+when\b|"
+        r"ascii\s*\(|substr(?:ing)?\s*\(|mid\s*\(|ord\s*\(|length\s*\(|char\s*\(|"
+        r"exists\s*\(|updatexml|extractvalue)|[=<>]\s*\(\s*select\b|"
+        r"\(\s*select\s+[^\n)]+\bfrom\b",
+    ),
+    medium(
+        "sql-function",
+        "sqli",
+        "Call of a function that only SQL has",
+        r"\b(?:db_name|schema_name|current_user|session_user|system_user|user_name|"
+        r"group_concat|concat_ws|ifnull|isnull|nullif|xmltype|benchmark|sqlite_version|"
+        r"sqlite_compileoption_get|pg_sleep|unhex|uncompress|rtrim|ltrim|substring|substr|"
+        r"char_length|json_extract|jsonb?_[a-z_]+|to_char|to_number|sysdate|unistr|"
+        r"starts_with|load_file|extractvalue|updatexml|name_const|make_set|soundex|row_count|"
+        r"last_insert_id|found_rows|connection_id|@@\w+)\s*\(|"
+        r"\b(?:user|version|now|database|schema|pi)\(\s*\)|"
+        r"(?:\b(?:concat|coalesce|elt|hex|md5|sha1|ascii|instr)\s*|"
+        r"\b(?:cast|convert|compress|rand|pow|sin|cos|exp|floor|bin|oct|ord|mid|locate|"
+        r"position|replace|reverse|char|count|if))\(\s*(?:\d|['\"@(]|0x|select\b|[a-z_]+\s*\()",
+    ),
+    high(
+        "postgres-cast",
+        "sqli",
+        "PostgreSQL cast or JSON operator after a quote or identifier",
+        r"[\w'\")]::\s*(?:int|integer|bigint|smallint|text|varchar|char|numeric|"
+        r"double\s+precision|real|bool|boolean|jsonb?|date|timestamp|regclass|oid|bytea)\b|"
+        r"['\"]\s*(?:::\s*jsonb?\s*)?(?:<@|@>|\?\||\?&|#>>?|@\?|@@)\s*(?:['\"]|array\s*\[)",
+    ),
+    medium(
+        "sql-clause",
+        "sqli",
+        "SQL clause shape: CASE WHEN, HAVING, quoted alias FROM, LIKE between brackets",
+        r"\bcase\s+when\b[^\n]+\bthen\b|\bhaving\s+(?:count|sum|min|max|avg|\d)|"
+        r"\bas\s*[\"`\[]\w+[\"`\]]\s+from\b|\)\s*like\s*\(|\bif\s*\(\s*\d+\s*[=<>]|"
+        r"\bif\s*\(\s*now\s*\(|['\"]\w*['\"]\s*(?:!=|<>)\s*['\"]\w*|"
+        r"\w'\s*\)*\s*;\s*(?:--|#|$)|\balter\s+table\b|\bcreate\s+table\b|"
+        r"\bselect\s+(?:char|concat|group_concat|version|user|database|sleep|benchmark|count|"
+        r"ascii|substring|load_file)\s*\(|\bdrop\s+table\b|"
+        r"\binsert\s+into\b[^\n]+\bvalues\b|\btruncate\s+table\b",
+    ),
+    medium(
+        "order-by-probe",
+        "sqli",
+        "ORDER BY column probe",
+        r"\border\s+by\s+\d+\s*(?:--|#|/\*|$)",
+    ),
+    medium(
+        "char-concat",
+        "sqli",
+        "String built from character codes",
+        r"\b(?:char|chr|nchar)\s*\(\s*\d+\s*\)\s*(?:\+|\|\||,)\s*(?:char|chr|nchar)\s*\(|"
+        r"\bconcat(?:_ws)?\s*\(\s*(?:0x[0-9a-f]+|char\s*\(|@@|\(select)",
+    ),
+)

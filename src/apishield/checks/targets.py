@@ -1,0 +1,186 @@
+"""Every place in a request an attacker controls, as (location, name, raw value) targets.
+
+Values stay raw (percent-encoded, `+` for space) here; `decode.variants` turns each into the forms
+a server could see. JSON bodies are walked, not scanned as text, so keys and string leaves are
+judged one by one and a JSON document's own quotes and braces never look like an attack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from apishield.exchange import Request
+
+MAX_TARGETS = 512
+"""Targets judged per request; the rest are counted, so a request cannot buy its way past."""
+MAX_DEPTH = 32
+"""JSON nesting walked; deeper documents are judged as text."""
+
+HEADERS = (
+    "user-agent",
+    "referer",
+    "origin",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "x-client-ip",
+    "forwarded",
+    "x-api-version",
+    "x-original-url",
+    "x-rewrite-url",
+    "true-client-ip",
+    "contact",
+    "from",
+)
+"""Standard headers attackers use; every non-standard header is judged as well."""
+
+ORDINARY = frozenset(
+    (
+        "host",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "accept-charset",
+        "authorization",
+        "cache-control",
+        "connection",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "cookie",
+        "date",
+        "dnt",
+        "etag",
+        "expect",
+        "if-match",
+        "if-modified-since",
+        "if-none-match",
+        "if-unmodified-since",
+        "keep-alive",
+        "pragma",
+        "proxy-connection",
+        "range",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "upgrade-insecure-requests",
+        "via",
+    )
+)
+"""Headers whose values the server parses itself (or, for credentials, other checks judge)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    location: str
+    """"path", "query", "body", "cookie" or "header"."""
+    name: str
+    """Parameter, cookie or header name; "" for the path or a body judged as text."""
+    value: str
+    key: bool = False
+    """True when the value is a parameter *name* (NoSQL operators hide in names: a[$ne]=)."""
+    encoded: bool = False
+    """Percent-encoded with `+` for space, as query strings and form bodies are."""
+
+
+@dataclass(slots=True)
+class Targets:
+    items: list[Target]
+    truncated: int = 0
+    """Targets left out beyond MAX_TARGETS."""
+    body_capped: bool = False
+    """The body was larger than the cap and only its head was judged."""
+    body_unparsed: str = ""
+    """Why a body declared as JSON was judged as text instead, or ""."""
+    too_deep: bool = False
+    """The JSON body nests deeper than MAX_DEPTH; the deeper part was not judged."""
+
+
+def request_targets(request: Request, max_body_bytes: int) -> Targets:
+    found = Targets(items=[Target("path", "", request.path)])
+    _pairs(found, "query", request.query)
+    _headers(found, request.headers)
+    if request.body:
+        _body(found, request, max_body_bytes)
+    if len(found.items) > MAX_TARGETS:
+        found.truncated = len(found.items) - MAX_TARGETS
+        del found.items[MAX_TARGETS:]
+    return found
+
+
+def _pairs(found: Targets, location: str, text: str) -> None:
+    if not text:
+        return
+    items = found.items
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, eq, value = pair.partition("=")
+        if not eq:
+            items.append(Target(location, "", name, encoded=True))
+            continue
+        if not name.isalnum():
+            items.append(Target(location, name, name, key=True, encoded=True))
+        items.append(Target(location, name, value, encoded=True))
+
+
+def _headers(found: Targets, headers: dict[str, str]) -> None:
+    items = found.items
+    for name, value in headers.items():
+        if name == "cookie":
+            _cookies(found, value)
+        elif name not in ORDINARY and value:
+            items.append(Target("header", name, value))
+
+
+def _cookies(found: Targets, header: str) -> None:
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if value:
+            found.items.append(Target("cookie", name, value))
+
+
+def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
+    body = request.body or b""
+    if len(body) > max_body_bytes:
+        found.body_capped = True
+        body = body[:max_body_bytes]
+    text = body.decode("utf-8", errors="replace")
+    kind = request.headers.get("content-type", "").lower()
+    if "json" in kind or (not kind and text.lstrip()[:1] in ("{", "[")):
+        if not found.body_capped and _json(found, body):
+            return
+        found.body_unparsed = "capped" if found.body_capped else "malformed JSON"
+    elif "x-www-form-urlencoded" in kind:
+        _pairs(found, "body", text)
+        return
+    found.items.append(Target("body", "", text))
+
+
+def _json(found: Targets, body: bytes) -> bool:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    stack: list[tuple[str, object, int]] = [("", document, 0)]
+    items = found.items
+    while stack and len(items) <= MAX_TARGETS:
+        name, node, depth = stack.pop()
+        if isinstance(node, str):
+            items.append(Target("body", name, node))
+        elif depth >= MAX_DEPTH:
+            found.too_deep = True
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if not key.isalnum():
+                    items.append(Target("body", key, key, key=True))
+                stack.append((key, child, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((name, child, depth + 1) for child in node)
+    if stack:
+        found.truncated += len(stack)
+    return True

