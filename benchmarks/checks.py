@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+import jwt
 import orjson
 
 from apishield.checks import BUILTIN_CHECKS, CheckContext, CheckStage, Phase
@@ -30,7 +31,12 @@ HEADERS = {
     "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15",
     "accept": "application/json",
     "accept-encoding": "gzip, br",
-    "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0LTQwMjEzMzc3In0.c2lnbmF0dXJl",
+    "authorization": "Bearer "
+    + jwt.encode(
+        {"sub": "cust-40213377", "iat": 1_700_000_000, "exp": 1_700_000_900},
+        "a-long-random-signing-key-nobody-guesses-0f9c2e",
+        algorithm="HS256",
+    ),
     "x-request-id": "7b1d2c3e-5f60-4a1b-9c8d-0e1f2a3b4c5d",
 }
 QUERY = (
@@ -52,7 +58,7 @@ def _record(i: int) -> dict[str, object]:
     }
 
 
-BODY = orjson.dumps({"customer": _record(0), "lines": [_record(i) for i in range(1, 6)]})
+BODY = orjson.dumps({"customer": _record(0), "lines": [_record(i) for i in range(1, 8)]})
 
 
 def _exchanges() -> dict[str, Exchange]:
@@ -69,6 +75,8 @@ def _exchanges() -> dict[str, Exchange]:
         query=QUERY.replace("shipped", "shipped%27%20UNION%20SELECT%20password%20FROM%20users--"),
         headers=HEADERS,
     )
+    for exchange in (get, post, attack):
+        exchange.request.scheme = "https"
     return {
         f"GET, {len(QUERY)}-byte query": get,
         f"POST, {len(BODY)}-byte JSON": post,

@@ -139,3 +139,89 @@ def test_form_body_values_are_decoded_before_validation() -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert _rules(exchange, CheckContext(facts=facts)) == set()
+
+
+class _Open:
+    def quiet(self, text: str) -> bool:
+        return False
+
+
+_PIECES = st.sampled_from(
+    [
+        "1",
+        "a",
+        "id",
+        " ",
+        "+",
+        "=",
+        "&",
+        "%20",
+        "%27",
+        "%2F",
+        "%3A",
+        "'",
+        '"',
+        "or",
+        "OR",
+        "union",
+        "select",
+        "/",
+        "..",
+        "etc",
+        "passwd",
+        "<",
+        ">",
+        "script",
+        "(",
+        ")",
+        ";",
+        "|",
+        "$",
+        "{",
+        "}",
+        "jndi:",
+        "ldap",
+        "://",
+        "127.0.0.1",
+        "sleep",
+        "--",
+        "#",
+        "exec",
+        "alias",
+        "cmd",
+        "IF",
+        "EXIST",
+        "system",
+        "eval",
+        "%0d%0a",
+        "Set-Cookie:",
+        "\\",
+        "x",
+        "[$ne]",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.lists(_PIECES, max_size=8).map("/".join),
+    query=st.lists(_PIECES, max_size=16).map("".join),
+    cookie=st.lists(_PIECES, max_size=6).map("".join),
+)
+def test_the_gate_never_hides_what_value_by_value_judging_finds(
+    path: str, query: str, cookie: str
+) -> None:
+    import apishield.checks.injection as injection
+
+    def judge(gated: bool) -> set[str]:
+        exchange = make_exchange(path="/" + path, query=query, headers={"cookie": cookie})
+        if gated:
+            return _rules(exchange)
+        real = injection.gate
+        injection.gate = _Open  # type: ignore[assignment]
+        try:
+            return _rules(exchange)
+        finally:
+            injection.gate = real
+
+    assert judge(gated=True) == judge(gated=False)

@@ -100,3 +100,10 @@ def test_scan_never_raises_and_indexes_stay_in_range(texts: list[str]) -> None:
     hits = default_matcher().scan(texts)
     assert all(0 <= index < len(texts) for index, _ in hits)
     assert len(hits) == len({(index, sig.rule_id) for index, sig in hits})
+
+
+def test_anchored_patterns_map_to_the_text_they_anchor_in() -> None:
+    start = high("start", "lfi", "Starts with a dot", r"^\.")
+    end = high("end", "lfi", "Ends with a slash", r"/$")
+    hits = Matcher([start, end]).scan(["a/b", ".env", "dir/"])
+    assert _ids(hits) == [(1, "inj.lfi.start"), (2, "inj.lfi.end")]

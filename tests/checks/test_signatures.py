@@ -191,3 +191,5 @@ def test_confine_keeps_patterns_off_the_newline() -> None:
     assert confine(r"[]a]") == "[\\]a]"
     assert confine(r"[\r\n]x\n") == "[\\r\\r]x\\r"
     assert confine(r"[^\n]") == "[^\\n\\n]"
+    assert confine(r"^a$") == "\\na\\n"
+    assert confine(r"[$^]") == "[$^]"

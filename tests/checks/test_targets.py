@@ -88,3 +88,20 @@ def test_nesting_and_target_count_are_bounded() -> None:
     found = request_targets(make_exchange(query=many).request, 10**6)
     assert len(found.items) == MAX_TARGETS
     assert found.truncated > 0
+
+
+def test_multipart_parts_are_split_into_names_files_and_contents() -> None:
+    body = (
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.pdf\"\r\n"
+        b"Content-Type: application/pdf\r\n\r\n%PDF-1.7 data\r\n"
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XyZ--\r\n"
+    )
+    items = _targets(
+        method="POST",
+        body=body,
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert ("body", "doc", "a.pdf") in items
+    assert ("body", "doc", "%PDF-1.7 data") in items
+    assert ("body", "note", "hello") in items
+    assert ("header", "part", "Content-Type: application/pdf") in items

@@ -14,12 +14,13 @@ from functools import cache
 from urllib.parse import unquote, unquote_plus
 
 from apishield.checks.decode import variants
+from apishield.checks.gate import Gate
 from apishield.checks.matcher import Matcher
 from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
 from apishield.checks.schema import VALIDATED, conforms
 from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.sqli import detect_sqli
-from apishield.checks.targets import Target, Targets, request_targets
+from apishield.checks.targets import Target, Targets, plain_parts, request_targets
 from apishield.exchange import Exchange, Finding, Severity
 
 SAMPLE_CHARS = 80
@@ -46,6 +47,11 @@ Rules = Mapping[tuple[str, str], ParamRule]
 
 
 @cache
+def gate() -> Gate:
+    return Gate((*SIGNATURES, SQL_HINT))
+
+
+@cache
 def matcher() -> Matcher:
     """The compiled database is built once per process: compiling takes far longer than scanning."""
     return Matcher((*SIGNATURES, SQL_HINT), every_text={SQL_HINT.rule_id})
@@ -61,8 +67,11 @@ class _Hit:
 
 
 def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
-    targets = request_targets(exchange.request, context.max_body_bytes)
+    request = exchange.request
     facts = context.facts.facts(exchange)
+    typed = facts is not None and bool(facts.params)
+    quiet = not typed and gate().quiet(plain_parts(request))
+    targets = request_targets(request, context.max_body_bytes, plain_quiet=quiet)
     findings = _limits(targets)
     texts: list[str] = []
     owners: list[Target] = []

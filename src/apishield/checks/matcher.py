@@ -5,17 +5,17 @@ one linear pass whatever the number of signatures, and no input can make a patte
 exponential. The texts of a request (each value and its decoded variants) are joined into one
 buffer and scanned once; each match is mapped back to the text it ended in.
 
-Texts are joined with a newline and patterns are compiled multi-line, so `^` and `$` mean the
-start and end of one text, and `.` never runs from one text into the next. A newline inside a text
-becomes a carriage return first, which keeps each text one line; CRLF signatures therefore look
-for `\\r`. Patterns carry HS_FLAG_SINGLEMATCH, so a signature is reported once per scan, at the
-first text it fires in: a hostile value repeating a payload a thousand times still costs one
-callback. A caller that needs a signature on every text it fires in (a cheap pre-filter that
-picks values for a slower check) names it in `every_text`: its pattern is extended to the end of
-the text, so Hyperscan reports it at most once per text, never once per character.
+The buffer holds one text per line, with a newline before the first and after the last, and a
+newline inside a text becomes a carriage return (CRLF signatures look for `\\r`). Every pattern
+is compiled through `signatures.base.confine`, which keeps it on one line: `^` and `$` become
+that newline (the same meaning, and far cheaper for Hyperscan than multi-line anchors), and `\\s`
+and negated classes no longer match it. So no match spans two texts.
 
-Signatures avoid character classes that include the newline (`\\s` between two words
-is tolerated: two adjacent texts would have to end and begin with the two halves of a payload).
+Patterns carry HS_FLAG_SINGLEMATCH, so a signature is reported once per scan, at the first text it
+fires in: a hostile value repeating a payload a thousand times still costs one callback. A caller
+that needs a signature on every text it fires in (a cheap pre-filter that picks values for a
+slower check) names it in `every_text`: its pattern is extended to the end of the line, so
+Hyperscan reports it at most once per text, never once per character.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from functools import lru_cache
 import hyperscan
 
 from apishield.checks.signatures import SIGNATURES, Signature
+from apishield.checks.signatures.base import confine
 
 SEPARATOR = b"\n"
-_ALWAYS = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
+_ALWAYS = hyperscan.HS_FLAG_SINGLEMATCH
 
 
 class SignatureError(ValueError):
@@ -63,7 +64,8 @@ class Matcher:
         def on_match(sig_id: int, start: int, end: int, flags: int, context: object) -> None:
             if not starts:
                 starts.extend(_starts(texts))
-            index = bisect_right(starts, max(end - 1, 0)) - 1
+            # The last byte of a match lies in its text, or in the newline after it.
+            index = max(bisect_right(starts, end - 1) - 1, 0)
             hits.append((index, signatures[sig_id]))
 
         try:
@@ -80,11 +82,12 @@ def _compile(signatures: tuple[Signature, ...], every_text: frozenset[str]) -> h
     expressions: list[bytes] = []
     flags: list[int] = []
     for sig in signatures:
+        pattern = confine(sig.pattern)
         if sig.rule_id in every_text:
-            expressions.append(f"(?:{sig.pattern})[^\\n]*$".encode())
-            flags.append(sig.flags | hyperscan.HS_FLAG_MULTILINE)
+            expressions.append(f"(?:{pattern})[^\\n]*\\n".encode())
+            flags.append(sig.flags)
         else:
-            expressions.append(sig.pattern.encode("utf-8"))
+            expressions.append(pattern.encode("utf-8"))
             flags.append(sig.flags | _ALWAYS)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
@@ -104,7 +107,7 @@ def _culprit(signatures: tuple[Signature, ...]) -> str:
     for sig in signatures:
         single = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
-            single.compile(expressions=[sig.pattern.encode("utf-8")], flags=sig.flags | _ALWAYS)
+            single.compile(expressions=[confine(sig.pattern).encode()], flags=sig.flags | _ALWAYS)
         except hyperscan.error:
             return f"signature {sig.rule_id} pattern {sig.pattern!r} does not compile"
     return "the signature set does not compile as a whole"
@@ -115,6 +118,7 @@ def _join(texts: Sequence[str]) -> bytes:
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         joined = "\n".join(text.replace("\n", "\r") for text in texts)
+    joined = f"\n{joined}\n"
     if joined.isascii():
         return joined.encode("ascii")
     return joined.encode("utf-8", errors="surrogatepass")
@@ -123,7 +127,7 @@ def _join(texts: Sequence[str]) -> bytes:
 def _starts(texts: Sequence[str]) -> list[int]:
     """Byte offset at which each text starts in the buffer; computed only once something matched."""
     starts: list[int] = []
-    offset = 0
+    offset = len(SEPARATOR)
     for text in texts:
         starts.append(offset)
         size = len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))

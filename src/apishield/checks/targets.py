@@ -7,6 +7,7 @@ judged one by one and a JSON document's own quotes and braces never look like an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -17,6 +18,15 @@ MAX_TARGETS = 512
 """Targets judged per request; the rest are counted, so a request cannot buy its way past."""
 MAX_DEPTH = 32
 """JSON nesting walked; deeper documents are judged as text."""
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+"""Parameter names like `per_page` or `x-id` hold nothing to judge; `a[$ne]` or `<x>` do."""
+
+_HARMLESS_ESCAPES = tuple(
+    (f"%{code}", char)
+    for hexcode, char in (("20", " "), ("2C", ","), ("2F", "/"), ("3A", ":"), ("40", "@"))
+    for code in {hexcode, hexcode.lower()}
+)
 
 HEADERS = (
     "user-agent",
@@ -74,7 +84,7 @@ ORDINARY = frozenset(
 """Headers whose values the server parses itself (or, for credentials, other checks judge)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     location: str
     """"path", "query", "body", "cookie" or "header"."""
@@ -100,10 +110,12 @@ class Targets:
     """The JSON body nests deeper than MAX_DEPTH; the deeper part was not judged."""
 
 
-def request_targets(request: Request, max_body_bytes: int) -> Targets:
-    found = Targets(items=[Target("path", "", request.path)])
-    _pairs(found, "query", request.query)
-    _headers(found, request.headers)
+def request_targets(request: Request, max_body_bytes: int, *, plain_quiet: bool = False) -> Targets:
+    """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest."""
+    found = Targets(items=[] if plain_quiet else [Target("path", "", request.path)])
+    if not plain_quiet:
+        _pairs(found, "query", request.query)
+    _headers(found, request.headers, cookies=not plain_quiet)
     if request.body:
         _body(found, request, max_body_bytes)
     if len(found.items) > MAX_TARGETS:
@@ -123,16 +135,33 @@ def _pairs(found: Targets, location: str, text: str) -> None:
         if not eq:
             items.append(Target(location, "", name, encoded=True))
             continue
-        if not name.isalnum():
+        if not name.isalnum() and _PLAIN_NAME.fullmatch(name) is None:
             items.append(Target(location, name, name, key=True, encoded=True))
         items.append(Target(location, name, value, encoded=True))
 
 
-def _headers(found: Targets, headers: dict[str, str]) -> None:
+def plain_parts(request: Request) -> str:
+    """Path, segments, query values and cookies, each value at the start of a line, for the gate."""
+    pairs = request.query.replace("&", "\n")
+    cookies = request.headers.get("cookie", "").replace(";", "\n")
+    path = request.path
+    # pairs whole (a payload may hold "=") and split (anchored signatures expect a value's start)
+    text = "\n".join(
+        (path, path.replace("/", "\n"), pairs, pairs.replace("=", "\n"), cookies.replace("=", "\n"))
+    )
+    if "%" in text:
+        # the escapes the gate lets through are decoded here, so signatures still see them
+        for escape, char in _HARMLESS_ESCAPES:
+            text = text.replace(escape, char)
+    return text.replace("+", " ")
+
+
+def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -> None:
     items = found.items
     for name, value in headers.items():
         if name == "cookie":
-            _cookies(found, value)
+            if cookies:
+                _cookies(found, value)
         elif name not in ORDINARY and value:
             items.append(Target("header", name, value))
 
@@ -158,7 +187,38 @@ def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
     elif "x-www-form-urlencoded" in kind:
         _pairs(found, "body", text)
         return
+    elif "multipart/form-data" in kind and _multipart(
+        found, text, request.headers.get("content-type", "")
+    ):
+        return
     found.items.append(Target("body", "", text))
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";,]{1,200})')
+_DISPOSITION = re.compile(r'\b(name|filename)\*?="?([^";\r\n]*)', re.IGNORECASE)
+
+
+def _multipart(found: Targets, text: str, content_type: str) -> bool:
+    """Each part's field name, file name, part headers and content, as a server's parser sees
+    them; a part's own line breaks are framing, not header injection."""
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        return False
+    items = found.items
+    for part in text.split("--" + match.group(1))[1:]:
+        head, sep, content = part.lstrip("\r\n").partition("\n\r\n" if "\r\n" in part else "\n\n")
+        if not sep:
+            continue
+        names = dict((k.lower(), v) for k, v in _DISPOSITION.findall(head))
+        name = names.get("name", "")
+        if _PLAIN_NAME.fullmatch(name) is None:
+            items.append(Target("body", name, name, key=True))
+        if "filename" in names:
+            items.append(Target("body", name, names["filename"]))
+        for line in head.splitlines()[1:]:
+            items.append(Target("header", "part", line.strip()))
+        items.append(Target("body", name, content.removesuffix("\r\n").removesuffix("\n")))
+    return True
 
 
 def _json(found: Targets, body: bytes) -> bool:
@@ -176,7 +236,7 @@ def _json(found: Targets, body: bytes) -> bool:
             found.too_deep = True
         elif isinstance(node, dict):
             for key, child in node.items():
-                if not key.isalnum():
+                if not key.isalnum() and _PLAIN_NAME.fullmatch(key) is None:
                     items.append(Target("body", key, key, key=True))
                 stack.append((key, child, depth + 1))
         elif isinstance(node, list):

@@ -23,7 +23,6 @@ from apishield.privacy import Hasher
 _CACHE_MAX = 65_536
 Network = IPv4Network | IPv6Network
 _AuthReading = tuple[str | None, str | None, str | None, bool, MaskedSecret | None]
-_NO_AUTH: _AuthReading = (None, None, None, False, None)
 
 
 class _BoundedCache(dict[str, Any]):
@@ -122,30 +121,27 @@ class ActorResolver:
     def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
         headers = request.headers
-        reading: _AuthReading = _NO_AUTH
+        actor = Actor(self.client_ip(request.peer_ip, headers))  # positional: keywords cost more
+        actor.user_agent = headers.get("user-agent", "")
         authorization = headers.get("authorization")
         if authorization:
-            reading = self._auth_cache.get(authorization) or self._auth_cache.put(
-                authorization, self._authorization(authorization)
-            )
-        scheme, identity, identity_source, verified, api_key = reading
-        # Built with every field at once: setting them one by one costs a store each.
-        actor = Actor(
-            ip=self.client_ip(request.peer_ip, headers),
-            identity=identity,
-            identity_source=identity_source,
-            api_key=api_key,
-            auth_scheme=scheme,
-            jwt_verified=verified,
-            user_agent=headers.get("user-agent", ""),
-        )
-        if scheme is None:
+            reading = self._auth_cache.get(authorization)
+            if reading is None:
+                reading = self._auth_cache.put(authorization, self._authorization(authorization))
+            (
+                actor.auth_scheme,
+                actor.identity,
+                actor.identity_source,
+                actor.jwt_verified,
+                actor.api_key,
+            ) = reading
+        if actor.auth_scheme is None:
             self._api_key(actor, headers, request.query)
         cookie = headers.get("cookie")
         if cookie and self._session_cookies:
             self._session(actor, cookie)
-        if self._hash_identities and identity is not None:
-            actor.identity = "h:" + self._hasher.short(identity)
+        if self._hash_identities and actor.identity is not None:
+            actor.identity = "h:" + self._hasher.short(actor.identity)
         if self._hash_ips:
             actor.ip = "h:" + self._hasher.short(actor.ip)
         exchange.actor = actor

@@ -2,7 +2,7 @@
 
 Patterns are Hyperscan syntax: no backreferences and no lookaround. They run over each text of a
 request joined by newlines (see `checks.matcher`), so `^` and `$` mean the start and end of one
-value, and character classes that could swallow a newline are written to exclude it.
+value; `confine` narrows `\\s` and negated classes so that no match runs into the next value.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ CLASSES = (
 )
 """Every attack class a signature may name, in the order reports list them."""
 
-WS = r"[\s+]"
-"""Whitespace as a payload may spell it when `+` was not turned into a space."""
-
 
 @dataclass(frozen=True, slots=True)
 class Signature:
@@ -53,12 +50,12 @@ class Signature:
 
 def high(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
     """A confident signature: the technique rarely appears in benign input."""
-    return Signature(f"inj.{cls}.{rule_id}", cls, title, confine(pattern), Severity.HIGH, flags)
+    return Signature(f"inj.{cls}.{rule_id}", cls, title, pattern, Severity.HIGH, flags)
 
 
 def medium(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
     """A weaker signal: worth a finding, not enough on its own to block."""
-    return Signature(f"inj.{cls}.{rule_id}", cls, title, confine(pattern), Severity.MEDIUM, flags)
+    return Signature(f"inj.{cls}.{rule_id}", cls, title, pattern, Severity.MEDIUM, flags)
 
 
 _BLANK = r"\t\x0b\x0c\r "
@@ -68,8 +65,10 @@ def confine(pattern: str) -> str:
     """Keep a pattern inside one text: nothing in it can match the newline that joins texts.
 
     Patterns are written with the usual `\\s`, `\\n` and `[^...]`. The matcher joins texts with
-    `\\n` and turns a newline inside a text into `\\r`, so here, once, when the signature is
-    defined: `\\s` loses the newline, `\\n` means `\\r`, and negated classes exclude the newline.
+    `\\n` and turns a newline inside a text into `\\r`, so it compiles each pattern through this
+    once: `\\s` loses the newline, `\\n` means `\\r`, and negated classes exclude the newline.
+    `^` and `$` become the newlines around every text in the buffer: the same meaning, and much
+    cheaper for Hyperscan than multi-line anchors.
     """
     out: list[str] = []
     in_class = negated = False
@@ -88,7 +87,7 @@ def confine(pattern: str) -> str:
                 i += 1
         else:
             in_class = in_class and pair[0] != "]"
-            out.append(pair[0])
+            out.append("\\n" if pair[0] in "$^" and not in_class else pair[0])
             i += 1
     return "".join(out)
 
