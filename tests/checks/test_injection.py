@@ -211,7 +211,7 @@ _PIECES = st.sampled_from(
 def test_the_gate_never_hides_what_value_by_value_judging_finds(
     path: str, query: str, cookie: str
 ) -> None:
-    import apishield.checks.injection as injection
+    from apishield.checks import injection
 
     def judge(gated: bool) -> set[str]:
         exchange = make_exchange(path="/" + path, query=query, headers={"cookie": cookie})

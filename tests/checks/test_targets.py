@@ -92,9 +92,9 @@ def test_nesting_and_target_count_are_bounded() -> None:
 
 def test_multipart_parts_are_split_into_names_files_and_contents() -> None:
     body = (
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.pdf\"\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="doc"; filename="a.pdf"\r\n'
         b"Content-Type: application/pdf\r\n\r\n%PDF-1.7 data\r\n"
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XyZ--\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--XyZ--\r\n'
     )
     items = _targets(
         method="POST",
