@@ -39,6 +39,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/templates.py
+	$(PY) benchmarks/checks.py
 
 # Detection figures beside libinjection and ModSecurity + CRS (Debian packages, installed as root
 # when missing; without apt the ModSecurity column is skipped). Extra options: ARGS="--limit 50".
