@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from apishield.cli import app
+from apishield.ingest import exchange_to_jsonl
+from apishield.testing import T0, make_exchange
 
 runner = CliRunner()
 
@@ -96,8 +98,10 @@ def test_analyze_finds_the_risky_endpoints(home: Path, sample: Path) -> None:
 
 
 def test_no_secret_or_personal_value_reaches_the_store_or_reports(home: Path, sample: Path) -> None:
-    analyze(home, str(sample))
-    stored = b"".join((home / name).read_bytes() for name in ("a.db", "report.json", "r.html"))
+    analyze(home, str(sample), "--findings", str(home / "f.jsonl"))
+    outputs = ("a.db", "report.json", "r.html", "f.jsonl")
+    stored = b"".join((home / name).read_bytes() for name in outputs)
+    assert (home / "f.jsonl").stat().st_size > 0
     secrets: set[bytes] = set()
     with gzip.open(sample) as lines:
         for line in list(lines)[:300]:
@@ -151,3 +155,31 @@ def test_clear_errors(home: Path, sample: Path) -> None:
         app, ["spec", "export", "--out", str(home / "x.json"), "--db", f"sqlite:///{home}/e.db"]
     )
     assert empty.exit_code == 2 and "no analysis stored" in empty.output
+
+
+def test_findings_go_to_a_siem_file_and_the_report(home: Path, sample: Path) -> None:
+    attacks = home / "attacks.jsonl"
+    lines = []
+    for i, query in enumerate(
+        ["q=1%27%20UNION%20SELECT%20password%20FROM%20users--", "file=..%2F..%2Fetc%2Fpasswd"]
+    ):
+        exchange = make_exchange(
+            path="/v2/plans",
+            query=query,
+            headers={"host": "api.telco.example"},
+            started=T0 + i,
+            peer_ip="198.51.100.66",
+        )
+        exchange.request.host = "api.telco.example"
+        lines.append(exchange_to_jsonl(exchange))
+    attacks.write_bytes(b"".join(lines))
+    findings = home / "findings.jsonl"
+    document = analyze(home, str(sample), str(attacks), "--findings", str(findings))
+    records = [orjson.loads(line) for line in findings.read_bytes().splitlines()]
+    flagged = [r for r in records if r["client_ip"] == "198.51.100.66"]
+    assert len(flagged) == 2
+    assert {c for r in flagged for c in r["classes"]} == {"sqli", "lfi"}
+    assert all(r["threat_level"] == "high" and r["path"] == "/v2/plans" for r in flagged)
+    rules = {r["rule_id"]: r for r in document["findings"]["rules"]}  # type: ignore[index]
+    assert any(rule.startswith("inj.sqli") for rule in rules)
+    assert document["findings"]["threat_levels"]["high"] >= 2  # type: ignore[index]
