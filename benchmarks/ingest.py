@@ -5,7 +5,8 @@ reads as a ratio to the parse-only ceiling of this machine, not as a number from
 The analysis runs twice: as pure Python, and with the hot path compiled by mypyc (setup.py; the
 build goes to build/compiled and takes about a minute the first time). `--breakdown N` then times
 each pipeline stage over the first N lines, in a separate run so the timers do not slow the
-figures above; what is left of the total is reading and parsing the lines.
+figures above; what is left of the total is reading and parsing the lines, the pipeline's own
+bookkeeping, and the timers.
 
     python benchmarks/ingest.py [--lines 1000000] [--keep FILE] [--pure-only] [--breakdown N]
 """
@@ -206,11 +207,11 @@ def analyse(path: Path, source: Path | None, limit: int | None = None) -> dict[s
 def breakdown(label: str, result: dict[str, Any]) -> None:
     events = result["events"]
     stages = result["stages"]
-    parts = [("read + parse", result["seconds"] - sum(stages.values())), *stages.items()]
+    parts = [("read, parse, rest", result["seconds"] - sum(stages.values())), *stages.items()]
     print(f"per event by stage, {label}, first {events:,} lines (timed, so a little slower):")
     for name, seconds in parts:
-        print(f"  {name:<16} {seconds / events * 1e6:7.2f} µs")
-    print(f"  {'total':<16} {result['seconds'] / events * 1e6:7.2f} µs")
+        print(f"  {name:<17} {seconds / events * 1e6:7.2f} µs")
+    print(f"  {'total':<17} {result['seconds'] / events * 1e6:7.2f} µs")
 
 
 def report(label: str, result: dict[str, Any], parse_rate: float) -> float:

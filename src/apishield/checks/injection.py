@@ -20,7 +20,13 @@ from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
 from apishield.checks.schema import VALIDATED, conforms
 from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.sqli import detect_sqli
-from apishield.checks.targets import Target, Targets, plain_parts, request_targets
+from apishield.checks.targets import (
+    MAX_TARGETS,
+    Target,
+    Targets,
+    plain_parts,
+    request_targets,
+)
 from apishield.exchange import Exchange, Finding, Severity
 
 SAMPLE_CHARS = 80
@@ -70,7 +76,11 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
     request = exchange.request
     facts = context.facts.facts(exchange)
     typed = facts is not None and bool(facts.params)
-    quiet = not typed and gate().quiet(plain_parts(request))
+    quiet = (
+        not typed
+        and request.query.count("&") < MAX_TARGETS // 4  # a flood of values is itself a finding
+        and gate().quiet(plain_parts(request))
+    )
     targets = request_targets(request, context.max_body_bytes, plain_quiet=quiet)
     findings = _limits(targets)
     texts: list[str] = []

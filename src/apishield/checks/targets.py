@@ -20,7 +20,7 @@ MAX_DEPTH = 32
 """JSON nesting walked; deeper documents are judged as text."""
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-"""Parameter names like `per_page` or `x-id` hold nothing to judge; `a[$ne]` or `<x>` do."""
+"""JSON keys like `per_page` are judged together in one text; `a[$ne]` or `<x>` on their own."""
 
 _HARMLESS_ESCAPES = tuple(
     (f"%{code}", char)
@@ -135,7 +135,7 @@ def _pairs(found: Targets, location: str, text: str) -> None:
         if not eq:
             items.append(Target(location, "", name, encoded=True))
             continue
-        if not name.isalnum() and _PLAIN_NAME.fullmatch(name) is None:
+        if name:
             items.append(Target(location, name, name, key=True, encoded=True))
         items.append(Target(location, name, value, encoded=True))
 
@@ -167,10 +167,13 @@ def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -
 
 
 def _cookies(found: Targets, header: str) -> None:
+    items = found.items
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
+        if name:
+            items.append(Target("cookie", name, name, key=True))
         if value:
-            found.items.append(Target("cookie", name, value))
+            items.append(Target("cookie", name, value))
 
 
 def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
@@ -228,6 +231,7 @@ def _json(found: Targets, body: bytes) -> bool:
         return False
     stack: list[tuple[str, object, int]] = [("", document, 0)]
     items = found.items
+    plain: list[str] = []
     while stack and len(items) <= MAX_TARGETS:
         name, node, depth = stack.pop()
         if isinstance(node, str):
@@ -236,11 +240,16 @@ def _json(found: Targets, body: bytes) -> bool:
             found.too_deep = True
         elif isinstance(node, dict):
             for key, child in node.items():
-                if not key.isalnum() and _PLAIN_NAME.fullmatch(key) is None:
+                if _PLAIN_NAME.fullmatch(key) is None:
                     items.append(Target("body", key, key, key=True))
+                else:
+                    plain.append(key)
                 stack.append((key, child, depth + 1))
         elif isinstance(node, list):
             stack.extend((name, child, depth + 1) for child in node)
     if stack:
         found.truncated += len(stack)
+    if plain:
+        # plain keys (`ProcessBuilder.start`, `__proto__`) are judged together, as one text
+        items.append(Target("body", "", " ".join(dict.fromkeys(plain)), key=True))
     return True

@@ -24,7 +24,8 @@ are compared percent-decoded but rendered as first seen.
 Memory. Literal children and extensions per node, nodes per host, hosts and path depth are
 capped; past a cap the excess is folded into parameters, so a scanner's random paths cost a
 bounded amount. Speed: a known literal costs one dict lookup, values are classified with `str`
-methods, and recent raw paths map straight to their template until the tree changes. A learner
+methods, path parameters are read off the same walk that finds the template, and recent paths
+without parameters map straight to their template until the tree changes. A learner
 holds mutable state without locks: give each thread or worker its own.
 """
 

@@ -11,6 +11,7 @@ from apishield.checks.signatures import (
     files,
     java,
     log4shell,
+    other,
     php,
     protocol,
     rce,
@@ -31,6 +32,7 @@ SIGNATURES: tuple[Signature, ...] = (
     *protocol.SIGNATURES,
     *php.SIGNATURES,
     *java.SIGNATURES,
+    *other.SIGNATURES,
 )
 
 __all__ = ["CLASSES", "SIGNATURES", "Signature"]

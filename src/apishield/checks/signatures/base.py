@@ -29,6 +29,12 @@ CLASSES = (
     "crlf",
     "php",
     "java",
+    "nodejs",
+    "prototype_pollution",
+    "perl",
+    "ruby",
+    "session_fixation",
+    "scanner",
 )
 """Every attack class a signature may name, in the order reports list them."""
 
@@ -56,6 +62,18 @@ def high(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS
 def medium(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
     """A weaker signal: worth a finding, not enough on its own to block."""
     return Signature(f"inj.{cls}.{rule_id}", cls, title, pattern, Severity.MEDIUM, flags)
+
+
+def spread(word: str, junk: str) -> str:
+    """`word` with `junk` between its letters, at least once: `ja&tab;vascript`, `f o r m`.
+
+    The plain spelling is left to other signatures; a word broken up this way is evasion.
+    """
+    parts = []
+    for i in range(1, len(word)):
+        rest = (junk + "*").join(word[i:])
+        parts.append(f"{word[:i]}{junk}+{rest}")
+    return "(?:" + "|".join(parts) + ")"
 
 
 _BLANK = r"\t\x0b\x0c\r "

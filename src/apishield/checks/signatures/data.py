@@ -28,7 +28,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "external-entity",
         "xxe",
         "XML entity that reads a file or URL",
-        r"<!ENTITY\s+(?:%\s*)?[\w.:-]+\s+(?:SYSTEM|PUBLIC)\b|<!ENTITY\s+%",
+        r"<?!ENTITY\s+(?:%\s*)?[\w.:-]+\s+(?:SYSTEM|PUBLIC)\b|<!ENTITY\s+%",
     ),
     high(
         "doctype-entities",

@@ -16,13 +16,30 @@ def _hidden_dir_except(word: str) -> str:
     return "(?:" + "|".join(alternatives) + ")"
 
 
+_DOT = (
+    r"(?:\.|%2e|0x2e|%u002e|%uff0e|%u2024|%c0\.|%c0%2e|%c0%ae|%c0%5e|%c0%ee|%c0%fe|%c0%6e|"
+    r"%e0%80%ae|%f0%80%80%ae|%f8%80%80%80%ae|%fc%80%80%80%80%ae|%25(?:2e|c0%25ae)|"
+    r"%%32%%65|%%32%45|%%32e|%2%45)"
+)
+"""A dot in every spelling a lenient decoder turns into `.`: percent, double percent, IIS `%u`,
+overlong UTF-8 (valid and invalid), and escapes of the escape itself (`%%32%65`)."""
+_SLASH = (
+    r"(?:[/\\]|%2f|%5c|0x2f|0x5c|%25(?:2f|5c|c0%25af|c1%259c)|%c0%2f|%c0%af|%c0%5c|%c1%9c|"
+    r"%c1%pc|%c0%9v|%c0%qf|%c1%8s|%c1%1c|%c1%af|%bg%qf|%u2215|%u2216|%uefc8|%uf025|%u002f|"
+    r"%e0%80%af|%f0%80%80%af|%f8%80%80%80%af|%%32%%66|%%35%%63|%%32%46|%%32f|%2%46)"
+)
+"""A slash or backslash in the same spellings, plus the Unicode division slash and set minus."""
+
 SIGNATURES: tuple[Signature, ...] = (
     high(
         "traversal",
         "lfi",
         "Repeated ../ path traversal",
         r"(?:\.\.+[/\\;]+){2,}|(?:[/\\]\.\.+){2,}|\.\.+[/\\]+\.?[/\\]*\.\.+|"
-        r"\.\.+[/\\]+(?:etc|proc|windows|winnt|boot|usr|var|root|home|system32|inetpub)\b",
+        r"\.\.+[/\\]+(?:etc|proc|windows|winnt|boot|usr|var|root|home|system32|inetpub)\b|"
+        # a climb with an encoded or padded dot or slash (/%c0%ae%c0%ae/, /.%00./): dotdotpwn
+        rf"{_SLASH}(?:{_DOT}(?:%0[01]|\?)?){{2,3}}{_SLASH}|[/\\]\.{{3,}}[/\\]|"
+        rf"^(?:0x2e|%%32%%65|%%32%45|%%32e|%2%45){{2,3}}{_SLASH}",
     ),
     medium(
         "dot-dot",
@@ -34,7 +51,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "sensitive-file",
         "lfi",
         "Request for a well-known sensitive system file",
-        r"/etc/(?:passwd|shadow|group|gshadow|hosts|issue|motd|hostname|crontab|sudoers|"
+        r"(?:^|[^\w.-])/*etc(?:[/\\]+\.?)*[/\\]+(?:passwd|shadow|group|gshadow|hosts|issue|motd|hostname|crontab|sudoers|"
         r"fstab|resolv\.conf|profile|bashrc|security|ssh/|mysql/|apache2?/|httpd/|nginx/|php|"
         r"master\.passwd|pwd\.db|spwd\.db|os-release|environment|inittab|network)|"
         r"/proc/(?:self|\d+)/(?:environ|cmdline|fd|maps|status|mem|exe|cwd|root|mounts)|"
@@ -45,7 +62,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\.ssh/(?:id_[rd]sa|id_ecdsa|id_ed25519|authorized_keys|known_hosts)|"
         r"\.(?:bash|zsh|mysql|psql)_history\b|/var/log/(?:apache|httpd|nginx|auth|syslog|secure|"
         r"messages)|/var/run/secrets/|\.aws/credentials\b|\.git/(?:config|head)\b|"
-        r"/root/\.|\bc:[/\\]+(?:boot\.ini|inetpub[/\\])",
+        r"/root/\.|\bc:[/\\]+(?:boot\.ini|inetpub[/\\])|"
+        r"\b[a-z]:[/\\]+(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|repair|"
+        r"panther|debug[/\\]+netsetup|php\.ini|iis\d*\.log)|\bwp-config(?:[._ -]*\w+)*",
     ),
     high(
         "stream-wrapper",
@@ -60,7 +79,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "lfi",
         "System configuration or application server path",
         r"(?:^|[\s=:'\"(/\\])/etc/[\w.-]+|\bweb\.config\b|\b(?:web|meta)-inf\b|/var/www/|"
-        r"\.(?:bash_profile|bashrc|profile|zshrc|bash_logout|viminfo|lesshst)\b",
+        r"\.(?:bash_profile|bashrc|profile|zshrc|bash_logout|viminfo|lesshst)\b|"
+        r"(?:^|[\s=:'\"(])/proc/",
     ),
     medium(
         "dotfile",
@@ -70,7 +90,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"pgpass|bash_history|ds_store|idea|vscode|claude|cursor|roo|zed|windsurf|codex|"
         r"opencode|plandex|fabric|aider|continue|terraform|vagrant|config)[\w.-]*(?:$|/)|"
         r"/sys/(?:class|kernel|devices|firmware)\b|(?:^|/)(?:debug|error|errors|access)\.log$|"
-        r"\bsecrets/|\bid_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?$",
+        r"\bsecrets/|\bid_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?$|"
+        # shell and tool state in a home directory: .python_history, .npmrc, .git-credentials
+        r"(?:^|/)\.[\w-]*(?:_history|hst|rc|cfg|credentials|passwd|secrets?|tokens?)$",
     ),
     medium(
         "hidden-directory",
@@ -88,25 +110,35 @@ SIGNATURES: tuple[Signature, ...] = (
         "remote-include",
         "rfi",
         "URL whose query is cut off with ?, #, %00 or a trailing path trick",
-        r"^\s*(?:https?|ftps?|smb|data|dav)://[^\n]*(?:\?+$|#$|%00|\?[^\n=]*$)",
+        # `include($page . ".php")` with page=http://evil/shell.txt? makes ".php" a query string
+        r"(?:^\s*|=)(?:https?|ftps?|smb|data|dav|file):(?:/|\\|%2f|%5c){2,3}[^\n]*"
+        r"(?:\?+$|#$|%00|\?[^\n=]*$)|^\s*//[^\s/]+/[^\n]*\?+$",
     ),
     high(
         "ip-script",
         "rfi",
         "URL to a bare IP address fetching a script or text file",
-        r"(?:https?|ftps?)://\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/[^\n]*\."
-        r"(?:php\d?|phtml|txt|sh|pl|py|jsp|aspx?|cgi|gif\?|jpg\?)",
+        r"(?:https?|ftps?)://(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[[0-9a-f:.]+\])(?::\d+)?/[^\n]*\."
+        r"(?:php\d?|phtml|txt|sh|pl|py|jsp|aspx?|cgi|inc|ps1|bat|vbs|hta|exe)\b|"
+        r"(?:https?|ftps?)://(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[[0-9a-f:.]+\])(?::\d+)?/[^\n]*\."
+        r"(?:gif|jpe?g|png)\?",
     ),
     medium(
         "ip-url",
         "rfi",
-        "URL to a bare IP address",
-        r"\b(?:https?|ftps?|smb|webdav):(?:/|\\){2}\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b",
+        "URL to a bare IP address for a file share, or to a bare IP with nothing after it",
+        r"\b(?:ftps?|smb|webdav|file):(?:/|\\){2}\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|"
+        r"\bhttps?:(?:/|\\){2}(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[[0-9a-f:.]+\])(?::\d+)?/?"
+        r"(?:$|\?)|"
+        r"^\s*\\\\\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\\",
     ),
     medium(
         "include-param",
         "rfi",
-        "Remote URL in a parameter that names a script kept as text (.txt, .inc, .sh...)",
-        r"^(?:https?|ftps?)://[^\n]*\.(?:txt|inc|sh|pl|py|cgi)(?:$|\?)",
+        "Remote URL to a script kept as text (.txt, .inc...), or a parameter known for inclusion",
+        r"^(?:https?|ftps?)://[^\n?#]*\.(?:txt|inc|sh|pl|py)(?:\?[^\n=]*)?$|"
+        # parameters of applications with published remote-inclusion bugs, which scanners probe
+        r"^(?:mosconfig_absolute_path|_conf\[path\]|_server\[document_root\]|gallery_basedir|"
+        r"path\[docroot\]|appserv_root|config\[root_dir\])$",
     ),
 )

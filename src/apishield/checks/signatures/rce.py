@@ -9,35 +9,58 @@ followed by something shaped like an argument (a flag, a path, a variable) or en
 from __future__ import annotations
 
 from apishield.checks.signatures.base import Signature, high, medium
+from apishield.checks.signatures.commands import (
+    PROBES,
+    PROGRAM_FAMILIES,
+    PROGRAMS,
+    WORDS,
+    alternation,
+    spelled_alternation,
+)
 
 _BIN = r"(?:/(?:usr/)?(?:local/)?s?bin/)?"
-_TOOLS = (
-    r"(?:ls|id|ps|pwd|env|printenv|uname|whoami|hostname|ifconfig|ipconfig|netstat|ss|lsof|"
-    r"wget|curl|lwp-download|nc|ncat|netcat|socat|telnet|ssh|scp|sftp|ftp|tftp|rsync|"
-    r"(?:ba|z|k|c|tc|da|a|fi)?sh|busybox|python[23]?(?:\.\d+)?|perl|ruby|php\d?|lua|node|"
-    r"nmap|nslookup|dig|traceroute|tcpdump|chmod|chown|chattr|lsattr|rm|mv|cp|ln|mkdir|rmdir|"
-    r"cat|tac|nl|xxd|hexdump|od|strings|base32|base64|awk|gawk|sed|grep|egrep|xargs|"
-    r"crontab|useradd|usermod|userdel|passwd|sudo|su|visudo|nohup|mkfifo|mknod|systemctl|"
-    r"gcc|cc|c89|c99|g\+\+|gdb|strace|ltrace|ldd|openssl|iptables|setsid|lastlog|htop|top|"
-    r"killall|pkill|reboot|halt|mount|umount|finger|arp|ping|ping6|tar|zip|unzip|gzip|"
-    r"gunzip|bzip2|7z|dd|apt|apt-get|aptitude|yum|dnf|dpkg|rpm|pip3?|npm|docker|kubectl|"
-    r"ansible(?:-[a-z]+)?|chef-[a-z]+|cpulimit|hexedit|vim|nano|emacs|"
-    r"dmesg|journalctl|getent|uptime|sysctl|modprobe|insmod|tmux|"
-    r"rmt|cscli|regedit|bcdedit|bcdboot|diskpart|vssadmin|wevtutil|icacls|takeown|"
-    r"attrib|cacls|msiexec|bitsadmin|certutil|schtasks|net1|wmic|systeminfo|tasklist|"
-    r"taskkill|netsh|powershell|pwsh|cmd|mshta|rundll32|regsvr32|cscript|wscript|"
-    r"forfiles|findstr|xcopy|robocopy|nltest|dsquery|qwinsta)"
-)
+_TOOLS = alternation(tuple(p for p in PROGRAMS if not p.startswith("base")), PROGRAM_FAMILIES)
 """Commands whose name is not an everyday word: seeing one after a separator is enough."""
-_WORDS = (
-    r"(?:time|more|less|head|tail|find|sort|uniq|cut|tr|file|stat|which|whereis|locate|"
-    r"kill|sleep|touch|echo|printf|set|unset|export|exec|eval|source|history|alias|host|"
-    r"type|copy|del|dir|start|ver|call|goto|exit|shutdown|timeout|watch|nice|expr|test|"
-    r"read|wait|trap|shift|cd|md|where|tree|print|mail|at|sc|last|who|w|top|ed|vi|"
-    r"column|comm|groups|screen|rev|cc|net|reg|base)"
-)
+_WORDS = alternation(WORDS)
 """Commands that are also words: they need an argument-shaped follower."""
-_QUOTE = r"['\"\\]"
+_LEADERS = spelled_alternation((*PROBES, "ls"), PROGRAM_FAMILIES)
+"""Commands that, at the start of a value and followed by any argument, are a probe."""
+_SCRIPT = (
+    r"[\w-]+\.(?:sh|bash|py|pl|rb|php|js|elf|bin|exe|ps1|bat|cmd|vbs|conf|cfg|ini|log|gz|tgz|"
+    r"tar|zip|txt)\b"
+)
+"""A file argument a command runs or reads (`python3 x.py`, `tar x.tgz`)."""
+_FETCHERS = spelled_alternation(("curl", "wget", "ping", "nslookup", "telnet", "nc", "ncat", "ssh"))
+"""Commands that reach a host: at the start of a value, followed by a host name, a probe."""
+_COMMON = alternation(
+    (
+        "curl",
+        "wget",
+        *PROBES,
+        "ls",
+        "cat",
+        "id",
+        "ps",
+        "sh",
+        "bash",
+        "nc",
+        "env",
+        "pwd",
+        "python",
+        "perl",
+        "php",
+    )
+)
+"""The commands attackers run most; evasions that cost pattern size are written for these."""
+_BARE = alternation(
+    ("whoami", "ifconfig", "ipconfig", "netstat", "printenv", "systeminfo", "tasklist")
+)
+"""Commands that are a probe even alone: they only report who and where the shell is."""
+_SPELLED = spelled_alternation(
+    (*PROBES, "cat", "tac", "wget", "bash", "dash", "passwd", "python", "perl", "ruby", "php")
+)
+"""The commands attackers most often disguise, in every spelling the shell accepts."""
+_QUOTE = r"['\"\\$@!*?(){}<>]"
 
 
 def _split(word: str) -> str:
@@ -50,14 +73,43 @@ def _split(word: str) -> str:
     return "|".join(gaps)
 
 
-_SPLIT_TOOLS = "|".join(
-    _split(word)
-    for word in ("cat", "wget", "curl", "bash", "whoami", "uname", "passwd", "ifconfig", "netcat")
+_SPLIT_WORDS = (
+    "cat",
+    "wget",
+    "curl",
+    "bash",
+    "whoami",
+    "uname",
+    "passwd",
+    "ifconfig",
+    "ping",
+    "time",
 )
-"""Command names split by quotes or backslashes, which the shell removes before running them."""
-_EMPTY = r"(?:\$[a-z_]\w*\s*|\$\{[^}\n]*\}\s*|\$@\s*)*"
-"""Empty variables an attacker puts before a command name (`;$u wget`); the shell drops them."""
+_SPLIT_TOOLS = "|".join(_split(word) for word in _SPLIT_WORDS)
+"""Command names split by quotes, backslashes or empty expansions (`c$@at`, `pi$()ng`), which
+the shell removes before running them; at least one split, so the plain word stays silent."""
+_SEPARATOR = r"(?:[;|\r]|&&|\|\||\$\(\(?|[<>]\(|\(\s*\)|<<<|(?:^|[^&\s])\s*&|\$\{IFS\})"
+"""What ends one command and starts the next: `;`, pipes, `&`, a newline, substitutions."""
+_EMPTY = r"(?:\$[a-z_]\w*\s*|\$\{[^}\n]*\}\s*|\$@\s*|[({!]\s*)*"
+"""What may stand between a separator and a command and still run it: empty variables
+(`;$u wget`), a group or subshell opener, `!`."""
+_ASSIGNED = r"(?:[;|\r]|&&|\|\|)\s*(?:\w+=[^\s;|&]*\s+)+"
+"""Variable assignments before a command (`;A=1 wget`). Not after a lone `&`, which in a URL
+query (`&q=black cat`) reads the same."""
+_WRAPPER = (
+    r"(?:(?:time|timeout|watch|command|builtin|exec|nohup|nice|sudo|doas|env|strace|ltrace|"
+    r"busybox|setsid|stdbuf)\s+(?:-\S+\s+|\d+\s+)*)?"
+)
+"""A command that runs the next word as a command (`time id`, `timeout 5 id`)."""
+_PATH = r"(?:/(?:usr/)?(?:local/)?s?bin/|\.\.?/)?[\\'\"]*"
+"""A directory that holds programs, or the current one. Any other directory would make REST paths
+(`; /v1/users/id`) read as commands."""
+_GLOB_PATH = r"[\w./'\"\\-]*[?*\[\]'\"\\][\w?*\[\]./'\"\\-]*/[\\'\"]*"
+"""A directory spelled with globs or quotes (`/???/`, `/u'sr'/bin/`), which only a shell reads."""
+_EXE = r"(?:\.exe|\.com)?"
 _AFTER_TOOL = r"(?:$|[\s<>|;&`'\"$)(,]|\$\{?IFS)"
+_ENCODERS = r"base(?:32|64|nc)(?:$|[\s<>|;&`'\"$)(]|\$\{?IFS)"
+"""The encoders, which never count when a comma follows: `data:image/png;base64,` is a data URI."""
 _ARGUMENT = r"(?:\s+[-/~.$'\"%\\]|\s*$|\s*[;|&<>`])"
 
 SIGNATURES: tuple[Signature, ...] = (
@@ -65,24 +117,32 @@ SIGNATURES: tuple[Signature, ...] = (
         "chained-command",
         "rce",
         "Shell separator followed by a command",
-        rf"(?:[;|\r]|&&|\|\||\$\(|[^&\s]\s*&|\$\{{IFS\}})\s*['\"]?\s*{_EMPTY}{_BIN}{_TOOLS}"
-        rf"{_AFTER_TOOL}|"
-        rf"(?:[;|\r]|&&|\|\||\$\(|\$\{{IFS\}})\s*['\"]?\s*{_WORDS}{_ARGUMENT}",
+        rf"{_SEPARATOR}\s*['\"]?\s*{_EMPTY}{_WRAPPER}{_PATH}(?:{_TOOLS}{_EXE}{_AFTER_TOOL}|{_ENCODERS})|"
+        rf"{_SEPARATOR}\s*['\"]?\s*{_EMPTY}{_WRAPPER}{_WORDS}{_ARGUMENT}|"
+        r"(?:^|[;|&])\s*cd\s+[/~.][^\s;|&]*\s*[;|&]|"
+        rf"^\s*['\"]?{_WORDS}\s+(?:-[a-z]{{1,2}}|--[a-z][\w-]+)(?:\s|$)",
     ),
     high(
         "leading-command",
         "rce",
-        "Value that starts with a command and its flags or a path argument",
-        rf"^\s*['\"]?{_BIN}{_TOOLS}(?:\s+(?:-{{1,2}}[a-z][\w-]*|[/~$][\w./$-]*|\${{?\w+)|"
-        r"\s*[;|&`])|"
-        rf"^\s*(?:time|nohup|strace|ltrace|sudo|timeout|nice|env|xargs|watch|exec|setsid|"
-        rf"stdbuf|cpulimit(?:\s+-\w+\s+\w+)*\s+-f)\s+(?:-\S+\s+)*{_BIN}{_TOOLS}{_AFTER_TOOL}",
+        "Value that starts with a command and its arguments, or names a probe command",
+        rf"^\s*['\"]?{_BIN}{_TOOLS}(?:\s+(?:-{{1,2}}[a-z][\w-]*|[/~$][\w./$-]*|\${{?\w+|{_SCRIPT})|"
+        r"\s*[;|&`<>)])|"
+        rf"^\s*(?:time|nohup|strace|ltrace|sudo|doas|timeout|nice|env|xargs|watch|exec|setsid|"
+        rf"command|builtin|stdbuf|cpulimit(?:\s+-\w+\s+\w+)*\s+-f)\s+(?:-\S+\s+|\d+\s+)*"
+        rf"{_PATH}{_TOOLS}{_AFTER_TOOL}|"
+        rf"^\s*['\"]?{_PATH}{_LEADERS}{_EXE}\s+\S|"
+        rf"^\s*['\"]?{_PATH}{_FETCHERS}\s+(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{{2,}}\b|^\s*['\"]?{_PATH}{_BARE}{_EXE}\s*$|"
+        rf"^\s*['\"]?(?:nohup|strace|ltrace|sudo|doas|stdbuf|setsid)['\"]?\s+(?:-\S+\s+)*{_WORDS}\b|"
+        r"^\s*ps\s+(?:-?[auxef]{1,4}|-[a-z]+\s+\w)(?:$|\s)|^\s*dd\s+(?:if|of|bs|count)=|"
+        r"^\s*set\s+[-+]o\s+\w|\s(?:whoami|ifconfig|ipconfig)(?:\.exe)?\s*$",
     ),
     high(
         "command-substitution",
         "rce",
         "Command substitution, process substitution or shell arithmetic",
-        rf"\$\(\s*(?:{_BIN}{_TOOLS}|{_WORDS}){_AFTER_TOOL}|`\s*{_BIN}{_TOOLS}(?:\s+[^`\n]*)?`|"
+        rf"\$\(\s*(?:{_PATH}{_TOOLS}|{_WORDS}){_AFTER_TOOL}|`\s*{_PATH}{_TOOLS}{_AFTER_TOOL}|"
+        rf"`\s*{_WORDS}\s+[-/~$][^`\n]*`|%x[({{\[]\s*['\"]?\s*{_PATH}(?:{_TOOLS}|{_WORDS})\b|"
         r"[<>]\(\s*[a-z/]|\$\(\(|\$\[[^\]\n]*\]|\$\(\s*\w+\s*\)",
     ),
     high(
@@ -90,8 +150,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "rce",
         "Absolute path to a shell or network tool",
         r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|a)?sh\b|"
-        r"/(?:usr/)?(?:local/)?s?bin/(?:nc|ncat|netcat|socat|wget|curl|python[23]?|perl|"
-        r"ruby|php|telnet|busybox|id|whoami|uname|cat|ls|chmod|rm|echo|env|nslookup|ping)\b|"
+        rf"/(?:usr/)?(?:local/)?s?bin/(?:{_TOOLS}|base(?:32|64)|echo|printf)(?:$|[^\w.-])|"
         r"/dev/(?:tcp|udp)/|\bbin/(?:cscli|visudo|sudo|su|passwd)\b",
     ),
     high(
@@ -99,30 +158,44 @@ SIGNATURES: tuple[Signature, ...] = (
         "rce",
         "Shell evasion: $IFS, glob paths, quote or backslash splitting of a command",
         r"\$\{?IFS\b|\$\{?PATH:|/\?\?\?/|/[a-z?]*[?*][a-z?*]*/[a-z?*]*[?*]|"
-        rf"\b(?:{_SPLIT_TOOLS})\b|"
+        rf"{_ASSIGNED}{_PATH}{_COMMON}{_AFTER_TOOL}|{_SEPARATOR}\s*['\"]?\s*{_GLOB_PATH}{_COMMON}{_AFTER_TOOL}|"
+        # a command assembled in variables and run: a=/etc;c=cat;$c $a/passwd
+        rf"{_SEPARATOR}\s*\$\{{?[a-z_]\w*\}}?\s+['\"]?(?:\$\{{?[a-z_]|/[a-z])|"
+        # a glob in the name of a binary: /bin/ca? /etc/passwd, /usr/bin/w[h]oami
+        r"/(?:usr/)?(?:local/)?s?bin/[\w?*]*(?:[?*]|\[[^\]\n/]*\])|"
+        rf"\b(?:{_SPLIT_TOOLS})\b|{_SEPARATOR}\s*['\"]?\s*{_PATH}{_SPELLED}{_EXE}{_AFTER_TOOL}|"
         r"\{(?:cat|ls|id|wget|curl|nc|bash|sh|echo|uname|whoami),[^}\n]*\}|"
-        r"/[\w.-]*\[[^\]\n/]{0,12}/*[^\]\n]{0,12}\][\w.-]*(?:/|$)|"
-        rf"(?:^|[\s;|&])\\{_TOOLS}{_AFTER_TOOL}|\$\{{?(?:SHELL|HOME|USER|PWD|BASH|0)\}}?\s+-[a-z]\b",
+        r"(?:^|[^/:])/[\w.-]*\[[^\]\n/]{0,12}/*[^\]\n]{0,12}\][\w.-]*(?:/|$)|"
+        rf"(?:^|[\s;|&])\\{_COMMON}{_AFTER_TOOL}|\$\{{?(?:SHELL|HOME|USER|PWD|BASH|0)\}}?\s+-[a-z]\b|"
+        # parameter expansion that slices or rewrites a variable: ${PATH:0:1} is "/"
+        r"\$\{[#!]?[a-z_]\w*(?::-?\d|:[-=?+]|//?[^}\n]|##?|%%?|\^\^?|,,?)[^}\n]*\}|"
+        # tilde expansion to the directory stack (~+ is $PWD, ~-1 a pushd entry)
+        r"(?:^|[;|&`])\s*~[+-]\d*(?:$|[;|&/)])|"
+        # history expansion re-runs earlier commands: !-1, !!:s/a/b/
+        r"(?:^|[\s;|&'\"=])!(?:-\d+|!:?[\w$^*]|\?\w+\?)(?:$|[\s;|&!:])",
     ),
     medium(
         "brace-expansion",
         "rce",
-        "Shell brace expansion used to build a command name",
-        r"\{[a-z][\w./-]*,[\w./-]*\}|"
-        r"\balias\s+(?:[-+]\w+\s+)*[^\s=]+=",
+        "Shell brace or parameter expansion used to build a command",
+        r"\{[a-z/.$'\"][\w./$'\"-]*,[^}\n\s]*\}|\$\{[a-z_]\w*\}|\{,[$'\"]*[a-z][\w./'\"-]*,[^}\n]*\}|"
+        r"\balias\s+(?:[-+][\w+-]*\s+)*[^\s=]+=|\balias\s+-p\b|(?:^|[;|&])\s*\\?alias\s*(?:$|[;|&])",
     ),
     high(
         "shell-dash-c",
         "rce",
         "Shell invoked with a command string",
         r"\b(?:(?:ba|z|k|c|tc|da|a)?sh|busybox|cmd(?:\.exe)?)\s+(?:-\w+\s+)*[-/]c\b|"
-        r"\$\{?shell\}?\s+-c\b",
+        r"\$\{?shell\}?\s+-c\b|"
+        # the SQLite command line runs a shell command with .shell or .system
+        r"(?:^|[;\r\"']|\\n)\s*\.\s*(?:shell|system)\s+\S",
     ),
     high(
         "shellshock",
         "rce",
-        "Shellshock function definition",
-        r"\(\s*\)\s*\{[^}\n]*;\s*\}\s*;|^\s*\(\s*\)\s*\{",
+        "Shellshock or fork-bomb function definition",
+        r"\(\s*\)\s*\{[^}\n]*;\s*\}\s*;|^\s*\(\s*\)\s*\{|\(\s*\)\s*\{\s*[:_]\s*;|"
+        r"(?:^|[\s;])([:.\w]+)\(\s*\)\s*\{\s*[:.\w]+\s*\|\s*[:.\w]+\s*&\s*\}",
     ),
     high(
         "reverse-shell",
@@ -167,7 +240,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"set-(?:executionpolicy|itemproperty|mppreference|content)\b|"
         r"remove-(?:item|itemproperty)\b|new-(?:item|service|localuser)\b|"
         r"add-(?:type|mppreference|content)\b|out-file\b|import-module\b|"
-        r"\[system\.(?:convert|text\.encoding|io\.|net\.|reflection)\]?)",
+        r"\[system\.(?:convert|text\.encoding|io\.|net\.|reflection)\]?)|"
+        # a PowerShell alias run as a new command: ;iwmi -class ..., |sls pass
+        rf"{_SEPARATOR}\s*[(@'\"]*\s*(?:iex|iwr|iwmi|gwmi|rwmi|swmi|icm|saps|spps|sls|gci|gcm|"
+        r"ipmo|sal|nal|sajb|gsv|sasv|spsv|ii|ni|ri|gdr|ghy|ihy|gjb|rcjb|epcsv|ipcsv)\s+[-$('\"\w]",
     ),
     medium(
         "redirection",

@@ -130,9 +130,11 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\bas\s*[\"`\[]\w+[\"`\]]\s+from\b|\)\s*like\s*\(|\bif\s*\(\s*\d+\s*[=<>]|"
         r"\bif\s*\(\s*now\s*\(|['\"]\w*['\"]\s*(?:!=|<>)\s*['\"]\w*|"
         r"\w'\s*\)*\s*;\s*(?:--|#|$)|\balter\s+table\b|\bcreate\s+table\b|"
-        r"\bselect\s+(?:char|concat|group_concat|version|user|database|sleep|benchmark|count|"
+        r"\bselect(?:\s+|\s*\(\s*)(?:char|concat|group_concat|version|user|database|sleep|benchmark|count|"
         r"ascii|substring|load_file)\s*\(|\bdrop\s+table\b|"
-        r"\binsert\s+into\b[^\n]+\bvalues\b|\btruncate\s+table\b",
+        r"\binsert\s+into\b[^\n]+\bvalues\b|\btruncate\s+table\b|"
+        r"\bprocedure\s+analyse\s*\(|\bmerge\s+into\b[^\n]+\busing\b|"
+        r"\balter\s+(?:user|login|role)\s+\w+|\bsoname\s+['\"]|\b\d+\.e(?:\s*\(|\.[a-z_])",
     ),
     medium(
         "order-by-probe",
@@ -146,5 +148,46 @@ SIGNATURES: tuple[Signature, ...] = (
         "String built from character codes",
         r"\b(?:char|chr|nchar)\s*\(\s*\d+\s*\)\s*(?:\+|\|\||,)\s*(?:char|chr|nchar)\s*\(|"
         r"\bconcat(?:_ws)?\s*\(\s*(?:0x[0-9a-f]+|char\s*\(|@@|\(select)",
+    ),
+    medium(
+        "function-probe",
+        "sqli",
+        "SQL function name opening a call, the way injection probes test a filter",
+        r"\b(?:md5|sha1|sha2|hex|unhex|ord|pow|concat|concat_ws|group_concat|substr|"
+        r"substring_index|ascii|char_length|ifnull|nullif|isnull|crc32|rand|sin|cos|tan|cot|"
+        r"atan2?|sqrt|ceil|ceiling|floor|lpad|rpad|ltrim|rtrim|instr|locate|mid|elt|"
+        r"make_set|export_set|field|find_in_set|bit_length|octet_length|soundex|uuid|"
+        r"database|schema|version|compress|uncompress|encode|decode|aes_encrypt|"
+        r"aes_decrypt|des_encrypt|des_decrypt|from_base64|to_base64|benchmark|sleep|"
+        r"current_user|session_user|system_user|connection_id|last_insert_id|row_count)\("
+        r"|\b(?:md5|sha1|sha2|unhex|concat|concat_ws|group_concat|substring_index|"
+        r"char_length|ifnull|nullif|crc32|lpad|rpad|make_set|export_set|find_in_set|"
+        r"aes_encrypt|aes_decrypt|from_base64|to_base64|connection_id|last_insert_id)"
+        r"\s+\(",
+    ),
+    medium(
+        "catalogue-name",
+        "sqli",
+        "Name of a system database or catalogue view probed by injection",
+        r"\b(?:msdb|northwind|tempdb|sysdatabases|syslogins|sysusers|pg_namespace|"
+        r"dba_users|all_users|sqlite_temp_master|schema_name)\b|\bv\$version\b",
+    ),
+    medium(
+        "json-operator",
+        "sqli",
+        "Quoted JSON document compared with a JSON operator (WAF bypass through JSON syntax)",
+        r"['\"]\s*[{\[][^\n]*[}\]]\s*['\"]\s*(?:\?[|&]?|<@|@>|->>?|#>>?|<|>|=)\s*['\"$]",
+    ),
+    medium(
+        "quote-negation",
+        "sqli",
+        "Quoted value negated with ! or keywords run together (UNIONSELECT...FROM)",
+        r"['\"`]\s*!+\s*['\"`]|union\W*select\W*from|\bas\s*['\"`]\s*from\b",
+    ),
+    medium(
+        "quote-operator",
+        "sqli",
+        "SQL operator between single quotes, joining the closed string to a new one",
+        r"['`]\s*(?:or|and|xor|div|mod|(?:not\s+)?(?:like|rlike|regexp)|sounds\s+like)\s*['`]",
     ),
 )

@@ -8,20 +8,33 @@ from apishield.checks.signatures.base import Signature, high, medium
 _SCHEME = r"(?:https?|ftps?|gopher|dict|ldaps?|tftp|sftp|wss?|file|jar|netdoc|rtsp|smb|telnet)"
 _AUTHORITY = (
     rf"(?:\b{_SCHEME}:(?:/|\\|%2f|%5c){{0,3}}|\b[a-z][a-z0-9+._-]{{1,15}}:(?://|\\\\))"
-    r"(?:[^/\\@\s?#]*@)?\[?"
+    r"(?:[^/\\@\s?]*@)?\[?"
 )
-"""Scheme and `//`, an optional userinfo (the `good.example@evil` trick), an optional `[`."""
-_END = r"(?:$|[\]:/\\?#%\s])"
+"""Scheme and `//`, an optional userinfo (the `good.example@evil` and `good#@evil` tricks),
+an optional `[`."""
+_END = r"\.?(?:$|[\]:/\\?#%\s])"
+"""The end of a host name; a trailing dot (`127.0.0.1.`) resolves the same."""
+_DOT = r"(?:\.|\xe3\x80\x82)"
+"""A dot, or the ideographic full stop that NFKC leaves and some resolvers read as one."""
+_REBINDING = (
+    r"(?:[a-z0-9-]+\.)*(?:nip\.io|xip\.io|sslip\.io|localtest\.me|lvh\.me|vcap\.me|"
+    r"localh\.st|traefik\.me|1u\.ms|rbndr\.us|localhost)"
+)
+"""Public DNS names that resolve to whatever address they spell, or always to loopback: the
+usual way past a filter that checks the host name but not the address it resolves to."""
+_LOCALHOST = r"\\*l\\*o\\*c\\*a\\*l\\*h\\*o\\*s\\*t"
+"""`localhost`, also with the backslashes some URL parsers drop (`l\\o\\c\\a\\l...`)."""
 _LOOPBACK = (
-    r"(?:localhost(?:\.localdomain)?|127(?:\.\d{1,3}){0,3}|0(?:\.0){0,3}|0x7f[0-9a-f.x]*|"
+    rf"(?:{_LOCALHOST}4?(?:\.localdomain4?)?|127(?:{_DOT}\d{{1,3}}){{0,3}}|0(?:\.0){{0,3}}|"
+    r"0x7f[0-9a-f.x]*|ipv6-localhost|kubernetes\.default(?:\.svc(?:\.cluster\.local)?)?|"
     r"0+177(?:\.[0-7x]+){0,3}|2130706433|017700000001|0x7f000001|"
     r"(?:0{0,4}:){2,7}(?:0{0,3}1)?|(?:0{0,4}:){1,6}ffff:(?:127\.[\d.]+|7f[0-9a-f]{2}:[0-9a-f]{1,4})|"
     r"localtest\.me|ip6-(?:localhost|loopback)|(?:host|gateway|kubernetes)\.docker\.internal|"
-    r"host\.containers\.internal|[a-z0-9.-]*\.(?:nip|xip|sslip)\.io|lvh\.me|vcap\.me|"
-    r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.(?:nip|xip|sslip)\.io)"
+    rf"host\.containers\.internal|{_REBINDING})"
 )
 _METADATA = (
-    r"(?:169\.254\.169\.254|169\.254\.170\.2|2852039166|0xa9fea9fe|0251\.0376\.0251\.0376|"
+    rf"(?:169{_DOT}254{_DOT}169{_DOT}254|169\.254\.170\.2|192\.0\.0\.192|rancher-metadata|"
+    r"2852039166|0xa9fea9fe|0251\.0376\.0251\.0376|"
     r"0xa9\.0xfe\.0xa9\.0xfe|\[?fd00:ec2::254\]?|metadata\.google\.internal|metadata|"
     r"instance-data(?:\.ec2\.internal)?|metadata\.(?:packet\.net|tencentyun\.com|azure\.com)|"
     r"100\.100\.100\.200|169\.254\.\d{1,3}\.\d{1,3})"
@@ -75,9 +88,10 @@ SIGNATURES: tuple[Signature, ...] = (
         "bare-internal-host",
         "ssrf",
         "Loopback or container host name given as a location",
-        r"^\s*(?:localhost(?:\.localdomain)?|ip6-(?:localhost|loopback)|"
-        r"(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal|127\.0\.0\.1|\[::1?\])"
-        r"(?::\d+)?/",
+        r"(?:^|[\s=:'\"(,;<>])\s*(?:localhost4?(?:\.localdomain4?)?|ip6-(?:localhost|loopback)|"
+        r"ipv6-localhost|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal|"
+        r"kubernetes\.default(?:\.svc(?:\.cluster\.local)?)?|(?:[a-z0-9-]+\.)*(?:localtest|lvh)\.me|"
+        r"127\.0\.0\.1|169\.254\.169\.254|metadata\.google\.internal|\[::1?\])(?::\d+)?/",
     ),
     medium(
         "bare-loopback",

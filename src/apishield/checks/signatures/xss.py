@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apishield.checks.signatures.base import Signature, high, medium
+from apishield.checks.signatures.base import Signature, high, medium, spread
 
 _HANDLERS = (
     r"on(?:error|load|unload|mouse[a-z]+|click|dblclick|focus|focusin|blur|key[a-z]+|"
@@ -15,9 +15,20 @@ _HANDLERS = (
 )
 _ANY_HANDLER = _HANDLERS + r"|[a-z]{4,20})"
 _HANDLERS += ")"
+_JUNK = r"(?:[\t\n\\\x00]|&(?:tab|newline|#0*(?:9|10|13)|#x0*[9ad]);?)"
+"""What a browser drops inside a URI scheme: tab, newline and NUL, raw or as entities in any case
+(URL parsing strips tab and newline anywhere), and the backslash old parsers ignored."""
+_COLON = r"(?::|&colon;?|&#0*58;?|&#x0*3a;?)"
+_ACTIVE_TAGS = (
+    "script", "iframe", "frame", "object", "embed", "applet", "svg", "img", "image", "form",
+    "dialog", "style", "link", "meta", "base", "body", "html", "math", "video", "audio",
+    "input", "button", "textarea", "details", "marquee", "isindex", "frameset", "template",
+)  # fmt: skip
+"""Elements that run script or load content, for tag names broken up by blanks."""
+
 
 SIGNATURES: tuple[Signature, ...] = (
-    high("script-tag", "xss", "Script element", r"<\s*/?\s*script\b|<\s*[a-z]+:script\b"),
+    high("script-tag", "xss", "Script element", r"<\s*/?\s*script\b|<\s*[a-z]+\s*:\s*script\b"),
     high(
         "event-handler",
         "xss",
@@ -49,7 +60,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "data: URI carrying HTML or script",
         r"\bdata\s*:\s*(?:text/(?:html|xml|javascript)|image/svg\+xml|application/"
         r"(?:x-)?(?:javascript|ecmascript|xhtml\+xml|xml))|\bdata\s*:[^\n,]*;base64\s*,\s*"
-        r"(?:PHNjcmlwd|PHN2Zy|PGh0bWw|PGlmcmFtZ|PGltZy|PCFET0NUWVBF)",
+        r"(?:PHNjcmlwd|PHN2Zy|PGh0bWw|PGlmcmFtZ|PGltZy|PCFET0NUWVBF)|"
+        r"\bdata\s*:[^\n,]{0,60},\s*<\s*[a-z!?/]",
     ),
     high(
         "active-tag",
@@ -57,13 +69,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "Markup that loads or runs content (iframe, object, embed, svg, meta refresh...)",
         r"<\s*[?!]?\s*(?:[a-z]+:)?(?:iframe|frame|frameset|object|embed|applet|base|meta|svg|"
         r"math|isindex|vmlframe|portal|bgsound|layer|ilayer|xss|handler|listener|animate|"
-        r"import|link|style|form|template|noscript|marquee|body|html)\b",
+        r"import|link|style|form|template|noscript|marquee|body|html)\b|"
+        r"<\s*\??\s*import\s*(?:implementation|namespace)",
     ),
     medium(
         "script-call",
         "xss",
         "Script sink or dialog call typical of XSS probes",
-        r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript)\s*(?:\(|`)|"
+        r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|setimmediate|execscript)"
+        r"\s*(?:\(|`)|\breflect\s*\.\s*(?:apply|construct)\s*\(|"
+        r"\.\s*(?:map|sort|apply|filter)\s*\.\s*call\s*`|"
         r"\bstring\.fromcharcode\s*\(|[(=+,;:'\"`]\s*document\s*\.\s*(?:cookie|domain|location)|"
         r"\bdocument\s*\.\s*(?:cookie|domain)\s*[);+,]|\bdocument\s*\.\s*write(?:ln)?\s*\(|"
         r"\bwindow\s*\.\s*(?:location|open|name)|\.innerhtml\s*=|\blocation\s*\.\s*(?:hash|href)\s*=|"
@@ -72,7 +87,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\b(?:window|self|top|parent|globalthis|frames|document|this)\s*(?:/\*[^\n]*?\*/\s*)*"
         r"\[\s*(?:/\*[^\n]*?\*/\s*)*['\"`]|\.(?:call|apply|bind)\s*`|`[^`\n]*\$\{\s*"
         r"(?:alert|prompt|confirm|eval|navigation|location|document|window|name)\b|"
-        r"!!\s*\[\s*\]|\(\s*!\s*\[\s*\]\s*\+?\s*\[\s*\]\s*\)|\[\s*\]\s*\[\s*\(",
+        r"!!\s*\[\s*\]|\(\s*!\s*\[\s*\]\s*\+?\s*\[\s*\]\s*\)|\[\s*\]\s*\[\s*\(|"
+        r"\b(?:document|window|self|top|parent|globalthis|location)\s*(?:/\*[^\n]*?\*/\s*)+\.|"
+        r"\.\s*(?:/\*[^\n]*?\*/\s*)+(?:cookie|domain|location|innerhtml|write)\b",
     ),
     high(
         "css-expression",
@@ -95,5 +112,55 @@ SIGNATURES: tuple[Signature, ...] = (
         "xss",
         "Markup closing a comment, CDATA or element to inject after it",
         r"(?:-->|\]\]>|</(?:title|textarea|style|noscript|xmp|iframe|a|div|p)\s*>)\s*<[a-z!]",
+    ),
+    high(
+        "obfuscated-script-uri",
+        "xss",
+        "javascript: or vbscript: URI broken up by characters a browser drops",
+        rf"(?:{spread('javascript', _JUNK)}|{spread('vbscript', _JUNK)}|"
+        rf"{spread('livescript', _JUNK)}){_JUNK}*{_COLON}|"
+        rf"(?:java|vb)script{_JUNK}*(?:&colon;?|&#0*58;?|&#x0*3a;?)",
+    ),
+    medium(
+        "spaced-tag",
+        "xss",
+        "Active element whose name is broken up by blanks or symbols, for lenient parsers",
+        r"<[^\w\n<>]*(?:[^\s\n<>\"']*:)?[^\w\n<>]*(?:"
+        + "|".join(spread(tag, r"[^\w\n<>]") for tag in _ACTIVE_TAGS)
+        + r")\b",
+    ),
+    high(
+        "high-bit-markup",
+        "xss",
+        "Markup written with the high bit set (US-ASCII read as 7 bits)",
+        r"(?:\\x|%)bc\s*/?\s*[a-z]+[^\n]*?(?:\\x|%)be|"
+        "\u00bc"  # the same, after a server decoded the bytes as Latin-1
+        r"\s*/?\s*[a-z]+[^\n]*?"
+        "\u00be",
+    ),
+    medium(
+        "generic-handler",
+        "xss",
+        "Attribute shaped like an event handler (on...=) after a delimiter",
+        r"[\s\"'`;,(]on[a-z]{3,25}\s*=\s*(?:[^=\s]|$)",
+    ),
+    medium(
+        "attribute-vector",
+        "xss",
+        "Attribute that loads a URL or a document into the page (xlink:href, formaction, srcdoc)",
+        r"\bxlink\s*:\s*href\s*=|\bformaction\s*=|\bsrcdoc\s*=|@import\b",
+    ),
+    medium(
+        "tag-breakout",
+        "xss",
+        "Value that opens by closing an attribute or tag and starting new markup",
+        r"^\s*['\"`]?\s*/?>\s*<\s*[a-z!/?]|\.\s*parentnode\b|\.\s*(?:inner|outer)html\b",
+    ),
+    medium(
+        "html-tag",
+        "xss",
+        "Obsolete or SVG element that filters forget and browsers still run",
+        r"<\s*/?\s*(?:[a-z]+\s*:\s*)?(?:dialog|bgsound|blink|plaintext|keygen|xmp|animate|"
+        r"set|discard|foreignobject|feimage)\b",
     ),
 )
