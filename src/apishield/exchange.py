@@ -104,7 +104,8 @@ class Request:
     body: bytes | None = None
     """None when the source did not capture the body; b"" for an empty one."""
     body_size: int | None = None
-    scheme: str = "http"
+    scheme: str = ""
+    """"http" or "https"; "" when the source did not record it (most access logs)."""
     host: str = ""
     peer_ip: str = ""
     """The address the connection came from (or the log's remote_addr)."""

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from apishield.checks.registry import CheckContext
 from apishield.checks.transport import check_plain_http, forwarded_proto, is_internal
 from apishield.exchange import Actor, Exchange, Severity
+from apishield.ingest import IngestStats, read_exchanges
 from apishield.testing import make_exchange
 
 
@@ -70,3 +73,14 @@ def test_is_internal() -> None:
     assert is_internal("fd12::1")
     assert not is_internal("2001:db8::1")
     assert not is_internal("")
+
+
+def test_a_log_that_does_not_record_the_scheme_is_not_judged_plain(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_bytes(
+        b"198.51.100.4 - - [14/Nov/2023:22:13:20 +0000] "
+        b'"GET /v1/accounts HTTP/1.1" 200 12 "-" "c"\n'
+    )
+    (exchange,) = read_exchanges(log, "nginx", stats=IngestStats())
+    assert exchange.request.scheme == ""
+    assert check_plain_http(exchange, CheckContext()) == []

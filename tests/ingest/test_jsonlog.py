@@ -286,7 +286,7 @@ def test_nulls_and_dashes_are_absent_values() -> None:
     exchange = parse(record)
     assert "user-agent" not in exchange.request.headers
     assert exchange.request.peer_ip == ""
-    assert exchange.request.scheme == "http"
+    assert exchange.request.scheme == ""
     assert exchange.duration == 0.010  # falls back to the upstream time
 
 

@@ -201,7 +201,7 @@ def _request(request: dict[str, Any], cap: int) -> Request:
         headers,
         body,
         size,
-        scheme or "http",
+        scheme or "",
         host,
         "",
         version if type(version) is str else "",

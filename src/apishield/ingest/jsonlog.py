@@ -1,6 +1,6 @@
 """JSON access logs (nginx `escape=json`, gateways, anything with a field map) into exchanges.
 
-What a log leaves out stays at the `Request` default: no scheme field means "http", no client
+What a log leaves out stays at the `Request` default: no scheme field means "" (unknown), no client
 address means `peer_ip` "", and no status (or status 0, "-") means `response=None`. A line without a
 time is skipped: replay must never fall back to the wall clock.
 
@@ -141,7 +141,7 @@ class JsonLogParser:
             headers,
             body,
             body_size,
-            scheme or "http",
+            scheme or "",
             host,
             peer_ip,
             version,

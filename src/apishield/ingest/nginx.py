@@ -63,7 +63,7 @@ class NginxParser:
             headers,
             None,
             None,
-            scheme or "http",
+            scheme or "",
             host,
             peer_ip,
             version,
