@@ -31,6 +31,17 @@ HOT_PATH = [
     "inventory/endpoint.py",
     "inventory/learner.py",
     "inventory/params.py",
+    "facts.py",
+    "checks/stage.py",
+    "checks/targets.py",
+    "checks/injection.py",
+    "checks/schema.py",
+    "checks/decode.py",
+    "checks/protocol.py",
+    "checks/transport.py",
+    "checks/auth.py",
+    "checks/object_ids.py",
+    "checks/tally.py",
 ]
 
 
