@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "apishield"
-CORE = {"exchange", "pipeline", "config", "privacy", "testing", "__init__"}
+CORE = {"exchange", "pipeline", "config", "privacy", "testing", "stateful", "__init__"}
 ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "normalise": {"core", "normalise"},
@@ -16,12 +16,25 @@ ALLOWED: dict[str, set[str]] = {
     "checks": {"core", "checks"},
     "ingest": {"core", "ingest", "inventory.spec"},
     "store": {"core", "store"},
+    "detect": {"core", "detect"},
+    "state": {"core", "state"},
     "facts": {"core", "inventory", "checks"},
-    "engine": {"core", "normalise", "inventory", "checks", "facts", "engine"},
-    "report": {"core", "engine", "inventory", "checks", "report"},
+    "endpoint_roles": {"core", "inventory", "detect"},
+    "engine": {
+        "core",
+        "normalise",
+        "inventory",
+        "checks",
+        "detect",
+        "state",
+        "facts",
+        "endpoint_roles",
+        "engine",
+    },
+    "report": {"core", "engine", "inventory", "checks", "detect", "report"},
     "sim": {"core", "ingest", "sim"},
 }
-PURE = ("normalise", "inventory", "checks")
+PURE = ("normalise", "inventory", "checks", "detect")
 IO_MODULES = {
     "os",
     "io",

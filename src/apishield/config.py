@@ -88,6 +88,16 @@ class ChecksConfig(_Section):
     """Tokens valid longer than this (exp - iat) are reported as long-lived."""
 
 
+class DetectConfig(_Section):
+    enabled: bool = True
+    disabled: list[str] = Field(default_factory=list)
+    """Detectors ("rules", "objects", "takeover", "cadence", "anomaly") or rule ids to leave out."""
+    warm_up_hours: float = Field(default=24.0, ge=0)
+    """Event time watched before baselines judge; declarative rules judge from the start."""
+    max_state_keys: int = Field(default=1_000_000, ge=1_000)
+    """Budget of the in-memory state: windows, distinct sets and profiles."""
+
+
 class StoreConfig(_Section):
     url: str = "sqlite:///apishield.db"
 
@@ -104,6 +114,7 @@ class Config(_Section):
     routes: RoutesConfig = Field(default_factory=RoutesConfig)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    detect: DetectConfig = Field(default_factory=DetectConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
 

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from apishield.checks import CheckContext, CheckStage, Phase, select_checks
 from apishield.checks.registry import Check
 from apishield.checks.tally import FindingsTally
-from apishield.config import Config
+from apishield.config import Config, DetectConfig
+from apishield.detect import builtin_detectors
+from apishield.detect.incidents import Incident
+from apishield.detect.registry import Detector
+from apishield.detect.rules import RuleDetector
+from apishield.detect.stage import DetectStage
+from apishield.endpoint_roles import InventoryRoles
 from apishield.exchange import Exchange
 from apishield.facts import InventoryFacts
 from apishield.inventory.data_classes import DataClassStage
@@ -24,6 +30,8 @@ from apishield.normalise.routes import RouteLearner
 from apishield.normalise.routing import RouteStage
 from apishield.pipeline import Pipeline
 from apishield.privacy import Hasher
+from apishield.state.memory import MemoryState
+from apishield.stateful import State
 
 
 @dataclass(slots=True)
@@ -39,6 +47,7 @@ class InventoryResult:
     coverage: Coverage | None
     spec: ApiSpec | None
     findings: FindingsTally = field(default_factory=FindingsTally)
+    incidents: list[Incident] = field(default_factory=list)
     stage_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -51,9 +60,11 @@ class Engine:
         spec: ApiSpec | None = None,
         jwt_reader: JwtReader | None = None,
         context: CheckContext | None = None,
+        state: State | None = None,
     ) -> None:
         """`context` carries what checks need from files (reputation lists, JWT secrets); the
-        engine adds the endpoint facts, so checks see the spec and what the inventory learned."""
+        engine adds the endpoint facts, so checks see the spec and what the inventory learned.
+        `state` holds detector state; in memory unless a shared backend is given."""
         self.spec = spec
         self.learner = RouteLearner(
             min_distinct=config.routes.min_distinct,
@@ -69,6 +80,13 @@ class Engine:
             CheckStage(Phase.REQUEST, checks, context),
             CheckStage(Phase.RESPONSE, checks, context),
         )
+        self.detect = DetectStage(
+            _detectors(config.detect),
+            InventoryRoles(self.inventory, spec),
+            state if state is not None else MemoryState(config.detect.max_state_keys),
+            hasher,
+            warm_up=config.detect.warm_up_hours * 3600.0,
+        )
         self.pipeline = Pipeline(
             request_stages=[
                 ActorResolver(config.identity, hasher, jwt_reader or JwtReader()),
@@ -79,6 +97,7 @@ class Engine:
                 DataClassStage(max_bytes=config.ingest.max_body_bytes),
                 self.check_stages[1],
                 self.inventory,
+                self.detect,
                 self.findings,
             ],
         )
@@ -98,6 +117,7 @@ class Engine:
             coverage=coverage,
             spec=self.spec,
             findings=self.findings,
+            incidents=self.detect.correlator.incidents(),
             stage_errors=self._errors(),
         )
 
@@ -105,6 +125,7 @@ class Engine:
         errors = dict(self.pipeline.errors)
         for stage in self.check_stages:
             errors.update((f"check {name}", n) for name, n in stage.errors.items())
+        errors.update((f"detector {name}", n) for name, n in self.detect.errors.items())
         return errors
 
 
@@ -113,3 +134,26 @@ def _checks(config: Config) -> tuple[Check, ...]:
         return select_checks(config.checks.enabled, config.checks.disabled)
     except ValueError as exc:
         raise ValueError(f"checks: {exc}") from exc
+
+
+def _detectors(config: DetectConfig) -> list[Detector]:
+    if not config.enabled:
+        return []
+    detectors = builtin_detectors()
+    known = {d.name for d in detectors}
+    for detector in detectors:
+        if isinstance(detector, RuleDetector):
+            known.update(rule.id for rule in detector.rules)
+    unknown = sorted(set(config.disabled) - known)
+    if unknown:
+        raise ValueError(
+            f"detect.disabled: unknown {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+        )
+    chosen: list[Detector] = []
+    for detector in detectors:
+        if detector.name in config.disabled:
+            continue
+        if isinstance(detector, RuleDetector):
+            detector.rules = [r for r in detector.rules if r.id not in config.disabled]
+        chosen.append(detector)
+    return chosen

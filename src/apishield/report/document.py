@@ -9,6 +9,7 @@ from typing import Any
 
 from apishield import __version__
 from apishield.checks.tally import FindingsTally
+from apishield.detect.incidents import Incident
 from apishield.engine import EndpointView, InventoryResult
 from apishield.inventory.classify import PERSONAL, SECRETS
 
@@ -51,12 +52,25 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
         "summary": _summary(endpoints),
         "coverage": _coverage(result),
         "findings": _findings(result.findings),
+        "incidents": _incidents(result.incidents),
         "endpoints": endpoints,
     }
 
 
 TOP = 5
 """Endpoints and actors listed per rule in reports; the store keeps the bounded counts."""
+MAX_INCIDENTS = 1_000
+"""Incidents a document lists in full, most severe first; the counts cover all of them."""
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def _incidents(incidents: list[Incident]) -> dict[str, Any]:
+    counts = Counter(i.severity.label for i in incidents)
+    return {
+        "by_severity": {level: counts.get(level, 0) for level in SEVERITIES},
+        "total": len(incidents),
+        "items": [i.summary() for i in incidents[:MAX_INCIDENTS]],
+    }
 
 
 def _findings(tally: FindingsTally) -> dict[str, Any]:

@@ -34,6 +34,7 @@ def render_html(document: dict[str, Any]) -> str:
         summary=document["summary"],
         coverage=document.get("coverage"),
         findings=document.get("findings"),
+        incidents=document.get("incidents"),
         endpoints=endpoints,
         lifecycle=[e for e in endpoints if e["state"] in ("shadow", "zombie") or e["deprecated"]],
         exposed=[

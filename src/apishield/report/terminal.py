@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rich.console import Console
@@ -40,6 +41,7 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
     table = _endpoint_table(document["endpoints"][:top], len(document["endpoints"]), hosts)
     console.print(table)
     _findings(document["findings"], console, top)
+    _incidents(document.get("incidents"), console, top)
     _problems(run, console)
 
 
@@ -72,6 +74,38 @@ def _findings(findings: dict[str, Any], console: Console, top: int) -> None:
             next(iter(rule["actors"]), "-"),
         )
     console.print(table)
+
+
+def _incidents(incidents: dict[str, Any] | None, console: Console, top: int) -> None:
+    if not incidents or not incidents["total"]:
+        console.print("Incidents: none")
+        return
+    counts = ", ".join(f"{n} {level}" for level, n in incidents["by_severity"].items() if n)
+    items = incidents["items"]
+    table = Table(title=f"Incidents ({counts}; top {min(top, len(items))})", expand=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Incident", ratio=3, overflow="fold")
+    table.add_column("OWASP", no_wrap=True)
+    table.add_column("Actors", ratio=2, overflow="fold")
+    table.add_column("Endpoints", ratio=3, overflow="fold")
+    table.add_column("First seen (UTC)", no_wrap=True)
+    for incident in items[:top]:
+        severity = incident["severity"]
+        actors = list(incident["actors"])
+        more = f" +{len(actors) - 2}" if len(actors) > 2 else ""
+        table.add_row(
+            f"[{_SEVERITY_STYLE.get(severity, 'default')}]{severity}[/]",
+            f"{incident['title']} [dim]{', '.join(incident['rules'])}[/]",
+            incident["category"],
+            ", ".join(actors[:2]) + more,
+            next(iter(incident["endpoints"]), "-"),
+            _utc(incident["first_seen"]),
+        )
+    console.print(table)
+
+
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]) -> Table:

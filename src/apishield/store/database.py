@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from apishield.store.schema import (
     endpoints,
     finding_rules,
+    incidents,
     ingest_errors,
     metadata,
     runs,
@@ -76,6 +77,7 @@ class Store:
                 if errors:
                     conn.execute(insert(ingest_errors), errors)
                 _save_findings(conn, run_id, document.get("findings"))
+                _save_incidents(conn, run_id, document.get("incidents"))
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
         return run_id
@@ -100,6 +102,16 @@ class Store:
                     for row in rules
                 ],
             }
+
+    def load_incidents(self, run_id: int) -> list[dict[str, Any]]:
+        """The incidents of one run, most severe first, in the document's shape."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(incidents.c.detail)
+                .where(incidents.c.run_id == run_id)
+                .order_by(incidents.c.id)
+            ).scalars()
+            return [dict(detail) for detail in rows]
 
     def latest_run_id(self) -> int | None:
         with self.engine.connect() as conn:
@@ -169,3 +181,23 @@ def _save_findings(conn: Connection, run_id: int, findings: Mapping[str, Any] | 
     rules = [{"run_id": run_id, **rule} for rule in findings["rules"]]
     if rules:
         conn.execute(insert(finding_rules), rules)
+
+
+def _save_incidents(conn: Connection, run_id: int, section: Mapping[str, Any] | None) -> None:
+    if not section or not section["items"]:
+        return
+    rows = [
+        {
+            "run_id": run_id,
+            "incident": item["id"],
+            "severity": item["severity"],
+            "title": item["title"],
+            "category": item["category"],
+            "scope": item["scope"],
+            "first_seen": item["first_seen"],
+            "last_seen": item["last_seen"],
+            "detail": item,
+        }
+        for item in section["items"]
+    ]
+    conn.execute(insert(incidents), rows)

@@ -91,3 +91,21 @@ threat_levels = Table(
     Column("level", String(16), primary_key=True),
     Column("requests", Integer, nullable=False),
 )
+
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("incident", Integer, nullable=False),
+    Column("severity", String(16), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("detail", JSON, nullable=False),  # rules, actors, endpoints, timeline: no raw values
+)

@@ -1,0 +1,168 @@
+"""Traffic, error and latency anomalies per endpoint, per identity and overall, against baselines.
+
+Each endpoint (and all traffic together, as "*") keeps, per hour of the day, a running mean and
+variance of its requests per minute, so a nightly batch at 02:00 is normal at 02:00 and a burst
+at 14:00 is judged against 14:00. A minute is anomalous when it is far above the mean in
+standard deviations and in ratio, with a floor so quiet endpoints are not judged on noise. Error
+and latency anomalies are operational first, so they are reported low unless traffic spikes too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from apishield.detect.observation import Observation
+from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
+from apishield.exchange import Finding, Severity
+from apishield.stateful import State
+
+ALPHA = 0.05
+"""Weight of a new minute in a slot's running mean: about the last twenty of that hour's minutes,
+which spans a day of history once the hour has passed once."""
+SIGMAS = 6.0
+RATIO = 5.0
+FLOOR = 30
+MIN_MINUTES = 120
+"""Minutes a slot must have seen before it judges: two passes of that hour of the day."""
+ERROR_FLOOR = 20
+SLOW_FLOOR = 30
+_TTL = 8 * 86_400.0
+
+
+@dataclass(slots=True)
+class Slot:
+    mean: float = 0.0
+    var: float = 0.0
+    minutes: int = 0
+
+    def add(self, value: float) -> None:
+        if self.minutes == 0:
+            self.mean = value
+        else:
+            delta = value - self.mean
+            self.mean += ALPHA * delta
+            self.var = (1 - ALPHA) * (self.var + ALPHA * delta * delta)
+        self.minutes += 1
+
+    def limit(self) -> float:
+        return max(self.mean + SIGMAS * math.sqrt(self.var) + FLOOR, RATIO * self.mean)
+
+
+@dataclass(slots=True)
+class Baseline:
+    minute: int = -1
+    requests: int = 0
+    errors: int = 0
+    latency: float = 0.0
+    slots: list[Slot] = field(default_factory=lambda: [Slot() for _ in range(24)])
+    error_share: float = 0.0
+    mean_latency: float = 0.0
+
+    def roll(self, now: float) -> None:
+        minute = int(now // 60)
+        if minute == self.minute:
+            return
+        if self.minute >= 0:
+            self._close(minute)
+        self.minute, self.requests, self.errors, self.latency = minute, 0, 0, 0.0
+
+    def _close(self, minute: int) -> None:
+        self.slots[(self.minute // 60) % 24].add(self.requests)
+        for quiet in range(self.minute + 1, min(minute, self.minute + 61)):
+            self.slots[(quiet // 60) % 24].add(0)
+        if self.requests:
+            share = self.errors / self.requests
+            self.error_share += ALPHA * (share - self.error_share)
+            self.mean_latency += ALPHA * (self.latency / self.requests - self.mean_latency)
+
+
+class TrafficAnomaly:
+    name = "anomaly"
+
+    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+        scopes = (o.roles.endpoint, "*", o.actor) if o.authenticated else (o.roles.endpoint, "*")
+        for scope in scopes:
+            detection = self._judge(o, state, scope)
+            if detection is not None:
+                yield detection
+
+    def _judge(self, o: Observation, state: State, endpoint: str) -> Detection | None:
+        key = f"baseline:{endpoint}"
+        baseline = state.load(key, Baseline, o.time) or Baseline()
+        baseline.roll(o.time)
+        baseline.requests += 1
+        baseline.errors += o.status >= 500
+        baseline.latency += o.duration
+        state.save(key, baseline, o.time, _TTL)
+        slot = baseline.slots[(baseline.minute // 60) % 24]
+        if not o.warm or slot.minutes < MIN_MINUTES:
+            return None
+        finding = _finding(baseline, slot, endpoint)
+        if finding is None:
+            return None
+        fresh = not fired_before(state, f"fired:{finding.rule_id}:{endpoint}", o.time, 600.0)
+        if endpoint == o.actor:
+            # One identity's own spike: a weak signal alone, evidence beside others.
+            finding = Finding(
+                finding.rule_id + "-identity",
+                finding.title + " (one identity)",
+                Severity.LOW,
+                finding.evidence,
+                finding.category,
+            )
+            scope = actor_scope(o)
+        elif endpoint == "*":
+            scope = "campaign:traffic:*"
+        else:
+            scope = campaign_scope(finding.rule_id, o)
+        return Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+
+
+def _finding(baseline: Baseline, slot: Slot, endpoint: str) -> Finding | None:
+    scope = "all traffic" if endpoint == "*" else endpoint
+    if baseline.requests > slot.limit():
+        return Finding(
+            "anomaly.traffic-spike",
+            "Traffic far above this hour's baseline",
+            Severity.MEDIUM,
+            {
+                "scope": scope,
+                "requests_this_minute": str(baseline.requests),
+                "usual_per_minute": f"{slot.mean:.1f}",
+            },
+            "API4:2023",
+        )
+    if (
+        baseline.errors >= ERROR_FLOOR
+        and baseline.errors / baseline.requests > 10 * baseline.error_share + 0.3
+    ):
+        return Finding(
+            "anomaly.error-spike",
+            "Server errors far above the usual share",
+            Severity.LOW,
+            {
+                "scope": scope,
+                "errors_this_minute": str(baseline.errors),
+                "usual_share": f"{baseline.error_share:.3f}",
+            },
+            "API8:2023",
+        )
+    if (
+        baseline.requests >= SLOW_FLOOR
+        and baseline.mean_latency > 0
+        and baseline.latency / baseline.requests > RATIO * baseline.mean_latency
+    ):
+        return Finding(
+            "anomaly.latency-spike",
+            "Latency far above the usual",
+            Severity.LOW,
+            {
+                "scope": scope,
+                "mean_ms_this_minute": f"{1000 * baseline.latency / baseline.requests:.0f}",
+                "usual_ms": f"{1000 * baseline.mean_latency:.0f}",
+            },
+            "API4:2023",
+        )
+    return None

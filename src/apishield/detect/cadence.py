@@ -1,0 +1,84 @@
+"""Machine-regular clients, and many of them on one endpoint at once.
+
+People are irregular; scripts sleep a fixed interval. One regular client is a health check or an
+integration; dozens of regular addresses on one endpoint at the same time are one operator
+spreading a job over proxies (the two-second cadence of the telecom enumeration case).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from apishield.detect.observation import Observation
+from apishield.detect.registry import Detection, campaign_scope, fired_before
+from apishield.exchange import Finding, Severity
+from apishield.stateful import State
+
+GAPS = 8
+"""Inter-arrival gaps judged per client and endpoint."""
+MAX_GAP = 120.0
+"""Gaps longer than this are not a cadence worth judging."""
+MAX_SPREAD = 0.1
+"""Coefficient of variation below which a cadence is machine-regular."""
+CAMPAIGN_WINDOW = 600.0
+CAMPAIGN_CLIENTS = 20
+_TTL = 3_600.0
+
+
+@dataclass(slots=True)
+class Cadence:
+    last: float
+    gaps: list[float] = field(default_factory=list)
+
+    def add(self, now: float) -> None:
+        gap = now - self.last
+        self.last = now
+        if gap > MAX_GAP:
+            self.gaps.clear()
+            return
+        self.gaps.append(gap)
+        if len(self.gaps) > GAPS:
+            del self.gaps[0]
+
+    @property
+    def regular(self) -> bool:
+        if len(self.gaps) < GAPS:
+            return False
+        mean = statistics.fmean(self.gaps)
+        return mean > 0 and statistics.pstdev(self.gaps) / mean < MAX_SPREAD
+
+
+class RegularClients:
+    name = "cadence"
+
+    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+        key = f"cadence:{o.ip}:{o.roles.endpoint}"
+        cadence = state.load(key, Cadence, o.time)
+        if cadence is None:
+            state.save(key, Cadence(o.time), o.time, _TTL)
+            return
+        cadence.add(o.time)
+        state.save(key, cadence, o.time, _TTL)
+        if not cadence.regular:
+            return
+        group = f"cadence:clients:{o.roles.endpoint}"
+        clients = state.distinct(group, o.ip, o.time, CAMPAIGN_WINDOW, 4 * CAMPAIGN_CLIENTS)
+        if clients < CAMPAIGN_CLIENTS:
+            return
+        fresh = not fired_before(state, f"fired:{group}", o.time, CAMPAIGN_WINDOW)
+        mean = statistics.fmean(cadence.gaps)
+        finding = Finding(
+            "enum.regular-clients",
+            "Many machine-regular clients on one endpoint (distributed automation)",
+            Severity.HIGH,
+            {
+                "regular_clients_10m": str(clients),
+                "cadence_seconds": f"{mean:.2f}",
+                "endpoint": o.roles.endpoint,
+            },
+            "API6:2023",
+        )
+        scope = campaign_scope("enum.regular-clients", o)
+        yield Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)

@@ -1,0 +1,156 @@
+"""Correlation: detections about one actor, or one campaign across actors, become one incident.
+
+An incident stays open while its scope keeps producing detections; after `QUIET` of event time
+without one, the next detection opens a new incident. Severity is the highest of its findings,
+raised a step when three rules agree, two at medium or above. Evidence is bounded: a timeline of the
+first detections of each rule, up to 50 actors and 20 endpoints, with counts beyond.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from apishield.detect.registry import Detection
+from apishield.exchange import Finding, Severity
+
+QUIET = 6 * 3_600.0
+MAX_TIMELINE = 50
+MAX_ACTORS = 50
+MAX_ENDPOINTS = 20
+MAX_OPEN = 10_000
+"""Open incidents kept in memory; the oldest-touched is closed first past this."""
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    time: float
+    rule_id: str
+    title: str
+    severity: Severity
+    actor: str
+    endpoint: str
+    evidence: dict[str, str]
+
+
+@dataclass(slots=True)
+class Incident:
+    id: int
+    scope: str
+    first_seen: float
+    last_seen: float
+    severity: Severity = Severity.INFO
+    peak: Severity = Severity.INFO
+    """The highest severity of any one finding; `severity` adds agreement between rules."""
+    category: str = ""
+    title: str = ""
+    strong: set[str] = field(default_factory=set)
+    """Rules that found something of medium severity or more."""
+    rules: Counter[str] = field(default_factory=Counter)
+    actors: Counter[str] = field(default_factory=Counter)
+    ips: set[str] = field(default_factory=set)
+    endpoints: Counter[str] = field(default_factory=Counter)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    detected_at: dict[str, float] = field(default_factory=dict)
+    """Rule id -> event time of its first detection in this incident."""
+
+    def add(self, detection: Detection) -> bool:
+        """Fold a detection in; True when it raised the incident's severity."""
+        finding = detection.finding
+        self.last_seen = max(self.last_seen, detection.time)
+        self.rules[finding.rule_id] += 1
+        _bounded(self.actors, detection.actor, MAX_ACTORS)
+        if len(self.ips) < MAX_ACTORS:
+            self.ips.add(detection.ip)
+        _bounded(self.endpoints, detection.endpoint, MAX_ENDPOINTS)
+        if finding.rule_id not in self.detected_at:
+            self.detected_at[finding.rule_id] = detection.time
+        if detection.fresh and len(self.timeline) < MAX_TIMELINE:
+            self.timeline.append(_entry(detection))
+        return self._grade(finding)
+
+    def _grade(self, finding: Finding) -> bool:
+        before = self.severity
+        if finding.severity > self.peak or not self.title:
+            self.peak = max(self.peak, finding.severity)
+            self.title, self.category = finding.title, finding.category
+        if finding.severity >= Severity.MEDIUM:
+            self.strong.add(finding.rule_id)
+        self.severity = self.peak
+        if len(self.rules) >= 3 and len(self.strong) >= 2:
+            self.severity = Severity(min(self.peak + 1, Severity.CRITICAL))
+        return self.severity > before
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "scope": self.scope,
+            "title": self.title,
+            "severity": self.severity.label,
+            "category": self.category,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "rules": dict(self.rules),
+            "detected_at": self.detected_at,
+            "actors": dict(self.actors.most_common()),
+            "ips": sorted(self.ips),
+            "endpoints": dict(self.endpoints.most_common()),
+            "timeline": [
+                {
+                    "time": e.time,
+                    "rule_id": e.rule_id,
+                    "title": e.title,
+                    "severity": e.severity.label,
+                    "actor": e.actor,
+                    "endpoint": e.endpoint,
+                    "evidence": e.evidence,
+                }
+                for e in self.timeline
+            ],
+        }
+
+
+class Correlator:
+    def __init__(self) -> None:
+        self.open: dict[str, Incident] = {}
+        self.closed: list[Incident] = []
+        self._ids = itertools.count(1)
+
+    def add(self, detection: Detection) -> Incident:
+        incident = self.open.get(detection.scope)
+        if incident is not None and detection.time - incident.last_seen > QUIET:
+            self.closed.append(self.open.pop(detection.scope))
+            incident = None
+        if incident is None:
+            if len(self.open) >= MAX_OPEN:
+                oldest = min(self.open.values(), key=lambda i: i.last_seen)
+                self.closed.append(self.open.pop(oldest.scope))
+            incident = Incident(next(self._ids), detection.scope, detection.time, detection.time)
+            self.open[detection.scope] = incident
+        incident.add(detection)
+        return incident
+
+    def incidents(self) -> list[Incident]:
+        """Every incident so far, the most severe and most recent first."""
+        every = self.closed + list(self.open.values())
+        return sorted(every, key=lambda i: (-i.severity, -i.last_seen))
+
+
+def _entry(detection: Detection) -> TimelineEntry:
+    finding = detection.finding
+    return TimelineEntry(
+        detection.time,
+        finding.rule_id,
+        finding.title,
+        finding.severity,
+        detection.actor,
+        detection.endpoint,
+        dict(finding.evidence),
+    )
+
+
+def _bounded(counter: Counter[str], key: str, limit: int) -> None:
+    if key in counter or len(counter) < limit:
+        counter[key] += 1

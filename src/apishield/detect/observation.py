@@ -1,0 +1,143 @@
+"""One exchange, reduced once to what every detector reads: who, what, which object, outcome.
+
+Object IDs and usernames become keyed hashes here, so detector state never holds them raw.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import orjson
+
+from apishield.detect.roles import EndpointRoles
+from apishield.exchange import Exchange, Severity
+from apishield.privacy import Hasher
+
+USERNAME_FIELDS = (
+    "username", "user", "user_name", "login", "email", "msisdn", "phone", "phone_number",
+    "account", "account_number", "userName", "userId", "user_id",
+)  # fmt: skip
+"""Request fields that name the account a login or a password reset is about."""
+_MAX_SCANNED_BODY = 16_384
+_ATTACK_RULES = ("inj.", "proto.")
+
+
+@dataclass(slots=True)
+class Observation:
+    time: float
+    ip: str
+    network: str
+    """The client's /24 (IPv4) or /48 (IPv6): how "a new network" is judged."""
+    actor: str
+    """The actor's key: identity, API key, session or IP, the strongest the request gives."""
+    authenticated: bool
+    client: str
+    """The user agent's product token (before the first "/"), how "a new client" is judged."""
+    roles: EndpointRoles
+    status: int
+    objects: tuple[str, ...]
+    """Keyed hashes of the object IDs in the path."""
+    sequence: int | None
+    """The numeric object ID shifted by a keyed offset: differences survive, values do not."""
+    target: str | None
+    """Keyed hash of the account a login or reset names, or of the object for object endpoints."""
+    person_records: int
+    duration: float
+    """Seconds to answer, 0.0 when the source did not say."""
+    warm: bool
+    """The engine has watched traffic long enough (a day) for baselines to mean something."""
+    attack: bool
+    """A per-request check saw an injection or a protocol attack of medium severity or more."""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 400
+
+    @property
+    def denied(self) -> bool:
+        return self.status in (401, 403)
+
+    @property
+    def missing(self) -> bool:
+        return self.status == 404
+
+
+def observe(
+    exchange: Exchange, roles: EndpointRoles, hasher: Hasher, offset: int, *, warm: bool
+) -> Observation:
+    actor = exchange.actor
+    ip = actor.ip if actor is not None else exchange.request.peer_ip
+    objects = tuple(
+        hasher.short(exchange.path_params[name])
+        for name in roles.object_params
+        if name in exchange.path_params
+    )
+    target = _account(exchange, hasher) if roles.login or roles.credential_reset else None
+    return Observation(
+        time=exchange.started,
+        ip=ip,
+        network=_network(ip),
+        actor=actor.key if actor is not None else f"ip:{ip}",
+        authenticated=actor is not None and actor.auth_scheme is not None,
+        client=_client(actor.user_agent if actor is not None else ""),
+        roles=roles,
+        status=exchange.response.status if exchange.response is not None else 0,
+        objects=objects,
+        sequence=_sequence(exchange, roles, offset),
+        target=target if target is not None else (objects[0] if objects else None),
+        person_records=exchange.person_records,
+        duration=exchange.duration or 0.0,
+        warm=warm,
+        attack=any(
+            f.severity >= Severity.MEDIUM and f.rule_id.startswith(_ATTACK_RULES)
+            for f in exchange.findings
+        ),
+    )
+
+
+def _network(ip: str) -> str:
+    if ip.count(".") == 3 and ":" not in ip:
+        return ip.rpartition(".")[0] + ".0/24"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _client(user_agent: str) -> str:
+    return user_agent.split("/", 1)[0].strip()[:64].lower()
+
+
+def _sequence(exchange: Exchange, roles: EndpointRoles, offset: int) -> int | None:
+    for name in roles.object_params:
+        value = exchange.path_params.get(name, "")
+        if value.isdigit() and len(value) <= 18:
+            return (int(value) + offset) % (1 << 64)
+    return None
+
+
+def _account(exchange: Exchange, hasher: Hasher) -> str | None:
+    """The username a login or reset names, from a JSON or form body, as a keyed hash."""
+    body = exchange.request.body
+    if not body or len(body) > _MAX_SCANNED_BODY:
+        return None
+    fields: dict[str, object]
+    if body[:1] in (b"{", b" ", b"\n"):
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(document, dict):
+            return None
+        fields = document
+    else:
+        fields = dict(parse_qsl(body.decode("utf-8", "replace")))
+    for name in USERNAME_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, str | int) and value != "":
+            return hasher.short(str(value).strip().lower())
+    return None

@@ -1,0 +1,229 @@
+"""Detections as data: filter, group-by, window, distinct and threshold, in YAML.
+
+A rule counts the observations that pass its filter per group (an IP, an actor, a target value,
+an endpoint) over a sliding window of event time, optionally counting distinct values of a
+second field or summing person records, and fires when the total reaches its threshold. Each
+shipped rule carries a fixture: a list of events it must fire on (tests/detect/test_rules.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from apishield.detect.observation import Observation
+from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
+from apishield.exchange import Finding, Severity
+from apishield.stateful import State
+
+Field_ = Literal["ip", "network", "actor", "target", "object", "endpoint", "client"]
+_DURATION = re.compile(r"\A(\d+(?:\.\d+)?)\s*(s|m|h|d)\Z")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DISTINCT_CAP = 4096
+
+
+class RuleError(ValueError):
+    """A rule file that does not validate; the message names the rule, the key and the fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class When(_Strict):
+    """Every condition given must hold; an absent one does not filter."""
+
+    role: Literal["login", "credential_reset", "personal", "object"] | None = None
+    outcome: Literal["ok", "denied", "missing", "failed", "error"] | None = None
+    authenticated: bool | None = None
+    lifecycle: list[Literal["shadow", "zombie", "undocumented", "documented"]] | None = None
+    attack: bool | None = None
+    min_records: int = Field(default=0, ge=0)
+
+
+class Fixture(_Strict):
+    """Events that must make the rule fire: `event` repeated `repeat` times, `every` apart.
+
+    In `event`, "{n}" in a string becomes the event's index, so distinct values are easy to write.
+    """
+
+    event: dict[str, Any]
+    repeat: int = Field(ge=1, le=10_000)
+    every: str = "1s"
+    fires_by: int = Field(ge=1)
+    """The rule must have fired by this event (1-based)."""
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
+    title: str
+    severity: Literal["low", "medium", "high", "critical"]
+    category: str = Field(pattern=r"^API(?:[1-9]|10):2023$")
+    description: str
+    when: When = Field(default_factory=When)
+    group_by: Field_
+    distinct: Field_ | None = None
+    measure: Literal["requests", "person_records"] = "requests"
+    window: str
+    threshold: int = Field(ge=1, lt=DISTINCT_CAP)
+    scope: Literal["actor", "campaign"] = "actor"
+    fixture: Fixture
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        seconds(value)
+        return value
+
+    @property
+    def window_seconds(self) -> float:
+        return seconds(self.window)
+
+    @property
+    def level(self) -> Severity:
+        return Severity[self.severity.upper()]
+
+
+def seconds(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration; write it like 30s, 10m, 1h or 7d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_rules(text: str, source: str) -> list[Rule]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, list):
+        raise RuleError(f"{source}: expected a list of rules, got {type(raw).__name__}")
+    rules = []
+    for index, item in enumerate(raw):
+        name = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+        try:
+            rules.append(Rule.model_validate(item))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise RuleError(f"{source}: rule {name}: {problems}") from None
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(f"{source}: rule id {rule.id!r} is defined twice")
+        seen.add(rule.id)
+    return rules
+
+
+def builtin_rules() -> list[Rule]:
+    folder = resources.files("apishield.detect").joinpath("rules")
+    rules: list[Rule] = []
+    for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if item.name.endswith(".yaml"):
+            rules.extend(parse_rules(item.read_text(encoding="utf-8"), item.name))
+    return rules
+
+
+class RuleDetector:
+    """Runs a list of declarative rules; one detector, so rules share one filter pass."""
+
+    name = "rules"
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+
+    def observe(self, observation: Observation, state: State) -> Iterator[Detection]:
+        for rule in self.rules:
+            if matches(rule.when, observation):
+                detection = _count(rule, observation, state)
+                if detection is not None:
+                    yield detection
+
+
+def matches(when: When, o: Observation) -> bool:
+    roles = o.roles
+    if when.role is not None and not _has_role(when.role, o):
+        return False
+    if when.outcome is not None and not _outcome(when.outcome, o.status):
+        return False
+    if when.authenticated is not None and o.authenticated != when.authenticated:
+        return False
+    if when.lifecycle is not None and roles.lifecycle not in when.lifecycle:
+        return False
+    if when.attack is not None and o.attack != when.attack:
+        return False
+    return o.person_records >= when.min_records
+
+
+def _has_role(role: str, o: Observation) -> bool:
+    if role == "object":
+        return bool(o.objects)
+    return bool(getattr(o.roles, role))
+
+
+def _outcome(outcome: str, status: int) -> bool:
+    if outcome == "ok":
+        return 200 <= status < 400
+    if outcome == "denied":
+        return status in (401, 403)
+    if outcome == "missing":
+        return status == 404
+    if outcome == "failed":
+        return status in (401, 403, 404)
+    return status >= 500
+
+
+def value_of(name: str, o: Observation) -> str | None:
+    if name == "endpoint":
+        return o.roles.endpoint
+    if name == "object":
+        return o.objects[0] if o.objects else None
+    value: str | None = getattr(o, name)
+    return value
+
+
+def _count(rule: Rule, o: Observation, state: State) -> Detection | None:
+    group = value_of(rule.group_by, o)
+    if group is None:
+        return None
+    key = f"rule:{rule.id}:{group}"
+    window = rule.window_seconds
+    if rule.distinct is not None:
+        member = value_of(rule.distinct, o)
+        if member is None:
+            return None
+        total = float(state.distinct(key, member, o.time, window, DISTINCT_CAP))
+    else:
+        amount = float(o.person_records) if rule.measure == "person_records" else 1.0
+        if amount == 0:
+            return None
+        total = state.count(key, o.time, window, amount)
+    if total < rule.threshold:
+        return None
+    fresh = not fired_before(state, f"fired:{key}", o.time, window)
+    return Detection(
+        finding=_finding(rule, group, total),
+        scope=campaign_scope(rule.id, o) if rule.scope == "campaign" else actor_scope(o),
+        actor=o.actor,
+        ip=o.ip,
+        endpoint=o.roles.endpoint,
+        time=o.time,
+        fresh=fresh,
+    )
+
+
+def _finding(rule: Rule, group: str, total: float) -> Finding:
+    measured = f"distinct {rule.distinct}s" if rule.distinct else rule.measure.replace("_", " ")
+    evidence = {
+        "group_by": rule.group_by,
+        "group": group if rule.group_by not in ("target", "object") else "#" + group[:12],
+        "observed": f"{int(total)} {measured} in {rule.window}",
+        "threshold": str(rule.threshold),
+    }
+    return Finding(rule.id, rule.title, rule.level, evidence, rule.category)

@@ -1,0 +1,1 @@
+"""Backends of the state interface (`apishield.stateful.State`)."""

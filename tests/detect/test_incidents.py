@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from apishield.detect.incidents import MAX_ACTORS, QUIET, Correlator
+from apishield.detect.registry import Detection
+from apishield.exchange import Finding, Severity
+
+T = 1_767_225_600.0
+
+
+def _detection(
+    rule: str,
+    severity: Severity,
+    time: float,
+    scope: str = "actor:ip:1.2.3.4",
+    actor: str = "ip:1.2.3.4",
+) -> Detection:
+    finding = Finding(rule, f"title {rule}", severity, {"k": "v"}, "API2:2023")
+    return Detection(finding, scope, actor, actor.removeprefix("ip:"), "POST h /login", time)
+
+
+def test_detections_about_one_actor_become_one_incident_with_a_timeline() -> None:
+    correlator = Correlator()
+    correlator.add(_detection("a.one", Severity.MEDIUM, T))
+    correlator.add(_detection("a.two", Severity.HIGH, T + 60))
+    [incident] = correlator.incidents()
+    assert incident.severity is Severity.HIGH
+    assert incident.title == "title a.two"
+    assert [e.rule_id for e in incident.timeline] == ["a.one", "a.two"]
+    assert incident.detected_at == {"a.one": T, "a.two": T + 60}
+
+
+def test_three_agreeing_rules_raise_the_severity_a_step() -> None:
+    correlator = Correlator()
+    for n, rule in enumerate(["r.one", "r.two", "r.three"]):
+        correlator.add(_detection(rule, Severity.MEDIUM, T + n))
+    assert correlator.incidents()[0].severity is Severity.HIGH
+
+
+def test_low_findings_alone_do_not_add_up_to_medium() -> None:
+    correlator = Correlator()
+    for n, rule in enumerate(["r.one", "r.two", "r.three"]):
+        correlator.add(_detection(rule, Severity.LOW, T + n))
+    assert correlator.incidents()[0].severity is Severity.LOW
+
+
+def test_a_quiet_gap_closes_the_incident() -> None:
+    correlator = Correlator()
+    correlator.add(_detection("a.one", Severity.MEDIUM, T))
+    correlator.add(_detection("a.one", Severity.MEDIUM, T + QUIET + 1))
+    assert len(correlator.incidents()) == 2
+
+
+def test_a_campaign_collects_its_actors_within_bounds() -> None:
+    correlator = Correlator()
+    for n in range(MAX_ACTORS + 30):
+        actor = f"ip:10.0.{n // 256}.{n % 256}"
+        correlator.add(
+            _detection(
+                "enum.x", Severity.HIGH, T + n, scope="campaign:enum.x:GET h /n", actor=actor
+            )
+        )
+    [incident] = correlator.incidents()
+    assert len(incident.actors) == MAX_ACTORS
+    assert incident.rules["enum.x"] == MAX_ACTORS + 30
+    summary = incident.summary()
+    assert summary["severity"] == "high" and summary["scope"].startswith("campaign:")

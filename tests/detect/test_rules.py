@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from apishield.detect.rules import Rule, RuleDetector, RuleError, builtin_rules, parse_rules
+from apishield.detect.testing import fixture_observations, make_observation
+from apishield.state.memory import MemoryState
+
+RULES = builtin_rules()
+
+
+def _fired_at(rule: Rule, observations: list) -> int | None:  # type: ignore[type-arg]
+    detector = RuleDetector([rule])
+    state = MemoryState()
+    for index, observation in enumerate(observations, start=1):
+        if list(detector.observe(observation, state)):
+            return index
+    return None
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_shipped_rule_fires_on_its_fixture(rule: Rule) -> None:
+    fired = _fired_at(rule, list(fixture_observations(rule.fixture)))
+    assert fired is not None, f"{rule.id} never fired on its fixture"
+    assert fired <= rule.fixture.fires_by
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_no_shipped_rule_fires_below_its_threshold(rule: Rule) -> None:
+    """The same events, cut short of the threshold, stay quiet: the threshold is what fires."""
+    observations = list(fixture_observations(rule.fixture))
+    if rule.measure == "person_records":
+        total, kept = 0, []
+        for observation in observations:
+            total += observation.person_records
+            if total >= rule.threshold:
+                break
+            kept.append(observation)
+        observations = kept
+    else:
+        observations = observations[: rule.threshold - 1]
+    assert _fired_at(rule, observations) is None
+
+
+def test_events_spread_beyond_the_window_do_not_add_up() -> None:
+    rule = next(r for r in RULES if r.id == "auth.login-failures-ip")
+    slow = [
+        make_observation(role="login", status=401, ip="198.51.100.7", time=1e9 + n * 3600.0)
+        for n in range(rule.threshold + 5)
+    ]
+    assert _fired_at(rule, slow) is None
+
+
+def test_a_rule_fires_once_per_window_then_repeats_are_not_fresh() -> None:
+    rule = next(r for r in RULES if r.id == "auth.login-failures-ip")
+    detector, state = RuleDetector([rule]), MemoryState()
+    fresh = []
+    for n in range(rule.threshold + 10):
+        observation = make_observation(role="login", status=401, time=1e9 + n)
+        fresh.extend(d.fresh for d in detector.observe(observation, state))
+    assert fresh[0] is True
+    assert fresh[1:] and not any(fresh[1:])
+
+
+def test_rule_files_are_validated_with_the_rule_and_key_named() -> None:
+    text = """
+- id: custom.rule
+  title: t
+  severity: severe
+  category: API2:2023
+  description: d
+  group_by: ip
+  window: 10m
+  threshold: 5
+  fixture: {event: {}, repeat: 5, fires_by: 5}
+"""
+    with pytest.raises(RuleError, match=r"custom.rule: severity"):
+        parse_rules(text, "mine.yaml")
+    with pytest.raises(RuleError, match="duration"):
+        parse_rules(text.replace("severe", "high").replace("10m", "ten minutes"), "mine.yaml")
+    with pytest.raises(RuleError, match="defined twice"):
+        one = text.replace("severe", "high")
+        parse_rules(one + one.replace("\n- id", "\n- id", 1), "mine.yaml")
+
+
+def test_unknown_keys_in_a_rule_are_refused() -> None:
+    text = """
+- id: custom.rule
+  title: t
+  severity: high
+  category: API2:2023
+  description: d
+  group_by: ip
+  window: 10m
+  threshold: 5
+  treshold: 6
+  fixture: {event: {}, repeat: 5, fires_by: 5}
+"""
+    with pytest.raises(RuleError, match="treshold"):
+        parse_rules(text, "mine.yaml")
