@@ -45,9 +45,10 @@ KEY = b"benchmark-install-secret-32bytes"
 def simulate(out: Path, days: float, subscribers: int, seed: int, scenarios: str) -> Path:
     truth = out.with_suffix(".truth.json")
     command = [
-        sys.executable, "-m", "apishield.cli", "simulate", "--out", str(out), "--format", "jsonl",
+        sys.executable, "-c", "from apishield.cli import main; main()", "simulate",
+        "--out", str(out), "--format", "jsonl",
         "--days", str(days), "--subscribers", str(subscribers), "--seed", str(seed),
-        "--scenarios", scenarios, "--truth", str(truth),
+        "--scenarios", scenarios, "--truth", str(truth), "--quiet",
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -100,7 +101,12 @@ def judge(scenario: dict[str, Any], incidents: list[Incident], hasher: Hasher) -
     mine = [i for i in incidents if i.last_seen >= start and (keys & set(i.actors) or ips & i.ips)]
     if not mine:
         return {"detected": False}
-    first = min(min(t for t in i.detected_at.values() if t >= start - 60) for i in mine)
+    # An incident opened before the onset (a campaign scope, a victim's own account) counts
+    # from the first detection after it.
+    after = [t for i in mine for t in _times(i) if t >= start - 60]
+    if not after:
+        return {"detected": False}
+    first = min(after)
     top = max(mine, key=lambda i: (i.severity, -i.first_seen))
     return {
         "detected": True,
@@ -110,6 +116,10 @@ def judge(scenario: dict[str, Any], incidents: list[Incident], hasher: Hasher) -
         "rules": sorted({r for i in mine for r in i.rules}),
         "incidents": len(mine),
     }
+
+
+def _times(incident: Incident) -> list[float]:
+    return [*incident.detected_at.values(), *(e.time for e in incident.timeline)]
 
 
 def _when(epoch: float) -> str:
@@ -157,7 +167,9 @@ def _goal(name: str, verdict: dict[str, Any], scenario: dict[str, Any], times: l
         met = verdict["seconds"] <= GOALS[name]
         return f"{'met' if met else 'MISSED'} (within {_duration(GOALS[name])})"
     if name == "bola":
-        used = bisect.bisect_right(times, scenario["start"] + verdict["seconds"])
+        # The attacker's identity may have benign history before the onset: count from it.
+        before = bisect.bisect_left(times, scenario["start"])
+        used = bisect.bisect_right(times, scenario["start"] + verdict["seconds"]) - before
         met = used <= BOLA_REQUESTS
         return f"{'met' if met else 'MISSED'} ({used} requests; goal {BOLA_REQUESTS})"
     return "met (detected)"

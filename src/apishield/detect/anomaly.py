@@ -52,6 +52,8 @@ class Slot:
 
 @dataclass(slots=True)
 class Baseline:
+    sparse: bool = False
+    """Judge only active minutes: an identity's usual pace when it is busy, not its idle hours."""
     minute: int = -1
     requests: int = 0
     errors: int = 0
@@ -70,8 +72,9 @@ class Baseline:
 
     def _close(self, minute: int) -> None:
         self.slots[(self.minute // 60) % 24].add(self.requests)
-        for quiet in range(self.minute + 1, min(minute, self.minute + 61)):
-            self.slots[(quiet // 60) % 24].add(0)
+        if not self.sparse:
+            for quiet in range(self.minute + 1, min(minute, self.minute + 61)):
+                self.slots[(quiet // 60) % 24].add(0)
         if self.requests:
             share = self.errors / self.requests
             self.error_share += ALPHA * (share - self.error_share)
@@ -90,7 +93,7 @@ class TrafficAnomaly:
 
     def _judge(self, o: Observation, state: State, endpoint: str) -> Detection | None:
         key = f"baseline:{endpoint}"
-        baseline = state.load(key, Baseline, o.time) or Baseline()
+        baseline = state.load(key, Baseline, o.time) or Baseline(sparse=endpoint == o.actor)
         baseline.roll(o.time)
         baseline.requests += 1
         baseline.errors += o.status >= 500

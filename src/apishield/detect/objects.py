@@ -45,7 +45,7 @@ class ObjectAccess:
             peers.add(finished)
             state.save(peers_key, peers, o.time, _PROFILE_TTL)
         yield from self._judge(o, state, profile, peers)
-        profile.remember(o.network, o.client, o.time)
+        profile.remember(o.network, o.client, o.roles.endpoint, o.time)
         state.save(f"profile:{o.actor}", profile, o.time, _PROFILE_TTL)
 
     def _judge(
@@ -60,7 +60,11 @@ class ObjectAccess:
         profile.day_peak = max(profile.day_peak, daily)
         if not o.warm:
             return
-        novelty = profile.novelty(o.network, o.client, o.time) if profile.age(o.time) >= DAY else []
+        novelty = (
+            profile.novelty(o.network, o.client, o.roles.endpoint, o.time)
+            if profile.age(o.time) >= DAY
+            else []
+        )
         reasons = _excess(o, profile, peers, hourly, daily, novelty)
         # A walk matters from an identity that normally reads few objects; a batch job that reads
         # every account in ID order each night has that in its own peaks.

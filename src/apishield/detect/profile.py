@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 MAX_NETWORKS = 32
 MAX_CLIENTS = 8
+MAX_ENDPOINTS = 64
 NOVELTY = 86_400.0
 """How long a network or client stays "new" for an identity, and how long the identity must
 have been known before anything about it can be new."""
@@ -31,6 +32,7 @@ class Profile:
     networks: dict[str, float] = field(default_factory=dict)
     """Network -> when this identity was first seen on it."""
     clients: dict[str, float] = field(default_factory=dict)
+    endpoints: dict[str, float] = field(default_factory=dict)
     last_sequence: int | None = None
     sequential_steps: int = 0
     """Consecutive requests whose numeric object ID is a small step from the one before."""
@@ -38,10 +40,12 @@ class Profile:
     def age(self, now: float) -> float:
         return now - self.first_seen
 
-    def novelty(self, network: str, client: str, now: float) -> list[str]:
-        """What is new for this identity: a network or client it took up only in the last day,
-        after a first day without it ("new network", "new client")."""
+    def novelty(self, network: str, client: str, endpoint: str, now: float) -> list[str]:
+        """What is new for this identity: a network, client or endpoint it took up only in the
+        last day, after a first day without it ("new network", "new client", "new endpoint")."""
         news = []
+        if self._new(self.endpoints.get(endpoint), now) and len(self.endpoints) < MAX_ENDPOINTS:
+            news.append("new endpoint")
         if self._new(self.networks.get(network), now):
             news.append("new network")
         if self._new(self.clients.get(client), now):
@@ -53,7 +57,9 @@ class Profile:
             return True
         return since >= self.first_seen + NOVELTY and now - since < NOVELTY
 
-    def remember(self, network: str, client: str, now: float) -> None:
+    def remember(self, network: str, client: str, endpoint: str, now: float) -> None:
+        if endpoint not in self.endpoints and len(self.endpoints) < MAX_ENDPOINTS:
+            self.endpoints[endpoint] = now
         if network not in self.networks and len(self.networks) < MAX_NETWORKS:
             self.networks[network] = now
         if client not in self.clients and len(self.clients) < MAX_CLIENTS:

@@ -138,10 +138,19 @@ class RuleDetector:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
 
+    @property
+    def rules(self) -> list[Rule]:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: list[Rule]) -> None:
+        self._rules = rules
+        self._windows = [rule.window_seconds for rule in rules]
+
     def observe(self, observation: Observation, state: State) -> Iterator[Detection]:
-        for rule in self.rules:
+        for rule, window in zip(self._rules, self._windows, strict=True):
             if matches(rule.when, observation):
-                detection = _count(rule, observation, state)
+                detection = _count(rule, window, observation, state)
                 if detection is not None:
                     yield detection
 
@@ -188,12 +197,11 @@ def value_of(name: str, o: Observation) -> str | None:
     return value
 
 
-def _count(rule: Rule, o: Observation, state: State) -> Detection | None:
+def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection | None:
     group = value_of(rule.group_by, o)
     if group is None:
         return None
     key = f"rule:{rule.id}:{group}"
-    window = rule.window_seconds
     if rule.distinct is not None:
         member = value_of(rule.distinct, o)
         if member is None:
