@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
-	$(VENV)/bin/apishield simulate --out $(DEMO_DIR)/traffic.jsonl.gz --format jsonl --seed 7
+	$(VENV)/bin/apishield simulate --out $(DEMO_DIR)/traffic.jsonl.gz --format jsonl --seed 7 \
+		--days 1 --subscribers 1000 --scenarios all --truth $(DEMO_DIR)/truth.json
 	APISHIELD_HOME=$(DEMO_DIR)/home $(VENV)/bin/apishield analyze $(DEMO_DIR)/traffic.jsonl.gz \
 		--spec $(DEMO_DIR)/telco-openapi.yaml --trusted-proxy 10.0.0.0/8 \
 		--db sqlite:///$(DEMO_DIR)/apishield.db \

@@ -27,7 +27,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample(home: Path) -> Path:
     out = home / "traffic.jsonl.gz"
     result = runner.invoke(
-        app, ["simulate", "--out", str(out), "--requests", "3000", "--seed", "3"]
+        app,
+        [
+            "simulate",
+            "--out",
+            str(out),
+            "--days",
+            "0.3",
+            "--subscribers",
+            "250",
+            "--seed",
+            "3",
+            "--scenarios",
+            "exposed-test-api,zombie",
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     return out
@@ -72,25 +86,25 @@ def test_analyze_finds_the_risky_endpoints(home: Path, sample: Path) -> None:
     assert internal["state"] == "shadow"
     assert internal["unauthenticated_share"] == 1.0
     assert {"email", "phone", "date_of_birth"} <= set(internal["data_classes"])  # type: ignore[arg-type]
-    assert internal["max_person_records"] == 50
+    assert internal["max_person_records"] >= 50  # type: ignore[operator]
     assert internal["risk"]["level"] == "high"  # type: ignore[index]
-    legacy = endpoints["GET /v1/customers/{customerId}"]
+    legacy = endpoints["GET /v1/customers/{customer_id}"]
     assert legacy["state"] == "zombie" and legacy["deprecated"] is True
-    customer = endpoints["GET /v2/customers/{customerId}"]
+    customer = endpoints["GET /v2/customers/{customer_id}"]
     assert customer["state"] == "documented" and customer["auth"] == {
         "bearer": customer["requests"]
     }
     run = document["run"]
-    assert run["skipped"] == 1 and run["errors"][0]["line"] == 979  # type: ignore[index]
+    assert run["skipped"] == 0  # type: ignore[index]
     coverage = document["coverage"]
-    assert coverage["unused_operations"] == [  # type: ignore[index]
-        {
-            "method": "POST",
-            "path": "/v2/numbers/{msisdn}/porting",
-            "operation_id": "requestPortOut",
-            "deprecated": False,
-        }
-    ]
+    unused = {(op["method"], op["path"]) for op in coverage["unused_operations"]}  # type: ignore[index]
+    assert ("POST", "/v2/sims/{iccid}/swap") in unused
+    incidents = document["incidents"]
+    assert incidents["total"] >= 1  # type: ignore[index]
+    assert any(  # the exposed test API, read in bulk without credentials
+        "exposure.unauthenticated-records" in i["rules"]
+        for i in incidents["items"]  # type: ignore[index]
+    )
     html = (home / "r.html").read_text()
     assert (
         "/internal/test/customers" in html and "Personal data served without authentication" in html
@@ -104,16 +118,13 @@ def test_no_secret_or_personal_value_reaches_the_store_or_reports(home: Path, sa
     assert (home / "f.jsonl").stat().st_size > 0
     secrets: set[bytes] = set()
     with gzip.open(sample) as lines:
-        for line in list(lines)[:300]:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # the planted torn line
+        for line in lines:
+            record = orjson.loads(line)
             headers = record["request"]["headers"]
             for name in ("authorization", "x-api-key"):
                 if name in headers:
                     secrets.add(headers[name].split()[-1].encode())
-            secrets.update(re.findall(rb"[\w.]+@mail\.example|\+1\d{10}", line))
+            secrets.update(re.findall(rb"[\w.+-]+@[\w-]+\.[a-z]+|\+1\d{10}", line))
     assert len(secrets) > 20
     leaked = [s for s in secrets if s in stored]
     assert leaked == []

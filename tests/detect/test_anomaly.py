@@ -9,10 +9,11 @@ DAY = 86_400.0
 
 
 def _steady(detector: TrafficAnomaly, state: MemoryState, days: int) -> None:
-    """Ten requests a minute, every minute, for `days` days."""
+    """Ten clients a minute, every minute, for `days` days."""
     for minute in range(days * 1440):
         for n in range(10):
-            list(detector.observe(make_observation(time=T + minute * 60 + n * 6), state))
+            observation = make_observation(time=T + minute * 60 + n * 6, actor=f"id:{n}")
+            list(detector.observe(observation, state))
 
 
 def test_a_burst_far_above_this_hour_s_baseline_is_a_spike() -> None:
@@ -21,9 +22,22 @@ def test_a_burst_far_above_this_hour_s_baseline_is_a_spike() -> None:
     start = T + 3 * DAY
     rules = set()
     for n in range(200):
-        for d in detector.observe(make_observation(time=start + n * 0.2), state):
+        observation = make_observation(time=start + n * 0.2, actor=f"id:new{n}")
+        for d in detector.observe(observation, state):
             rules.add(d.finding.rule_id)
     assert "anomaly.traffic-spike" in rules
+
+
+def test_one_client_s_burst_is_not_an_endpoint_spike() -> None:
+    detector, state = TrafficAnomaly(), MemoryState()
+    _steady(detector, state, 3)
+    start = T + 3 * DAY
+    found = {
+        d.finding.rule_id
+        for n in range(200)
+        for d in detector.observe(make_observation(time=start + n * 0.2, actor="id:7"), state)
+    }
+    assert "anomaly.traffic-spike" not in found
 
 
 def test_steady_traffic_raises_nothing() -> None:

@@ -98,3 +98,36 @@ def test_unknown_keys_in_a_rule_are_refused() -> None:
 """
     with pytest.raises(RuleError, match="treshold"):
         parse_rules(text, "mine.yaml")
+
+
+def test_a_share_rule_ignores_failures_lost_among_successes() -> None:
+    rule = next(r for r in RULES if r.id == "bola.denied-objects")
+    observations = []
+    for n in range(200):
+        failed = n % 10 == 0  # one in ten refused: an integration reading customers who left
+        observations.append(
+            make_observation(
+                objects=[f"obj{n}"],
+                status=404 if failed else 200,
+                actor="key:partner",
+                time=1e9 + n,
+            )
+        )
+    assert _fired_at(rule, observations) is None
+
+
+def test_among_and_min_share_go_together() -> None:
+    text = """
+- id: custom.rule
+  title: t
+  severity: high
+  category: API2:2023
+  description: d
+  group_by: ip
+  window: 10m
+  threshold: 5
+  min_share: 0.5
+  fixture: {event: {}, repeat: 5, fires_by: 5}
+"""
+    with pytest.raises(RuleError, match="among and min_share"):
+        parse_rules(text, "mine.yaml")

@@ -240,3 +240,12 @@ def test_large_har_streams_entry_by_entry(tmp_path: Path) -> None:
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert count == 3000
     assert grown_mb < 20
+
+
+def test_the_client_address_extension_is_the_peer(tmp_path: Path) -> None:
+    with_peer = {**entry(), "_clientIPAddress": "10.0.0.5"}
+    [exchange], _ = read(tmp_path, har(with_peer))
+    assert exchange.request.peer_ip == "10.0.0.5"
+    odd = {**entry(), "_clientIPAddress": ["not", "a", "string"]}
+    [exchange], stats = read(tmp_path, har(odd))
+    assert exchange.request.peer_ip == "" and stats.skipped == 0

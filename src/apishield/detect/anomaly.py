@@ -1,10 +1,11 @@
 """Traffic, error and latency anomalies per endpoint, per identity and overall, against baselines.
 
 Each endpoint (and all traffic together, as "*") keeps, per hour of the day, a running mean and
-variance of its requests per minute, so a nightly batch at 02:00 is normal at 02:00 and a burst
-at 14:00 is judged against 14:00. A minute is anomalous when it is far above the mean in
-standard deviations and in ratio, with a floor so quiet endpoints are not judged on noise. Error
-and latency anomalies are operational first, so they are reported low unless traffic spikes too.
+variance of its distinct clients per minute, so a nightly batch at 02:00 is normal at 02:00 and a
+surge at 14:00 is judged against 14:00; an identity's baseline is its requests per active
+minute. A minute is anomalous when it is far above the mean in standard deviations and in ratio,
+with a floor so quiet endpoints are not judged on noise. Error and latency anomalies are
+operational first, so they are reported low.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MIN_MINUTES = 120
 """Minutes a slot must have seen before it judges: two passes of that hour of the day."""
 ERROR_FLOOR = 20
 SLOW_FLOOR = 30
+MAX_ACTORS = 4096
 _TTL = 8 * 86_400.0
 
 
@@ -56,6 +58,10 @@ class Baseline:
     """Judge only active minutes: an identity's usual pace when it is busy, not its idle hours."""
     minute: int = -1
     requests: int = 0
+    actors: set[str] = field(default_factory=set)
+    """Distinct actors this minute (capped): endpoint and global spikes count these, so one
+    client's burst (a fleet manager reading sixty lines) is that client's anomaly, not the
+    endpoint's. Floods from a few addresses are the rate rules' to catch."""
     errors: int = 0
     latency: float = 0.0
     slots: list[Slot] = field(default_factory=lambda: [Slot() for _ in range(24)])
@@ -69,9 +75,14 @@ class Baseline:
         if self.minute >= 0:
             self._close(minute)
         self.minute, self.requests, self.errors, self.latency = minute, 0, 0, 0.0
+        self.actors = set()
+
+    @property
+    def measure(self) -> int:
+        return self.requests if self.sparse else len(self.actors)
 
     def _close(self, minute: int) -> None:
-        self.slots[(self.minute // 60) % 24].add(self.requests)
+        self.slots[(self.minute // 60) % 24].add(self.measure)
         if not self.sparse:
             for quiet in range(self.minute + 1, min(minute, self.minute + 61)):
                 self.slots[(quiet // 60) % 24].add(0)
@@ -96,6 +107,8 @@ class TrafficAnomaly:
         baseline = state.load(key, Baseline, o.time) or Baseline(sparse=endpoint == o.actor)
         baseline.roll(o.time)
         baseline.requests += 1
+        if not baseline.sparse and len(baseline.actors) < MAX_ACTORS:
+            baseline.actors.add(o.actor)
         baseline.errors += o.status >= 500
         baseline.latency += o.duration
         state.save(key, baseline, o.time, _TTL)
@@ -125,15 +138,17 @@ class TrafficAnomaly:
 
 def _finding(baseline: Baseline, slot: Slot, endpoint: str) -> Finding | None:
     scope = "all traffic" if endpoint == "*" else endpoint
-    if baseline.requests > slot.limit():
+    if baseline.measure > slot.limit():
+        unit = "requests" if baseline.sparse else "clients"
         return Finding(
             "anomaly.traffic-spike",
             "Traffic far above this hour's baseline",
             Severity.MEDIUM,
             {
                 "scope": scope,
+                f"{unit}_this_minute": str(baseline.measure),
+                f"usual_{unit}_per_minute": f"{slot.mean:.1f}",
                 "requests_this_minute": str(baseline.requests),
-                "usual_per_minute": f"{slot.mean:.1f}",
             },
             "API4:2023",
         )

@@ -14,7 +14,14 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from apishield.detect.observation import Observation
 from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
@@ -72,6 +79,11 @@ class Rule(_Strict):
     window: str
     threshold: int = Field(ge=1, lt=DISTINCT_CAP)
     scope: Literal["actor", "campaign"] = "actor"
+    among: When | None = None
+    """With `min_share`: the group's events this rule's matches are a share of."""
+    min_share: float | None = Field(default=None, gt=0, le=1)
+    """Fire only when matches are at least this share of the group's `among` events in the
+    window: a client refused on a few objects among thousands it reads is not probing."""
     fixture: Fixture
 
     @field_validator("window")
@@ -79,6 +91,12 @@ class Rule(_Strict):
     def _window(cls, value: str) -> str:
         seconds(value)
         return value
+
+    @model_validator(mode="after")
+    def _share(self) -> Rule:
+        if (self.among is None) != (self.min_share is None):
+            raise ValueError("among and min_share go together: give both or neither")
+        return self
 
     @property
     def window_seconds(self) -> float:
@@ -149,6 +167,8 @@ class RuleDetector:
 
     def observe(self, observation: Observation, state: State) -> Iterator[Detection]:
         for rule, window in zip(self._rules, self._windows, strict=True):
+            if rule.among is not None and matches(rule.among, observation):
+                _base(rule, window, observation, state)
             if matches(rule.when, observation):
                 detection = _count(rule, window, observation, state)
                 if detection is not None:
@@ -202,6 +222,7 @@ def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection
     if group is None:
         return None
     key = f"rule:{rule.id}:{group}"
+    hits = state.count(f"{key}:hits", o.time, window) if rule.min_share is not None else 0.0
     if rule.distinct is not None:
         member = value_of(rule.distinct, o)
         if member is None:
@@ -212,7 +233,7 @@ def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection
         if amount == 0:
             return None
         total = state.count(key, o.time, window, amount)
-    if total < rule.threshold:
+    if total < rule.threshold or not _share_met(rule, key, window, o, state, hits):
         return None
     fresh = not fired_before(state, f"fired:{key}", o.time, window)
     return Detection(
@@ -224,6 +245,21 @@ def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection
         time=o.time,
         fresh=fresh,
     )
+
+
+def _base(rule: Rule, window: float, o: Observation, state: State) -> None:
+    group = value_of(rule.group_by, o)
+    if group is not None:
+        state.count(f"rule:{rule.id}:{group}:among", o.time, window)
+
+
+def _share_met(
+    rule: Rule, key: str, window: float, o: Observation, state: State, hits: float
+) -> bool:
+    if rule.min_share is None:
+        return True
+    among = state.count(f"{key}:among", o.time, window, amount=0.0)
+    return among > 0 and hits / among >= rule.min_share
 
 
 def _finding(rule: Rule, group: str, total: float) -> Finding:

@@ -15,8 +15,9 @@ from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
 WINDOW = 3_600.0
-FAILED_ACCOUNTS = 3
-"""Distinct accounts an address must have failed on; a user mistyping fails on one."""
+FAILED_ACCOUNTS = 4
+"""Distinct accounts an address must have failed on; a user mistyping fails on one, and a
+carrier-grade NAT address shared by thousands sees a few such users an hour."""
 
 
 class LoginAfterFailures:
@@ -31,10 +32,12 @@ class LoginAfterFailures:
             return
         if not o.ok:
             return
+        # Accounts that got in from here: on a shared address they outnumber the failures.
+        succeeded = state.distinct(f"takeover:ok:{o.ip}", o.target, o.time, WINDOW, 64)
         # Reading the count adds a member; the empty string stands in for "a success was seen",
         # so the accounts that failed are the count less one.
         failed = state.distinct(key, "", o.time, WINDOW, 64) - 1
-        if failed < FAILED_ACCOUNTS:
+        if failed < FAILED_ACCOUNTS or succeeded > failed // 2:
             return
         finding = Finding(
             "auth.login-after-failures",

@@ -5,7 +5,9 @@ the entry being read is built. ijson's `items()` is not used for that: it makes 
 token that grows with nesting, so a hostile file of deeply nested arrays costs memory quadratic in
 its depth. Tokens from `basic_parse` are assembled here instead, with a depth limit.
 
-A HAR records no client address, so `peer_ip` is "". Line numbers in errors are entry indexes.
+HAR 1.2 records no client address, so `peer_ip` is "" unless the entry carries the
+`_clientIPAddress` extension (a custom field, as HAR allows; apishield's simulator writes it).
+Line numbers in errors are entry indexes.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ def _exchange(entry: Any, options: ParseOptions, index: int) -> Exchange:
     if type(entry) is not dict:
         raise Skip("entry is not an object", shown(entry))
     request = _request(_object(entry, "request"), options.max_body_bytes)
+    peer = entry.get("_clientIPAddress")
+    if type(peer) is str and len(peer) <= 64:
+        request.peer_ip = peer
     response = _response(entry.get("response"), options.max_body_bytes)
     started = entry.get("startedDateTime")
     try:

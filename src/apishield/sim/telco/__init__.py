@@ -1,0 +1,1 @@
+"""The demo telco: its numbering, customers, tokens, bodies, handler and ASGI app."""

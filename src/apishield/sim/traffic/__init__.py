@@ -1,0 +1,1 @@
+"""Who sends what when: benign actors, attacks, and the clock that merges them."""
