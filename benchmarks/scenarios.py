@@ -185,7 +185,7 @@ def _duration(seconds: float) -> str:
 
 def benign(args: argparse.Namespace, folder: Path) -> None:
     print(f"\n== Benign only: {args.days} days, {args.subscribers} subscribers, "
-          f"seed {args.benign_seed} (thresholds were set on seed {args.seed})")  # fmt: skip
+          f"seed {args.benign_seed}")  # fmt: skip
     out = folder / "benign.jsonl.gz"
     simulate(out, args.days, args.subscribers, args.benign_seed, "none")
     spec = out.parent / "telco-openapi.yaml"
