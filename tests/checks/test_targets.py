@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from apishield.checks.targets import MAX_DEPTH, MAX_TARGETS, request_targets
+from apishield.checks import targets
+from apishield.checks.targets import MAX_DEPTH, MAX_TARGETS, Target, request_targets
 from apishield.testing import make_exchange
 
 
@@ -106,3 +109,57 @@ def test_multipart_parts_are_split_into_names_files_and_contents() -> None:
     assert ("body", "doc", "%PDF-1.7 data") in items
     assert ("body", "note", "hello") in items
     assert ("header", "part", "Content-Type: application/pdf") in items
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(alphabet="ab<$ é", max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet="ab_.-$[<", max_size=3), inner, max_size=4)
+    ),
+    max_leaves=60,
+)
+
+
+def _json_targets(document: object, *, quick_walk: bool) -> tuple[list[Target], int, bool]:
+    """Targets of a JSON request, with the quick walk of ordinary documents or always the walk
+    with its limits."""
+    exchange = make_exchange(
+        method="POST", headers={"content-type": "application/json"}, body=orjson.dumps(document)
+    )
+
+    def refuse(*args: object) -> None:
+        raise targets._WalkLimitError
+
+    quick = targets._visit
+    if not quick_walk:
+        targets._visit = refuse  # type: ignore[assignment]
+    try:
+        found = request_targets(exchange.request, 10**7)
+    finally:
+        targets._visit = quick
+    return found.items, found.truncated, found.too_deep
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_JSON)
+def test_the_quick_json_walk_finds_what_the_bounded_walk_finds(document: object) -> None:
+    assert _json_targets(document, quick_walk=True) == _json_targets(document, quick_walk=False)
+
+
+def test_the_quick_json_walk_hands_documents_near_the_limits_to_the_bounded_walk() -> None:
+    documents: list[object] = []
+    for depth in (MAX_DEPTH - 2, MAX_DEPTH - 1, MAX_DEPTH):
+        nested: object = {"k": "v", "o[$ne]": 1}
+        for _ in range(depth):
+            nested = {"a": nested, "s": "x"}
+        documents.append(nested)
+    wide = [f"v{i}" for i in range(MAX_TARGETS + 50)]
+    documents += [wide, {"a": wide, "b": ["x"]}]
+    for document in documents:
+        quick = _json_targets(document, quick_walk=True)
+        assert quick == _json_targets(document, quick_walk=False)
+    assert quick[1] > 0  # the wide list was cut, and said so

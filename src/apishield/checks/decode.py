@@ -35,16 +35,15 @@ def variants(value: str) -> list[str]:
     """Raw value first, then each distinct decoded form a server or browser could end up with."""
     if len(value) > MAX_CHARS:
         value = value[:MAX_CHARS]
-    if not (
-        "%" in value
-        or "&" in value
-        or "+" in value
-        or "\\" in value
-        or "/*" in value
-        or "\x00" in value
-        or not value.isascii()
-    ):
-        return [value]
+    # spelled out rather than looped over: this runs for every value judged one by one
+    plain = not ("%" in value or "&" in value or "\\" in value or "/*" in value or "\x00" in value)
+    if plain and value.isascii():
+        if "+" not in value:
+            return [value]
+        if "+AD" not in value:  # no UTF-7: `+` is a space to a form parser, and nothing else
+            return [value, value.replace("+", " ")]
+    elif plain and "+" not in value and unicodedata.is_normalized("NFKC", value):
+        return [value]  # beyond ASCII, but already as NFKC leaves it (accents, CJK)
     forms = [value]
     finals = [_add_chain(forms, value)]
     if "+" in value:

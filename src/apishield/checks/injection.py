@@ -8,7 +8,7 @@ or the inventory types (integer, UUID, date, phone, enum) are validated instead 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, unquote_plus
@@ -22,7 +22,7 @@ from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.sqli import detect_sqli
 from apishield.checks.targets import (
     MAX_TARGETS,
-    Target,
+    Place,
     Targets,
     plain_parts,
     request_targets,
@@ -65,7 +65,7 @@ def matcher() -> Matcher:
 
 @dataclass(slots=True)
 class _Hit:
-    target: Target
+    place: Place
     text: str
     rule_id: str
     title: str
@@ -83,12 +83,13 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
     )
     targets = request_targets(request, context.max_body_bytes, plain_quiet=quiet)
     findings = _limits(targets)
+    values, places = targets.values, targets.places
     texts: list[str] = []
-    owners: list[Target] = []
-    for target in _typed(exchange, targets, facts, findings):
-        for text in variants(target.value):
+    owners: list[Place] = []
+    for index in _typed(exchange, targets, facts, findings):
+        for text in variants(values[index]):
             texts.append(text)
-            owners.append(target)
+            owners.append(places[index])
     hits: dict[str, _Hit] = {}
     hinted: list[int] = []
     for index, signature in matcher().scan(texts):
@@ -105,7 +106,7 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
 
 
 def _tokenise(
-    hinted: list[int], texts: list[str], owners: list[Target], hits: dict[str, _Hit]
+    hinted: list[int], texts: list[str], owners: list[Place], hits: dict[str, _Hit]
 ) -> None:
     for index in hinted:
         reason = detect_sqli(texts[index])
@@ -121,15 +122,15 @@ def _tokenise(
 
 
 def _finding(cls: str, hit: _Hit) -> Finding:
-    target = hit.target
+    location, name, _, _ = hit.place
     return Finding(
         rule_id=hit.rule_id,
         title=hit.title,
         severity=hit.severity,
         evidence={
             "class": cls,
-            "location": target.location,
-            "name": target.name[:SAMPLE_CHARS],
+            "location": location,
+            "name": name[:SAMPLE_CHARS],
             "sample": _masked(hit.text[:SAMPLE_CHARS]),
         },
         category=CATEGORY,
@@ -162,33 +163,33 @@ def _limits(targets: Targets) -> list[Finding]:
 
 def _typed(
     exchange: Exchange, targets: Targets, facts: EndpointFacts | None, findings: list[Finding]
-) -> list[Target]:
-    """The targets still to scan once typed parameters are validated; mismatches become findings."""
+) -> Sequence[int]:
+    """Indexes of the targets still to scan once typed parameters are validated; mismatches
+    become findings."""
     if facts is None or not facts.params:
-        return targets.items
+        return range(len(targets.values))
     rules = facts.params
     path_ok = exchange.route is not None and _path_conforms(exchange, rules, findings)
     scan = []
-    for target in targets.items:
-        if target.location == "path":
+    values = targets.values
+    for index, (location, name, key, encoded) in enumerate(targets.places):
+        if location == "path":
             if not path_ok:
-                scan.append(target)
+                scan.append(index)
             continue
-        name = target.name
-        if target.encoded and ("%" in name or "+" in name):
-            name = unquote_plus(name)
-        rule = rules.get((target.location, name))
-        if target.key:
+        decoded = unquote_plus(name) if encoded and ("%" in name or "+" in name) else name
+        rule = rules.get((location, decoded))
+        if key:
             if rule is None:  # a documented name such as Twilio's `StartTime<` is not an attack
-                scan.append(target)
+                scan.append(index)
             continue
         if rule is None or rule.kind not in VALIDATED:
-            scan.append(target)
+            scan.append(index)
             continue
-        value = unquote_plus(target.value) if target.encoded else target.value
+        value = unquote_plus(values[index]) if encoded else values[index]
         if not conforms(rule, value):
-            findings.append(_mismatch(target.location, target.name, rule, value))
-            scan.append(target)
+            findings.append(_mismatch(location, name, rule, value))
+            scan.append(index)
     return scan
 
 

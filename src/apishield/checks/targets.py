@@ -8,7 +8,7 @@ judged one by one and a JSON document's own quotes and braces never look like an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -84,6 +84,10 @@ ORDINARY = frozenset(
 """Headers whose values the server parses itself (or, for credentials, other checks judge)."""
 
 
+Place = tuple[str, str, bool, bool]
+"""Where a value came from: (location, name, key, encoded), as the fields of `Target`."""
+
+
 @dataclass(slots=True)
 class Target:
     location: str
@@ -99,7 +103,14 @@ class Target:
 
 @dataclass(slots=True)
 class Targets:
-    items: list[Target]
+    """The values of a request and, index for index, where each came from.
+
+    Two parallel lists rather than one object per value: a JSON body holds hundreds of values,
+    and a tuple costs a fraction of an object. `items` gives them as `Target`s.
+    """
+
+    values: list[str] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
     truncated: int = 0
     """Targets left out beyond MAX_TARGETS."""
     body_capped: bool = False
@@ -109,35 +120,50 @@ class Targets:
     too_deep: bool = False
     """The JSON body nests deeper than MAX_DEPTH; the deeper part was not judged."""
 
+    def add(
+        self, location: str, name: str, value: str, key: bool = False, encoded: bool = False
+    ) -> None:
+        self.values.append(value)
+        self.places.append((location, name, key, encoded))
+
+    @property
+    def items(self) -> list[Target]:
+        return [
+            Target(location, name, value, key, encoded)
+            for value, (location, name, key, encoded) in zip(self.values, self.places, strict=True)
+        ]
+
 
 def request_targets(request: Request, max_body_bytes: int, *, plain_quiet: bool = False) -> Targets:
     """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest."""
-    found = Targets(items=[] if plain_quiet else [Target("path", "", request.path)])
+    found = Targets()
     if not plain_quiet:
+        found.add("path", "", request.path)
         _pairs(found, "query", request.query)
     _headers(found, request.headers, cookies=not plain_quiet)
     if request.body:
         _body(found, request, max_body_bytes)
-    if len(found.items) > MAX_TARGETS:
-        found.truncated = len(found.items) - MAX_TARGETS
-        del found.items[MAX_TARGETS:]
+    if len(found.values) > MAX_TARGETS:
+        found.truncated = len(found.values) - MAX_TARGETS
+        del found.values[MAX_TARGETS:]
+        del found.places[MAX_TARGETS:]
     return found
 
 
 def _pairs(found: Targets, location: str, text: str) -> None:
     if not text:
         return
-    items = found.items
+    add = found.add
     for pair in text.split("&"):
         if not pair:
             continue
         name, eq, value = pair.partition("=")
         if not eq:
-            items.append(Target(location, "", name, encoded=True))
+            add(location, "", name, False, True)
             continue
         if name:
-            items.append(Target(location, name, name, key=True, encoded=True))
-        items.append(Target(location, name, value, encoded=True))
+            add(location, name, name, True, True)
+        add(location, name, value, False, True)
 
 
 def plain_parts(request: Request) -> str:
@@ -152,28 +178,29 @@ def plain_parts(request: Request) -> str:
     if "%" in text:
         # the escapes the gate lets through are decoded here, so signatures still see them
         for escape, char in _HARMLESS_ESCAPES:
-            text = text.replace(escape, char)
-    return text.replace("+", " ")
+            if escape in text:
+                text = text.replace(escape, char)
+    return text.replace("+", " ") if "+" in text else text
 
 
 def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -> None:
-    items = found.items
+    add = found.add
     for name, value in headers.items():
         if name == "cookie":
             if cookies:
                 _cookies(found, value)
         elif name not in ORDINARY and value:
-            items.append(Target("header", name, value))
+            add("header", name, value)
 
 
 def _cookies(found: Targets, header: str) -> None:
-    items = found.items
+    add = found.add
     for part in header.split(";"):
         name, _, value = part.strip().partition("=")
         if name:
-            items.append(Target("cookie", name, name, key=True))
+            add("cookie", name, name, True)
         if value:
-            items.append(Target("cookie", name, value))
+            add("cookie", name, value)
 
 
 def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
@@ -194,7 +221,7 @@ def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
         found, text, request.headers.get("content-type", "")
     ):
         return
-    found.items.append(Target("body", "", text))
+    found.add("body", "", text)
 
 
 _BOUNDARY = re.compile(r'boundary="?([^";,]{1,200})')
@@ -207,7 +234,7 @@ def _multipart(found: Targets, text: str, content_type: str) -> bool:
     match = _BOUNDARY.search(content_type)
     if match is None:
         return False
-    items = found.items
+    add = found.add
     for part in text.split("--" + match.group(1))[1:]:
         head, sep, content = part.lstrip("\r\n").partition("\n\r\n" if "\r\n" in part else "\n\n")
         if not sep:
@@ -215,12 +242,12 @@ def _multipart(found: Targets, text: str, content_type: str) -> bool:
         names = dict((k.lower(), v) for k, v in _DISPOSITION.findall(head))
         name = names.get("name", "")
         if _PLAIN_NAME.fullmatch(name) is None:
-            items.append(Target("body", name, name, key=True))
+            add("body", name, name, True)
         if "filename" in names:
-            items.append(Target("body", name, names["filename"]))
+            add("body", name, names["filename"])
         for line in head.splitlines()[1:]:
-            items.append(Target("header", "part", line.strip()))
-        items.append(Target("body", name, content.removesuffix("\r\n").removesuffix("\n")))
+            add("header", "part", line.strip())
+        add("body", name, content.removesuffix("\r\n").removesuffix("\n"))
     return True
 
 
@@ -229,19 +256,86 @@ def _json(found: Targets, body: bytes) -> bool:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return False
-    stack: list[tuple[str, object, int]] = [("", document, 0)]
-    items = found.items
+    start = len(found.values)
     plain: list[str] = []
-    while stack and len(items) <= MAX_TARGETS:
+    try:
+        _visit(found.values, found.places, plain, "", document, 0)
+        if len(found.values) > MAX_TARGETS:
+            raise _WalkLimitError
+    except _WalkLimitError:
+        del found.values[start:]
+        del found.places[start:]
+        plain = _bounded_walk(found, document)
+    if plain:
+        # plain keys (`ProcessBuilder.start`, `__proto__`) are judged together, as one text
+        found.add("body", "", " ".join(dict.fromkeys(plain)), True)
+    return True
+
+
+class _WalkLimitError(Exception):
+    """A document too large or too deep for `_visit`; `_bounded_walk` takes it from the start."""
+
+
+def _visit(
+    values: list[str], places: list[Place], plain: list[str], name: str, node: object, depth: int
+) -> None:
+    """String leaves and odd keys, in the order `_bounded_walk` finds them (children last to
+    first, depth first), without its stack of tuples: the walk of every ordinary document."""
+    if type(node) is str:
+        values.append(node)
+        places.append(("body", name, False, False))
+        return
+    if depth + 1 >= MAX_DEPTH or len(values) > MAX_TARGETS:
+        raise _WalkLimitError
+    if type(node) is dict:
+        if node:
+            _keys(values, places, plain, node)
+        for key, child in reversed(node.items()):
+            kind = type(child)
+            if kind is str:
+                values.append(child)
+                places.append(("body", key, False, False))
+            elif kind is dict or kind is list:
+                _visit(values, places, plain, key, child, depth + 1)
+    elif type(node) is list:
+        for child in reversed(node):
+            kind = type(child)
+            if kind is str:
+                values.append(child)
+                places.append(("body", name, False, False))
+            elif kind is dict or kind is list:
+                _visit(values, places, plain, name, child, depth + 1)
+
+
+def _keys(
+    values: list[str], places: list[Place], plain: list[str], node: dict[str, object]
+) -> None:
+    if "" not in node and _PLAIN_NAME.fullmatch("".join(node)):
+        plain.extend(node)  # every key is plain: one match for all of them joined
+        return
+    for key in node:
+        if _PLAIN_NAME.fullmatch(key) is None:
+            values.append(key)
+            places.append(("body", key, True, False))
+        else:
+            plain.append(key)
+
+
+def _bounded_walk(found: Targets, document: object) -> list[str]:
+    """The walk with its limits: at most MAX_TARGETS values, MAX_DEPTH levels."""
+    stack: list[tuple[str, object, int]] = [("", document, 0)]
+    values = found.values
+    plain: list[str] = []
+    while stack and len(values) <= MAX_TARGETS:
         name, node, depth = stack.pop()
         if isinstance(node, str):
-            items.append(Target("body", name, node))
+            found.add("body", name, node)
         elif depth >= MAX_DEPTH:
             found.too_deep = True
         elif isinstance(node, dict):
             for key, child in node.items():
                 if _PLAIN_NAME.fullmatch(key) is None:
-                    items.append(Target("body", key, key, key=True))
+                    found.add("body", key, key, True)
                 else:
                     plain.append(key)
                 stack.append((key, child, depth + 1))
@@ -249,7 +343,4 @@ def _json(found: Targets, body: bytes) -> bool:
             stack.extend((name, child, depth + 1) for child in node)
     if stack:
         found.truncated += len(stack)
-    if plain:
-        # plain keys (`ProcessBuilder.start`, `__proto__`) are judged together, as one text
-        items.append(Target("body", "", " ".join(dict.fromkeys(plain)), key=True))
-    return True
+    return plain
