@@ -42,6 +42,21 @@ HOT_PATH = [
     "checks/auth.py",
     "checks/object_ids.py",
     "checks/tally.py",
+    "stateful.py",
+    "state/memory.py",
+    "endpoint_roles.py",
+    "detect/roles.py",
+    "detect/observation.py",
+    "detect/registry.py",
+    "detect/profile.py",
+    "detect/objects.py",
+    "detect/ownership.py",
+    "detect/takeover.py",
+    "detect/cadence.py",
+    "detect/spread.py",
+    "detect/anomaly.py",
+    "detect/incidents.py",
+    "detect/stage.py",
 ]
 
 

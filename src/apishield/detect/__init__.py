@@ -5,8 +5,10 @@ from __future__ import annotations
 from apishield.detect.anomaly import TrafficAnomaly
 from apishield.detect.cadence import RegularClients
 from apishield.detect.objects import ObjectAccess
+from apishield.detect.ownership import ObjectOwnership
 from apishield.detect.registry import Detector
 from apishield.detect.rules import RuleDetector, builtin_rules
+from apishield.detect.spread import OneShotClients
 from apishield.detect.takeover import LoginAfterFailures
 
 
@@ -15,7 +17,9 @@ def builtin_detectors() -> list[Detector]:
     return [
         RuleDetector(builtin_rules()),
         ObjectAccess(),
+        ObjectOwnership(),
         LoginAfterFailures(),
         RegularClients(),
+        OneShotClients(),
         TrafficAnomaly(),
     ]
