@@ -13,6 +13,14 @@ from typing import Protocol, TypeVar
 T = TypeVar("T")
 
 
+class StateUnavailable(Exception):  # noqa: N818 - named for the condition callers branch on
+    """A shared state backend did not answer or refused a command.
+
+    Backends raise it instead of guessing: the caller chooses whether to go on without shared
+    state (fail open) or to refuse traffic (fail closed). The in-memory backend never raises it.
+    """
+
+
 class State(Protocol):
     def count(self, key: str, now: float, window: float, amount: float = 1.0) -> float:
         """Add `amount` and return the total over the sliding window ending at `now`.
