@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FORMATS = ("auto", "nginx", "nginx-json", "envoy", "har", "jsonl")
 Format = Literal["auto", "nginx", "nginx-json", "envoy", "har", "jsonl"]
@@ -91,11 +91,92 @@ class ChecksConfig(_Section):
 class DetectConfig(_Section):
     enabled: bool = True
     disabled: list[str] = Field(default_factory=list)
-    """Detectors ("rules", "objects", "takeover", "cadence", "anomaly") or rule ids to leave out."""
+    """Detectors ("rules", "objects", "ownership", "takeover", "cadence", "spread", "anomaly") or
+    rule ids to leave out."""
     warm_up_hours: float = Field(default=24.0, ge=0)
     """Event time watched before baselines judge; declarative rules judge from the start."""
     max_state_keys: int = Field(default=1_000_000, ge=1_000)
     """Budget of the in-memory state: windows, distinct sets and profiles."""
+
+
+class AccessListConfig(_Section):
+    """Who an allow or deny list names. Any one match is enough."""
+
+    ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    """Client IPs (after trusted proxies) as addresses or CIDRs."""
+    identities: list[str] = Field(default_factory=list)
+    api_keys: list[str] = Field(default_factory=list)
+    """Keys as reports show them ("sk_li…#0123456789ab") or their keyed-hash prefix alone
+    (12+ hex digits): the raw key never needs to be written down."""
+    user_agents: list[str] = Field(default_factory=list)
+    """Substrings of the User-Agent header, matched case-insensitively."""
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_digests(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            digest = key.rpartition("#")[2].lower()
+            if len(digest) < 12 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError(
+                    f"{key!r} is not a masked key; write it as reports show it "
+                    "('sk_li…#0123456789ab') or give 12+ hex digits of its keyed hash"
+                )
+        return keys
+
+
+class RateLimitConfig(_Section):
+    """A token bucket: `requests` per `per_seconds` on average, up to `burst` at once."""
+
+    requests: float = Field(default=0.0, ge=0)
+    """0 leaves this limit off."""
+    per_seconds: float = Field(default=60.0, gt=0)
+    burst: float | None = Field(default=None, ge=1)
+    """Bucket size; `requests` when not set."""
+
+
+class RateLimitsConfig(_Section):
+    actor: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """Per actor (identity, else API key, else session, else client IP) across the API."""
+    endpoint: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """Per endpoint (method and route template) across all actors."""
+    actor_endpoint: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """Per actor on each endpoint."""
+    routes: dict[str, RateLimitConfig] = Field(default_factory=dict)
+    """Per actor on one endpoint, replacing `actor_endpoint` there: keys are "POST /login" or
+    a template such as "/customers/{id}" (any method)."""
+
+    @field_validator("routes")
+    @classmethod
+    def _route_keys(cls, routes: dict[str, RateLimitConfig]) -> dict[str, RateLimitConfig]:
+        for key in routes:
+            if not key.rpartition(" ")[2].startswith("/"):
+                raise ValueError(
+                    f"{key!r} names no route; write 'POST /login' or '/customers/{{id}}'"
+                )
+        return routes
+
+
+class AutoBlockConfig(_Section):
+    enabled: bool = True
+    min_severity: Literal["medium", "high", "critical"] = "high"
+    """Incidents about one actor at this severity or above block that actor."""
+    block_seconds: float = Field(default=3_600.0, gt=0)
+
+
+class EnforceConfig(_Section):
+    mode: Literal["enforce", "monitor", "off"] = "enforce"
+    """"monitor" decides and records what it would have done, but lets everything through."""
+    allow: AccessListConfig = Field(default_factory=AccessListConfig)
+    """Never refused: checked before blocks, deny lists and rate limits."""
+    deny: AccessListConfig = Field(default_factory=AccessListConfig)
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
+    auto_block: AutoBlockConfig = Field(default_factory=AutoBlockConfig)
+    block_on_threat: bool = False
+    """Refuse requests whose threat level is high (injection and the like); otherwise they are
+    flagged and logged only."""
+    on_error: Literal["open", "closed"] = "open"
+    """What in-line enforcement does when apishield itself fails: let the request through
+    ("open") or answer 503 ("closed")."""
 
 
 class StoreConfig(_Section):
@@ -115,6 +196,7 @@ class Config(_Section):
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
+    enforce: EnforceConfig = Field(default_factory=EnforceConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
 

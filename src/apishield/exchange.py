@@ -36,6 +36,17 @@ class Action(enum.Enum):
 class Decision:
     action: Action = Action.ALLOW
     reason: str = ""
+    rule: str = ""
+    """Stable id of what decided, such as "enforce.deny.ip" or "enforce.rate.actor"."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers a refusal carries (RateLimit, RateLimit-Policy, Retry-After)."""
+    enforced: bool = True
+    """False in monitor mode: the decision records what would have been done, and traffic
+    passes."""
+
+    @property
+    def refuses(self) -> bool:
+        return self.enforced and self.action in (Action.BLOCK, Action.THROTTLE)
 
 
 ALLOW = Decision()

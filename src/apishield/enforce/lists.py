@@ -1,0 +1,87 @@
+"""Allow and deny lists: client IPs and CIDRs, identities, masked API keys, user-agent substrings.
+
+Networks are kept as integer prefixes grouped by prefix length, so a lookup masks the address
+once per distinct length in the list (a handful in practice) instead of testing every network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from apishield.config import AccessListConfig
+from apishield.exchange import Actor
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class AddressSet:
+    """IP addresses and networks, IPv4 and IPv6; IPv4-mapped IPv6 addresses match as IPv4."""
+
+    def __init__(self, networks: Iterable[Network] = ()) -> None:
+        # version -> prefix length -> network addresses as integers
+        self._prefixes: dict[int, dict[int, set[int]]] = {4: {}, 6: {}}
+        self._width = {4: 32, 6: 128}
+        for network in networks:
+            by_length = self._prefixes[network.version]
+            by_length.setdefault(network.prefixlen, set()).add(int(network.network_address))
+
+    def __bool__(self) -> bool:
+        return any(self._prefixes[4]) or any(self._prefixes[6])
+
+    def match(self, address: str) -> str | None:
+        """The listed network holding `address` (as "10.0.0.0/8"), or None."""
+        ip = _parse(address)
+        if ip is None:
+            return None
+        width = self._width[ip.version]
+        value = int(ip)
+        for length, networks in self._prefixes[ip.version].items():
+            mask = ((1 << length) - 1) << (width - length)
+            if value & mask in networks:
+                return f"{ipaddress.ip_address(value & mask)}/{length}"
+        return None
+
+
+def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, or None for what is not one (a hashed IP, "unknown", a bracketed port)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+class AccessList:
+    """One allow or deny list; `match` names the entry that matched, for the decision's reason."""
+
+    def __init__(self, config: AccessListConfig) -> None:
+        self.ips = AddressSet(config.ips)
+        self.identities = frozenset(config.identities)
+        self.key_digests = tuple(k.rpartition("#")[2].lower() for k in config.api_keys)
+        self.user_agents = tuple(ua.lower() for ua in config.user_agents if ua)
+
+    def __bool__(self) -> bool:
+        return bool(self.ips or self.identities or self.key_digests or self.user_agents)
+
+    def match(self, actor: Actor) -> tuple[str, str] | None:
+        """(kind, entry) of the first entry naming `actor`: kind is "ip", "identity", "key" or
+        "user_agent"."""
+        network = self.ips.match(actor.ip) if self.ips else None
+        if network is not None:
+            return "ip", network
+        if actor.identity is not None and actor.identity in self.identities:
+            return "identity", actor.identity
+        if actor.api_key is not None and self.key_digests:
+            digest = actor.api_key.digest
+            for entry in self.key_digests:
+                if digest.startswith(entry):
+                    return "key", str(actor.api_key)
+        if self.user_agents and actor.user_agent:
+            agent = actor.user_agent.lower()
+            for entry in self.user_agents:
+                if entry in agent:
+                    return "user_agent", entry
+        return None

@@ -1,0 +1,254 @@
+"""One engine and one policy inside a running app: decide before it answers, learn after.
+
+The request phase (actor, route, request checks, policy) runs on the request's own thread or
+event loop, before the app, because it may refuse. The response phase (data classes, inventory,
+detectors, automatic blocks) must never delay an answer: the finished exchange goes onto a
+bounded queue that one background thread drains in batches. When the queue is full the
+exchange is dropped and counted; a request never waits for analysis.
+
+Thread model: one lock, taken around each phase of each exchange. The request phase is not
+read-only (the route learner learns templates, the actor resolver fills its caches, checks read
+what the inventory learned), and making it so would let live analysis drift from replay, so
+both phases run under the same lock, one exchange at a time. The worker takes the lock per
+exchange, not per batch, so a request waits at most for one exchange's response phase. The
+policy itself holds no state: buckets and blocks are behind `apishield.limits`, whose backends
+are atomic per call, so the policy decides outside the lock.
+
+Contained failures: any error inside the guard is counted by phase and logged the first time;
+`check` then answers None, and the middleware lets the request through unchanged (fail open,
+the default) or answers 503 when `enforce.on_error` is "closed".
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apishield.config import AutoBlockConfig, Config
+from apishield.detect.incidents import Incident
+from apishield.enforce import Policy, auto_block
+from apishield.engine import Engine
+from apishield.exchange import Action, Decision, Exchange, Request
+from apishield.limits import Blocks, Buckets
+from apishield.privacy import Hasher
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+
+log = logging.getLogger("apishield.inline")
+
+QUEUE_SIZE = 10_000
+BATCH_SIZE = 64
+
+_STOP = object()
+
+
+@dataclass(slots=True, frozen=True)
+class Refusal:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+_FORBIDDEN = b'{"error":"forbidden"}'
+_TOO_MANY = b'{"error":"too many requests"}'
+_UNAVAILABLE = b'{"error":"service unavailable"}'
+
+
+class Guard:
+    """Owns one `Engine` and one `Policy`; shared by every request of one app process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: Policy,
+        *,
+        fail_closed: bool = False,
+        blocking: AutoBlockConfig | None = None,
+        max_body_bytes: int = 1_048_576,
+        queue_size: int = QUEUE_SIZE,
+        batch_size: int = BATCH_SIZE,
+        on_processed: Callable[[Exchange], None] | None = None,
+        warm: bool = True,
+    ) -> None:
+        """`on_processed` is called on the worker thread after each exchange's response phase
+        (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned."""
+        self.engine = engine
+        self.policy = policy
+        self.fail_closed = fail_closed
+        self.blocking = blocking or AutoBlockConfig()
+        """When incidents block their actor."""
+        self.max_body_bytes = max_body_bytes
+        self.batch_size = batch_size
+        self.on_processed = on_processed
+        self.dropped = 0
+        self.processed = 0
+        self.errors: Counter[str] = Counter()
+        self.decisions: Counter[str] = Counter()
+        """Rule id -> decisions that were not a plain allow, enforced or monitored."""
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        if warm:
+            self.warm_up()
+        self._worker = threading.Thread(target=self._drain, name="apishield-guard", daemon=True)
+        self._worker.start()
+
+    def warm_up(self) -> None:
+        """Let the request checks build what they build on first use (the signature databases
+        take seconds to compile without a cache) now, at app start-up, rather than on the first
+        request. The synthetic request goes to the checks alone: nothing learns from it."""
+        probe = Exchange(
+            Request(
+                "POST",
+                "/apishield-warm-up",
+                query="q=%27%20or%201%3D1--&x=%3Cscript%3E",
+                headers={"content-type": "application/json", "user-agent": "apishield"},
+                body=b'{"q": "\' or 1=1--", "next": "../../etc/passwd"}',
+            ),
+            None,
+            started=0.0,
+            source="warm-up",
+        )
+        stage = self.engine.check_stages[0]
+        errors = Counter(stage.errors)
+        try:
+            stage(probe)
+        finally:
+            stage.errors = errors
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        hasher: Hasher,
+        *,
+        buckets: Buckets | None = None,
+        blocks: Blocks | None = None,
+        queue_size: int = QUEUE_SIZE,
+        batch_size: int = BATCH_SIZE,
+        on_processed: Callable[[Exchange], None] | None = None,
+        warm: bool = True,
+    ) -> Guard:
+        """A guard with the default engine; buckets and blocks in memory unless shared ones
+        are given."""
+        engine = Engine(config, hasher)
+        policy = Policy(config.enforce, buckets or MemoryBuckets(), blocks or MemoryBlocks())
+        return cls(
+            engine,
+            policy,
+            fail_closed=config.enforce.on_error == "closed",
+            blocking=config.enforce.auto_block,
+            max_body_bytes=config.ingest.max_body_bytes,
+            queue_size=queue_size,
+            batch_size=batch_size,
+            on_processed=on_processed,
+            warm=warm,
+        )
+
+    # -- request phase ----------------------------------------------------------------------
+
+    def check(self, exchange: Exchange) -> Decision | None:
+        """Run the request phase and decide; None when the guard itself failed."""
+        try:
+            with self._lock:
+                self.engine.pipeline.run_request(exchange)
+            decision = self.policy.decide(exchange, exchange.started)
+        except Exception:
+            self.failed("request")
+            return None
+        exchange.decision = decision
+        if decision.action is not Action.ALLOW:
+            self.decisions[decision.rule] += 1
+        return decision
+
+    def refusal(self, decision: Decision | None) -> Refusal | None:
+        """The answer to send instead of the app's, or None to let the request through."""
+        if decision is None:
+            return Refusal(503, _JSON, _UNAVAILABLE) if self.fail_closed else None
+        if not decision.refuses:
+            return None
+        if decision.action is Action.THROTTLE:
+            return Refusal(429, _JSON + decision.headers, _TOO_MANY)
+        return Refusal(403, _JSON, _FORBIDDEN)
+
+    def failed(self, phase: str) -> None:
+        """Count an internal error; log it with its traceback the first time per phase."""
+        self.errors[phase] += 1
+        if self.errors[phase] == 1:
+            log.exception("apishield %s phase failed; traffic passes (logged once)", phase)
+
+    # -- response phase ---------------------------------------------------------------------
+
+    def submit(self, exchange: Exchange) -> None:
+        """Queue a finished exchange for analysis; never blocks, drops and counts when full."""
+        try:
+            self._queue.put_nowait(exchange)
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self) -> None:
+        """Wait until everything queued so far is analysed (tests, shutdown)."""
+        self._queue.join()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Analyse what is queued, then stop the worker."""
+        self._queue.put(_STOP, timeout=timeout)
+        self._worker.join(timeout)
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            for item in batch:
+                if isinstance(item, Exchange):
+                    self._analyse(item)
+                else:
+                    stop = item is _STOP
+                self._queue.task_done()
+            if stop:
+                return
+
+    def _analyse(self, exchange: Exchange) -> None:
+        try:
+            before = len(exchange.findings)
+            with self._lock:
+                self.engine.pipeline.run_response(exchange)
+                incident = self._incident(exchange, before)
+            if incident is not None:
+                auto_block(incident, self.policy.blocks, self.blocking)
+            self.processed += 1
+            if self.on_processed is not None:
+                self.on_processed(exchange)
+        except Exception:
+            self.failed("response")
+
+    def _incident(self, exchange: Exchange, before: int) -> Incident | None:
+        """The actor's open incident, when this exchange's detection just touched it."""
+        if exchange.actor is None or len(exchange.findings) == before:
+            return None
+        incident = self.engine.detect.correlator.open.get(f"actor:{exchange.actor.key}")
+        if incident is None or incident.last_seen != exchange.started:
+            return None
+        return incident
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "processed": self.processed,
+            "queued": self._queue.qsize(),
+            "dropped": self.dropped,
+            "errors": dict(self.errors),
+            "decisions": dict(self.decisions),
+            "stage_errors": dict(self.engine.pipeline.errors),
+        }
+
+
+_JSON: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from apishield.config import RateLimitConfig, RateLimitsConfig
+from apishield.enforce.ratelimit import Exceeded, Limit, RateLimits
+from apishield.exchange import Actor
+from apishield.state.memory_limits import MemoryBuckets
+from apishield.testing import T0, make_exchange
+
+
+def test_a_limit_of_zero_requests_is_off_and_burst_defaults_to_the_quota() -> None:
+    assert Limit.from_config("actor", RateLimitConfig()) is None
+    limit = Limit.from_config("actor", RateLimitConfig(requests=120, per_seconds=60))
+    assert limit == Limit("actor", 2.0, 120.0, 120, 60)
+    bursty = Limit.from_config("actor", RateLimitConfig(requests=1, per_seconds=1, burst=5))
+    assert bursty is not None and bursty.burst == 5
+
+
+def test_refusal_headers_follow_the_ietf_draft() -> None:
+    limit = Limit("actor", 100 / 60, 100, 100, 60)
+    headers = dict(Exceeded(limit, remaining=0.4, retry_after=0.36).headers())
+    assert headers == {
+        "ratelimit-policy": '"actor";q=100;w=60',
+        "ratelimit": '"actor";r=0;t=1',
+        "retry-after": "1",
+    }
+    assert dict(Exceeded(limit, 0.0, 12.2).headers())["retry-after"] == "13"
+
+
+def _limits(**scopes: RateLimitConfig | dict[str, RateLimitConfig]) -> RateLimits:
+    return RateLimits(RateLimitsConfig.model_validate(scopes), MemoryBuckets())
+
+
+def _take(limits: RateLimits, actor: str, path: str, now: float = T0) -> Exceeded | None:
+    exchange = make_exchange("GET", path)
+    exchange.route = path
+    return limits.take(exchange, Actor(actor), now)
+
+
+def test_the_actor_limit_counts_across_endpoints_and_actors_apart() -> None:
+    limits = _limits(actor=RateLimitConfig(requests=2, per_seconds=60))
+    assert _take(limits, "1.1.1.1", "/a") is None
+    assert _take(limits, "1.1.1.1", "/b") is None
+    exceeded = _take(limits, "1.1.1.1", "/c")
+    assert exceeded is not None and exceeded.limit.name == "actor"
+    assert _take(limits, "2.2.2.2", "/a") is None
+
+
+def test_the_endpoint_limit_counts_across_actors() -> None:
+    limits = _limits(endpoint=RateLimitConfig(requests=2, per_seconds=60))
+    assert _take(limits, "1.1.1.1", "/a") is None
+    assert _take(limits, "2.2.2.2", "/a") is None
+    refused = _take(limits, "3.3.3.3", "/a")
+    assert refused is not None and refused.limit.name == "endpoint"
+    assert _take(limits, "3.3.3.3", "/b") is None
+
+
+def test_a_route_limit_replaces_the_actor_endpoint_limit_there() -> None:
+    limits = _limits(
+        actor_endpoint=RateLimitConfig(requests=100, per_seconds=60),
+        routes={"GET /login": RateLimitConfig(requests=1, per_seconds=60)},
+    )
+    assert _take(limits, "1.1.1.1", "/login") is None
+    refused = _take(limits, "1.1.1.1", "/login")
+    assert refused is not None and refused.limit.name == "route"
+    assert _take(limits, "1.1.1.1", "/other") is None
+    assert _take(limits, "1.1.1.1", "/login", now=T0 + 60) is None  # refilled

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import threading
+
+from apishield.detect.registry import Detection
+from apishield.exchange import Action, Exchange, Finding, Severity
+from apishield.testing import T0, make_exchange
+
+from .conftest import MakeGuard
+
+
+class Probe:
+    """A stage that notes how many exchanges are inside the engine at once."""
+
+    def __init__(self, name: str, inside: list[int], peak: list[int], gate: threading.Lock):
+        self.name = name
+        self._inside = inside
+        self._peak = peak
+        self._gate = gate
+
+    def __call__(self, exchange: Exchange) -> None:
+        with self._gate:
+            self._inside[0] += 1
+            self._peak[0] = max(self._peak[0], self._inside[0])
+        # Yield the GIL so another thread would get in here if nothing kept it out.
+        for _ in range(200):
+            threading.Event().is_set()
+        with self._gate:
+            self._inside[0] -= 1
+
+
+def test_both_phases_never_touch_the_engine_at_the_same_time(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    inside, peak, gate = [0], [0], threading.Lock()
+    pipeline = guard.engine.pipeline
+    pipeline.request_stages = [Probe("probe", inside, peak, gate), *pipeline.request_stages]
+    pipeline.response_stages = [*pipeline.response_stages, Probe("probe", inside, peak, gate)]
+    start = threading.Barrier(8)
+
+    def client(n: int) -> None:
+        start.wait()
+        for i in range(50):
+            exchange = make_exchange(path=f"/customers/{n * 1000 + i}", started=T0 + i)
+            guard.check(exchange)
+            guard.submit(exchange)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    guard.flush()
+    assert peak[0] == 1
+    assert analysed.qsize() + guard.dropped == 400
+    assert guard.errors == {} and pipeline.errors == {}
+    assert guard.engine.inventory.endpoints  # the worker really learned from them
+
+
+def test_a_severe_actor_incident_blocks_the_actor_until_it_expires(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(enforce={"auto_block": {"block_seconds": 600}})
+    correlator = guard.engine.detect.correlator
+
+    class Detects:
+        """Stands for a detector: a high detection about the exchange's actor."""
+
+        name = "detects"
+
+        def __call__(self, exchange: Exchange) -> None:
+            assert exchange.actor is not None
+            finding = Finding("bulk.records", "Bulk access to personal data", Severity.HIGH)
+            correlator.add(
+                Detection(
+                    finding,
+                    f"actor:{exchange.actor.key}",
+                    exchange.actor.key,
+                    exchange.actor.ip,
+                    "GET /customers/{id}",
+                    exchange.started,
+                )
+            )
+            exchange.findings.append(finding)
+
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [*pipeline.response_stages, Detects()]
+    first = make_exchange(path="/customers/1", peer_ip="198.51.100.3", started=T0)
+    assert guard.check(first) is not None and not first.decision.refuses
+    guard.submit(first)
+    guard.flush()
+    (block,) = guard.policy.blocks.list(T0)
+    assert (block.kind, block.value, block.until) == ("ip", "198.51.100.3", T0 + 600)
+    later = make_exchange(path="/customers/2", peer_ip="198.51.100.3", started=T0 + 10)
+    decision = guard.check(later)
+    assert decision is not None and decision.action is Action.BLOCK
+    assert decision.rule == "enforce.block.ip"
+    refusal = guard.refusal(decision)
+    assert refusal is not None and refusal.status == 403
+    expired = make_exchange(path="/customers/3", peer_ip="198.51.100.3", started=T0 + 600)
+    again = guard.check(expired)
+    assert again is not None and again.action is Action.ALLOW
+
+
+def test_a_failing_response_phase_is_counted_and_the_worker_goes_on(
+    make_guard: MakeGuard,
+) -> None:
+    guard, analysed = make_guard()
+    calls: list[str] = []
+
+    def flaky(exchange: Exchange) -> None:
+        calls.append(exchange.request.path)
+        if len(calls) == 1:
+            raise RuntimeError("sink down")
+        analysed.put(exchange)
+
+    guard.on_processed = flaky
+    for path in ("/a", "/b"):
+        exchange = make_exchange(path=path)
+        guard.check(exchange)
+        guard.submit(exchange)
+    guard.flush()
+    assert calls == ["/a", "/b"]
+    assert guard.errors["response"] == 1
+    assert analysed.get_nowait().request.path == "/b"
+    assert guard.stats()["errors"] == {"response": 1}

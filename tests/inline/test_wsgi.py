@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.test import Client
+
+from apishield.exchange import Action, Exchange
+from apishield.inline.guard import Guard
+from apishield.inline.wsgi import ApishieldWSGIMiddleware
+
+from .conftest import MakeGuard
+
+PAYLOAD = b'{"id":40213377,"email":"ada@example.org"}'
+
+
+def _flask(guard: Guard | None) -> Flask:
+    app = Flask("shielded")
+
+    @app.get("/customers/<int:customer>")
+    def customer(customer: int) -> Response:
+        return Response(PAYLOAD, headers={"content-type": "application/json", "x-trace": "t1"})
+
+    @app.get("/stream")
+    def stream() -> Response:
+        def chunks() -> Iterator[bytes]:
+            for i in range(5):
+                yield b"chunk-%d;" % i
+
+        return Response(chunks(), mimetype="text/plain")
+
+    @app.post("/upload")
+    def upload() -> dict[str, Any]:
+        return {"received": len(request.get_data()), "json": request.get_json(silent=True)}
+
+    if guard is not None:
+        app.wsgi_app = ApishieldWSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
+    return app
+
+
+def _client(app: Flask, ip: str = "198.51.100.20") -> Any:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
+def test_a_2xx_answer_passes_through_byte_identical(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    for path in ("/customers/40213377", "/stream"):
+        bare = _client(_flask(None)).get(path)
+        shielded = _client(_flask(guard)).get(path)
+        assert shielded.status_code == bare.status_code == 200
+        assert shielded.data == bare.data
+        assert list(shielded.headers.items()) == list(bare.headers.items())
+    guard.flush()
+    first = analysed.get_nowait()
+    assert first.request.path == "/customers/40213377" and first.request.peer_ip == "198.51.100.20"
+    assert first.response is not None and first.response.body == PAYLOAD
+    assert first.response.headers["x-trace"] == "t1"
+    stream = analysed.get_nowait()
+    assert stream.response is not None and stream.response.body == b"".join(
+        b"chunk-%d;" % i for i in range(5)
+    )
+
+
+def test_a_deny_listed_ip_gets_403_and_others_pass(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(enforce={"deny": {"ips": ["203.0.113.0/24", "2001:db8::/32"]}})
+    app = _flask(guard)
+    assert _client(app, "203.0.113.50").get("/customers/1").status_code == 403
+    assert _client(app, "2001:db8::7").get("/customers/1").status_code == 403
+    assert _client(app, "198.51.100.50").get("/customers/1").status_code == 200
+
+
+def test_a_client_over_its_rate_gets_429_with_ratelimit_headers(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(
+        enforce={"rate_limits": {"actor_endpoint": {"requests": 2, "per_seconds": 60}}}
+    )
+    client = _client(_flask(guard))
+    statuses = [client.get("/customers/5").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = client.get("/customers/5")
+    assert refused.status_code == 429
+    assert refused.headers["RateLimit-Policy"] == '"actor-endpoint";q=2;w=60'
+    assert refused.headers["RateLimit"].startswith('"actor-endpoint";r=0;t=')
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert client.get("/stream").status_code == 200  # another endpoint, another bucket
+
+
+def test_an_injection_in_a_json_body_is_flagged(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    body = {"name": "x", "filter": "1' UNION SELECT username, password FROM users--"}
+    response = _client(_flask(guard)).post("/upload", json=body)
+    assert response.status_code == 200 and response.json["json"] == body
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.decision.action is Action.FLAG
+    assert any(f.rule_id.startswith("inj.sqli") for f in exchange.findings)
+
+
+def test_a_crashing_guard_fails_open_and_closed_when_configured(make_guard: MakeGuard) -> None:
+    def crash(exchange: Exchange, now: float) -> None:
+        raise RuntimeError("policy bug")
+
+    guard, _ = make_guard()
+    guard.policy.decide = crash  # type: ignore[method-assign,assignment]
+    response = _client(_flask(guard)).post("/upload", data=b"abc")
+    assert response.status_code == 200 and response.json["received"] == 3
+    assert guard.errors["request"] == 1
+    closed, _ = make_guard(enforce={"on_error": "closed"})
+    closed.policy.decide = crash  # type: ignore[method-assign,assignment]
+    assert _client(_flask(closed)).get("/customers/1").status_code == 503
+
+
+def test_request_bodies_reach_the_app_whole_and_are_captured_capped(
+    make_guard: MakeGuard,
+) -> None:
+    guard, analysed = make_guard(ingest={"max_body_bytes": 16})
+    response = _client(_flask(guard)).post("/upload", data=b"y" * 5000)
+    assert response.json["received"] == 5000
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.request.body == b"y" * 16 and exchange.request.body_size == 5000
+    assert exchange.response is not None and exchange.response.body_size == len(response.data)
+    assert exchange.response.body == response.data[:16]
+
+
+def test_the_response_phase_runs_after_the_answer_went_out(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    answered = threading.Event()
+    seen: list[bool] = []
+
+    class Gate:
+        name = "gate"
+
+        def __call__(self, exchange: Exchange) -> None:
+            seen.append(answered.wait(timeout=10))
+
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [Gate(), *pipeline.response_stages]
+    response = Client(_flask(guard)).get("/customers/9")
+    assert response.status_code == 200 and response.data == PAYLOAD
+    assert analysed.empty()
+    answered.set()
+    analysed.get(timeout=10)
+    assert seen == [True]
