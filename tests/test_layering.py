@@ -44,6 +44,9 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"core", "engine", "inventory", "checks", "detect", "report"},
     "sim": {"core", "ingest", "sim"},
 }
+# Start-up wiring (the on-disk caches analysis uses) may import every part but the CLI and
+# in-line defence, which both call it, so that they set a process up alike.
+ALLOWED["startup"] = {part for allowed in ALLOWED.values() for part in allowed} | {"startup"}
 # In-line defence is wiring, like the CLI: it runs the engine and the policy in an app and may
 # import every part but the CLI.
 ALLOWED["inline"] = {part for allowed in ALLOWED.values() for part in allowed} | {"inline"}
@@ -128,3 +131,6 @@ def test_the_rule_sees_a_violation(tmp_path: Path) -> None:
     assert _part("apishield.store.database") not in ALLOWED["normalise"]
     assert _part("apishield.detect.incidents") not in ALLOWED["enforce"]
     assert _part("apishield.cli") not in ALLOWED["inline"]
+    assert _part("apishield.cli") not in ALLOWED["startup"]
+    assert _part("apishield.inline.guard") not in ALLOWED["startup"]
+    assert _part("apishield.checks.hscache") not in ALLOWED["state"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import hyperscan
 
+from apishield.checks.hscache import compiled
 from apishield.checks.signatures import Signature
 
 SUSPICIOUS = (
@@ -40,13 +41,7 @@ class Gate:
         for sig in signatures:
             patterns.append(sig.pattern.encode())
             flags.append(sig.flags | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE)
-        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._database.compile(
-            expressions=patterns,
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=flags,
-        )
+        self._database = compiled(patterns, flags, range(len(patterns)))
 
     def quiet(self, text: str) -> bool:
         """True when nothing in `text` could start an injection."""

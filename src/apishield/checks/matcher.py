@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import hyperscan
 
+from apishield.checks.hscache import compiled
 from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.signatures.base import confine
 
@@ -89,17 +90,10 @@ def _compile(signatures: tuple[Signature, ...], every_text: frozenset[str]) -> h
         else:
             expressions.append(pattern.encode("utf-8"))
             flags.append(sig.flags | _ALWAYS)
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
-        database.compile(
-            expressions=expressions,
-            ids=list(range(len(signatures))),
-            elements=len(signatures),
-            flags=flags,
-        )
+        return compiled(expressions, flags, range(len(signatures)))
     except hyperscan.error as exc:
         raise SignatureError(f"{_culprit(signatures)}: {exc}") from exc
-    return database
 
 
 def _culprit(signatures: tuple[Signature, ...]) -> str:
@@ -137,5 +131,6 @@ def _starts(texts: Sequence[str]) -> list[int]:
 
 @lru_cache(maxsize=1)
 def default_matcher() -> Matcher:
-    """The shared matcher over SIGNATURES, compiled on first use (compiling takes a moment)."""
+    """The shared matcher over SIGNATURES, built on first use (compiling takes a moment;
+    loading from an installed `hscache` store does not)."""
     return Matcher()

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import hyperscan
 
+from apishield.checks.hscache import compiled
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Exchange, Finding, Response, Severity
 
@@ -112,12 +113,10 @@ class LeakScanner:
     """One compiled block-mode database over both pattern sets."""
 
     def __init__(self) -> None:
-        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._database.compile(
+        self._database = compiled(
             expressions=[pattern.encode() for _, _, pattern, _ in _PATTERNS],
-            ids=list(range(len(_PATTERNS))),
-            elements=len(_PATTERNS),
             flags=[hyperscan.HS_FLAG_SINGLEMATCH | extra for *_, extra in _PATTERNS],
+            ids=range(len(_PATTERNS)),
         )
 
     def scan(self, body: bytes) -> dict[str, str]:
@@ -134,7 +133,8 @@ class LeakScanner:
 
 @lru_cache(maxsize=1)
 def leak_scanner() -> LeakScanner:
-    """Compiled on first use and shared: compiling takes far longer than a scan."""
+    """Built on first use and shared: compiling takes far longer than a scan (with an
+    `hscache` store installed, the next process loads the compiled database instead)."""
     return LeakScanner()
 
 

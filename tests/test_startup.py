@@ -1,0 +1,49 @@
+"""Start-up wiring: the compiled-database cache follows `$APISHIELD_CACHE_DIR`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import hyperscan
+import pytest
+
+from apishield.checks import hscache
+from apishield.startup import install_compiled_cache
+from apishield.state.disk import DiskStore
+
+from .conftest import Compiles
+
+Install = Callable[[hscache.DatabaseStore | None], None]
+EXPRESSIONS = [rb"union\s+select", rb"<script\b"]
+FLAGS = [hyperscan.HS_FLAG_CASELESS] * 2
+IDS = [0, 1]
+
+
+def test_the_cache_goes_where_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, install_store: Install, compiles: Compiles
+) -> None:
+    monkeypatch.setenv("APISHIELD_CACHE_DIR", str(tmp_path / "hs"))
+    assert install_compiled_cache() == tmp_path / "hs"
+    store = hscache.installed_store()
+    assert isinstance(store, DiskStore)
+    assert store.directory == tmp_path / "hs"
+    hscache.compiled(EXPRESSIONS, FLAGS, IDS)
+    hscache.compiled(EXPRESSIONS, FLAGS, IDS)
+    assert compiles.count == 1
+    assert len(list((tmp_path / "hs").glob("*.hsdb"))) == 1
+
+
+def test_a_disabled_cache_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, install_store: Install, compiles: Compiles
+) -> None:
+    monkeypatch.setenv("APISHIELD_CACHE_DIR", "off")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert install_compiled_cache() is None
+    assert hscache.installed_store() is None
+    hscache.compiled(EXPRESSIONS, FLAGS, IDS)
+    hscache.compiled(EXPRESSIONS, FLAGS, IDS)
+    assert compiles.count == 2
+    assert list(tmp_path.iterdir()) == []
