@@ -10,8 +10,6 @@ claim value, or more of a found secret than a short prefix and its length.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
@@ -99,16 +97,13 @@ def read_token(token: str) -> TokenReading | None:
 
 
 def _read(token: str) -> TokenReading | None:
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
+    try:  # one pass over the token: header, claims and signature together
+        decoded = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         return None
-    signing_input, _, signature = token.rpartition(".")
-    try:
-        raw_signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except (binascii.Error, ValueError):
-        raw_signature = b""
+    header, claims = decoded["header"], decoded["payload"]
+    raw_signature = decoded["signature"]
+    signing_input = token.rpartition(".")[0]
     issuer = claims.get("iss")
     return TokenReading(
         alg=str(header.get("alg", "")),

@@ -17,6 +17,7 @@ Where a spec is rejected and where it loads with warnings:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -42,6 +43,11 @@ from apishield.inventory.spec import (
     resolve_local_ref,
     spec_from_document,
 )
+
+# openapi-spec-validator switches to jsonschema-rs whenever it is installed (apishield validates
+# requests with it); spec import keeps the pure-Python backend, whose errors carry the paths the
+# warnings list. A backend the user names in the environment still wins.
+os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
 
 _MAX_WARNINGS = 200
 _MAX_NODES = 5_000_000
