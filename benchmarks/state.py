@@ -3,9 +3,12 @@
 Each operation runs N times on both backends over a spread of keys; Redis figures include the
 round trip to the server named by --url (loopback by default), so they are what one process
 pays, not what the server can do. Records are the ones detectors keep: an identity's Profile
-and an endpoint's Baseline (24 hourly slots and the minute's distinct actors). Then the same
-calls in batches (one pipeline, one round trip each), and the built-in detectors over the same
-observations on both backends. Keys go under a fresh prefix, deleted at the end.
+and an endpoint's Baseline (24 hourly slots; the minute's distinct actors are a distinct set
+beside it). Then the same calls in batches (one pipeline, one round trip each), and the built-in
+detectors over the same observations on both backends. Then enforcement: token buckets and
+blocks in memory and on Redis, the failover wrapper's own cost (healthy, and answering locally
+during an outage), and one whole policy decision. Keys go under a fresh prefix, deleted at the
+end.
 
     python benchmarks/state.py [--n 20000] [--url redis://127.0.0.1:6379/0] [--batch 100]
 """
@@ -13,6 +16,7 @@ observations on both backends. Keys go under a fresh prefix, deleted at the end.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -21,16 +25,25 @@ from typing import Any
 import orjson
 from redis import Redis
 
+from apishield.config import Config
 from apishield.detect import builtin_detectors
-from apishield.detect.anomaly import Baseline
+from apishield.detect.anomaly import Baseline, TrafficAnomaly
 from apishield.detect.observation import Observation
 from apishield.detect.profile import Profile
 from apishield.detect.roles import EndpointRoles
 from apishield.detect.testing import ENDPOINT, make_observation
+from apishield.enforce import Policy
+from apishield.limits import Blocks, Buckets
+from apishield.normalise.actor import ActorResolver, JwtReader
+from apishield.privacy import Hasher
 from apishield.state.codec import decode, encode
+from apishield.state.failover import Failover, FailoverBlocks, FailoverBuckets
 from apishield.state.memory import MemoryState
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
 from apishield.state.redis import RedisState
+from apishield.state.redis_limits import RedisBlocks, RedisBuckets
 from apishield.stateful import State
+from apishield.testing import make_exchange
 
 T = 1_767_225_600.0
 KEYS = 1_000
@@ -44,8 +57,7 @@ def profile() -> Profile:
 
 
 def baseline(actors: int) -> Baseline:
-    record = Baseline(minute=29_453_760, requests=actors * 3)
-    record.actors = {f"ip:203.0.113.{n % 250}.{n // 250}" for n in range(actors)}
+    record = Baseline(minute=29_453_760, requests=actors * 3, actors=actors)
     for hour, slot in enumerate(record.slots):
         for minute in range(5):
             slot.add(float(hour + minute))
@@ -71,7 +83,7 @@ def operations(n: int) -> dict[str, Callable[[State, int], object]]:
         ),
         "load+save float": load_save(float, 1.5),
         "load+save Profile": load_save(Profile, small),
-        "load+save Baseline (200 actors)": load_save(Baseline, large),
+        "load+save Baseline": load_save(Baseline, large),
     }
 
 
@@ -114,6 +126,19 @@ def traffic(n: int) -> list[Observation]:
     ]
 
 
+def busy_endpoint(n: int) -> list[Observation]:
+    """A new actor every 5 ms on one endpoint: the minute's distinct actors reach their cap."""
+    return [make_observation(actor=f"id:user{i}", time=T + 30 + i * 0.005) for i in range(n)]
+
+
+def anomaly_rate(state: State, observations: list[Observation]) -> float:
+    detector = TrafficAnomaly()
+    start = time.perf_counter()
+    for observation in observations:
+        list(detector.observe(observation, state))
+    return len(observations) / (time.perf_counter() - start)
+
+
 def detect_rate(state: State, observations: list[Observation]) -> float:
     detectors = builtin_detectors()
     start = time.perf_counter()
@@ -121,6 +146,114 @@ def detect_rate(state: State, observations: list[Observation]) -> float:
         for detector in detectors:
             list(detector.observe(observation, state))
     return len(observations) / (time.perf_counter() - start)
+
+
+# Enforcement: buckets, blocks, failover and one policy decision
+
+
+def limit_operations() -> dict[str, Callable[[Buckets, Blocks, int], object]]:
+    """Calls as the policy makes them: keys spread over KEYS actors, event time moving on."""
+    return {
+        "bucket take (allowed)": lambda b, _, i: b.take(f"rl:a:{i % KEYS}", T + i, 1.0, 1e9),
+        "bucket take (refused)": lambda b, _, i: b.take("rl:a:hammer", T, 0.0, 1.0),
+        "is_blocked (not blocked)": lambda _, k, i: k.is_blocked("ip", f"10.0.{i % KEYS}", T),
+        "is_blocked (blocked)": lambda _, k, i: k.is_blocked("ip", f"10.1.{i % 100}", T),
+        "block": lambda _, k, i: k.block("identity", f"user{i % KEYS}", T + 600 + i, "bench"),
+    }
+
+
+def per_limit_op(run: Callable[[Buckets, Blocks, int], object], pair: Limits, n: int) -> float:
+    buckets, blocks = pair
+    start = time.perf_counter()
+    for i in range(n):
+        run(buckets, blocks, i)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+Limits = tuple[Buckets, Blocks]
+
+
+def seeded(pair: Limits) -> Limits:
+    """The blocks `is_blocked (blocked)` finds, raised beforehand."""
+    for n in range(100):
+        pair[1].block("ip", f"10.1.{n}", T + 3600, "bench")
+    pair[0].take("rl:a:hammer", T, 0.0, 1.0)
+    return pair
+
+
+def list_cost(blocks: Blocks, size: int, n: int) -> float:
+    """ms to list `size` blocks in force."""
+    for i in range(size):
+        blocks.block("session", f"{i:016x}", T + 3600 + i, "bench")
+    start = time.perf_counter()
+    for _ in range(n):
+        blocks.list(T)
+    return (time.perf_counter() - start) / n * 1e3
+
+
+def decision_cost(buckets: Buckets, blocks: Blocks, n: int) -> float:
+    """µs per `Policy.decide` for a client with an API key and a session: three block lookups
+    (IP, key, session) and three bucket takes (actor on endpoint, actor, endpoint)."""
+    generous = {"requests": 1e9, "per_seconds": 1.0}
+    config = Config.model_validate(
+        {"enforce": {"rate_limits": {k: generous for k in ("actor", "endpoint", "actor_endpoint")}}}
+    )
+    policy = Policy(config.enforce, buckets, blocks)
+    exchange = make_exchange(
+        path="/customers/{id}", headers={"x-api-key": "sk_live_0123456789", "cookie": "sid=abc"}
+    )
+    ActorResolver(config.identity, Hasher(b"b" * 32), JwtReader())(exchange)
+    exchange.route = "/customers/{id}"
+    start = time.perf_counter()
+    for i in range(n):
+        policy.decide(exchange, T + i * 0.001)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def degraded(client: Redis, prefix: str) -> Limits:
+    """Failover wrappers whose shared side is a Redis that refuses every call."""
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1)
+    health = Failover("redis 127.0.0.1:1", probe_seconds=3600.0)
+    pair: Limits = (
+        FailoverBuckets(RedisBuckets(dead, prefix), MemoryBuckets(), health),
+        FailoverBlocks(RedisBlocks(dead, prefix), MemoryBlocks(), health),
+    )
+    pair[0].take("start-the-outage", T, 1.0, 1.0)
+    return pair
+
+
+def limits_report(client: Redis, prefix: str, n: int) -> None:
+    logging.getLogger("apishield.state").setLevel(logging.ERROR)
+    health = Failover("redis", probe_seconds=3600.0)
+    redis_pair: Limits = (RedisBuckets(client, prefix), RedisBlocks(client, prefix))
+    pairs: dict[str, Callable[[], Limits]] = {
+        "memory": lambda: (MemoryBuckets(), MemoryBlocks()),
+        "redis": lambda: redis_pair,
+        "failover": lambda: (
+            FailoverBuckets(redis_pair[0], MemoryBuckets(), health),
+            FailoverBlocks(redis_pair[1], MemoryBlocks(), health),
+        ),
+        "degraded": lambda: degraded(client, prefix),
+    }
+    print(
+        "enforcement, µs per call: failover = Redis behind the failover wrapper, degraded = the "
+        "wrapper answering from memory during an outage"
+    )
+    print(f"{'operation':28}" + "".join(f"{name:>11}" for name in pairs) + f"{'redis/memory':>14}")
+    for name, run in limit_operations().items():
+        costs = [per_limit_op(run, seeded(make()), n) for make in pairs.values()]
+        cells = "".join(f"{cost:11.2f}" for cost in costs)
+        print(f"{name:28}{cells}{costs[1] / costs[0]:13.0f}x")
+    for size in (100, 10_000):
+        memory = list_cost(MemoryBlocks(), size, 20)
+        redis = list_cost(RedisBlocks(client, f"{prefix}list{size}:"), size, 20)
+        print(
+            f"list {size:,} blocks: {memory:.2f} ms in memory, {redis:.2f} ms on Redis "
+            f"({redis / memory:.0f}x)"
+        )
+    decisions = [decision_cost(*make(), min(n, 5_000)) for make in pairs.values()]
+    cells = ", ".join(f"{name} {cost:.1f}" for name, cost in zip(pairs, decisions, strict=True))
+    print(f"one policy decision (3 block lookups, 3 takes), µs: {cells}")
 
 
 def main() -> None:
@@ -143,7 +276,7 @@ def main() -> None:
             memory, redis = per_op(run, MemoryState(), n), per_op(run, shared, n)
             print(f"{name:34}{memory:11.2f}{redis:11.1f}{redis / memory:13.0f}x")
         print("JSON codec alone (encode, dumps, loads, decode), µs per record:")
-        for name, value in (("Profile", profile()), ("Baseline (200 actors)", baseline(200))):
+        for name, value in (("Profile", profile()), ("Baseline", baseline(200))):
             print(f"  {name:32}{codec_cost(value, min(n, 5_000)):11.1f}")
         one = 1e6 / per_op(operations(n)["count"], shared, n)
         print(f"count, one call per round trip: {one:,.0f} ops/s")
@@ -156,6 +289,14 @@ def main() -> None:
             f"built-in detectors, {len(observations):,} observations: {local:,.0f}/s in memory, "
             f"{remote:,.0f}/s on Redis ({local / remote:.0f}x slower)"
         )
+        print(f"Baseline record as JSON: {len(orjson.dumps(encode(baseline(200))))} bytes")
+        crowd = busy_endpoint(min(n, 5_000))
+        local, remote = anomaly_rate(MemoryState(), crowd), anomaly_rate(shared, crowd)
+        print(
+            f"traffic anomaly at a busy endpoint ({len(crowd):,} distinct actors in "
+            f"{len(crowd) * 0.005:.0f} s): {local:,.0f}/s in memory, {remote:,.0f}/s on Redis"
+        )
+        limits_report(client, prefix, n)
     finally:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         for first in range(0, len(keys), 1000):

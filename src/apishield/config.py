@@ -183,6 +183,46 @@ class StoreConfig(_Section):
     url: str = "sqlite:///apishield.db"
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class StateConfig(_Section):
+    """Where rate limits, blocks and detector state live: this process's memory, or a Redis
+    shared by every middleware, proxy and worker pointed at it."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    url: str = "redis://127.0.0.1:6379/0"
+    """redis://[:password@]host:port/db, rediss:// for TLS, or unix:///path/redis.sock."""
+    prefix: str = "apishield:"
+    """Every key starts with it: installations sharing one Redis keep apart by prefix."""
+    timeout: float = Field(default=0.5, gt=0, le=30)
+    """Seconds to wait for Redis before a call counts as failed; a request may wait about
+    twice this once, when Redis goes away."""
+    probe_seconds: float = Field(default=5.0, gt=0)
+    """While Redis is away, how often one call tries it again."""
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, url: str) -> str:
+        if not url.startswith(REDIS_SCHEMES):
+            scheme = url.partition("://")[0] if "://" in url else url.partition(":")[0]
+            raise ValueError(
+                f"the scheme {scheme!r} is not Redis; write redis://127.0.0.1:6379/0, rediss:// "
+                "for TLS, or unix:///path/to/redis.sock"
+            )
+        return url
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, prefix: str) -> str:
+        if not prefix or any(c.isspace() for c in prefix):
+            raise ValueError(
+                "the key prefix must be non-empty and without spaces, e.g. 'apishield:' or "
+                "'apishield:staging:'"
+            )
+        return prefix
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("APISHIELD_HOME", Path.home() / ".apishield"))
 
@@ -198,6 +238,7 @@ class Config(_Section):
     detect: DetectConfig = Field(default_factory=DetectConfig)
     enforce: EnforceConfig = Field(default_factory=EnforceConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

@@ -31,6 +31,7 @@ ERROR_FLOOR = 20
 SLOW_FLOOR = 30
 MAX_ACTORS = 4096
 _TTL = 8 * 86_400.0
+_ACTORS = "baseline-actors:"
 
 
 @dataclass(slots=True)
@@ -58,10 +59,12 @@ class Baseline:
     """Judge only active minutes: an identity's usual pace when it is busy, not its idle hours."""
     minute: int = -1
     requests: int = 0
-    actors: set[str] = field(default_factory=set)
+    actors: int = 0
     """Distinct actors this minute (capped): endpoint and global spikes count these, so one
     client's burst (a fleet manager reading sixty lines) is that client's anomaly, not the
-    endpoint's. Floods from a few addresses are the rate rules' to catch."""
+    endpoint's. Floods from a few addresses are the rate rules' to catch. The actors
+    themselves are a distinct set in the state (`_ACTORS`), one per minute, so this record
+    stays a few hundred bytes however busy the endpoint is."""
     errors: int = 0
     latency: float = 0.0
     slots: list[Slot] = field(default_factory=lambda: [Slot() for _ in range(24)])
@@ -74,12 +77,11 @@ class Baseline:
             return
         if self.minute >= 0:
             self._close(minute)
-        self.minute, self.requests, self.errors, self.latency = minute, 0, 0, 0.0
-        self.actors = set()
+        self.minute, self.requests, self.actors, self.errors, self.latency = minute, 0, 0, 0, 0.0
 
     @property
     def measure(self) -> int:
-        return self.requests if self.sparse else len(self.actors)
+        return self.requests if self.sparse else self.actors
 
     def _close(self, minute: int) -> None:
         self.slots[(self.minute // 60) % 24].add(self.measure)
@@ -107,8 +109,10 @@ class TrafficAnomaly:
         baseline = state.load(key, Baseline, o.time) or Baseline(sparse=endpoint == o.actor)
         baseline.roll(o.time)
         baseline.requests += 1
-        if not baseline.sparse and len(baseline.actors) < MAX_ACTORS:
-            baseline.actors.add(o.actor)
+        if not baseline.sparse:
+            # Keyed by the minute, so the window never reaches into the minute before.
+            members = f"{_ACTORS}{endpoint}:{baseline.minute}"
+            baseline.actors = state.distinct(members, o.actor, o.time, 60.0, MAX_ACTORS)
         baseline.errors += o.status >= 500
         baseline.latency += o.duration
         state.save(key, baseline, o.time, _TTL)

@@ -17,6 +17,13 @@ are atomic per call, so the policy decides outside the lock.
 Contained failures: any error inside the guard is counted by phase and logged the first time;
 `check` then answers None, and the middleware lets the request through unchanged (fail open,
 the default) or answers 503 when `enforce.on_error` is "closed".
+
+Shared state: with `state.backend: redis` the buckets, blocks and detector state are on Redis,
+shared with every other guard on the same url and prefix, behind a failover
+(`apishield.state.failover`): while Redis is away the guard goes on deciding on its own memory,
+logs that once, and reports it in `degraded` and `stats()["state"]`. That is not a guard
+failure, so `enforce.on_error` does not apply: rate limits and blocks stay enforced, per
+process, until Redis returns.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request
 from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
-from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.state.factory import Backends, open_backends
 
 log = logging.getLogger("apishield.inline")
 
@@ -72,11 +79,15 @@ class Guard:
         batch_size: int = BATCH_SIZE,
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
+        backends: Backends | None = None,
     ) -> None:
         """`on_processed` is called on the worker thread after each exchange's response phase
-        (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned."""
+        (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned;
+        `backends` are the state the engine and policy use, reported in `stats()` and closed
+        with the guard."""
         self.engine = engine
         self.policy = policy
+        self.backends = backends
         self.fail_closed = fail_closed
         self.blocking = blocking or AutoBlockConfig()
         """When incidents block their actor."""
@@ -126,15 +137,17 @@ class Guard:
         *,
         buckets: Buckets | None = None,
         blocks: Blocks | None = None,
+        backends: Backends | None = None,
         queue_size: int = QUEUE_SIZE,
         batch_size: int = BATCH_SIZE,
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
     ) -> Guard:
-        """A guard with the default engine; buckets and blocks in memory unless shared ones
-        are given."""
-        engine = Engine(config, hasher)
-        policy = Policy(config.enforce, buckets or MemoryBuckets(), blocks or MemoryBlocks())
+        """A guard with the default engine on the state `config.state` names (in memory, or
+        Redis with failover); `backends`, or `buckets` and `blocks` alone, replace it."""
+        backends = backends or open_backends(config)
+        engine = Engine(config, hasher, state=backends.state)
+        policy = Policy(config.enforce, buckets or backends.buckets, blocks or backends.blocks)
         return cls(
             engine,
             policy,
@@ -145,7 +158,13 @@ class Guard:
             batch_size=batch_size,
             on_processed=on_processed,
             warm=warm,
+            backends=backends,
         )
+
+    @property
+    def degraded(self) -> bool:
+        """True while shared state is away and this guard decides on its own memory."""
+        return self.backends is not None and self.backends.degraded
 
     # -- request phase ----------------------------------------------------------------------
 
@@ -193,9 +212,11 @@ class Guard:
         self._queue.join()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Analyse what is queued, then stop the worker."""
+        """Analyse what is queued, then stop the worker and let go of shared state."""
         self._queue.put(_STOP, timeout=timeout)
         self._worker.join(timeout)
+        if self.backends is not None:
+            self.backends.close()
 
     def _drain(self) -> None:
         while True:
@@ -248,6 +269,7 @@ class Guard:
             "errors": dict(self.errors),
             "decisions": dict(self.decisions),
             "stage_errors": dict(self.engine.pipeline.errors),
+            "state": self.backends.status() if self.backends is not None else {},
         }
 
 

@@ -1,0 +1,231 @@
+"""Shared state that fails over to this process's memory, and says so, while Redis is away.
+
+An API must not go down with its rate limiter's Redis, so the in-line guard wraps the shared
+state, buckets and blocks in these classes. While Redis answers, every call goes to it. The
+first call that fails (`StateUnavailable`) starts an outage: a WARNING is logged once, the
+call and all that follow are answered from local in-memory backends, and `degraded` is true.
+Limits are then per process (each one allows its own burst) and blocks raised elsewhere are
+not seen, which is what "fail open" means here: requests keep being decided. At most one call
+every `probe_seconds` tries Redis again; the first that succeeds ends the outage, logs that
+Redis is back, copies the blocks raised meanwhile into it, and from then on every call goes to
+Redis again. Counts and detector records kept locally during the outage are dropped.
+
+The wall clock here is the monotonic clock and only paces probes; analysis keeps event time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from apishield.limits import Block, BlockKind, Blocks, Buckets, Take
+from apishield.state.memory_limits import MemoryBlocks
+from apishield.stateful import State, StateUnavailable
+
+log = logging.getLogger("apishield.state")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_PROBE_SECONDS = 5.0
+
+
+class Failover:
+    """The health of one shared backend, as every wrapper over it sees it.
+
+    `degraded` is true during an outage; `outages` counts them, `local_calls` counts the calls
+    answered locally, and `last_error` says what failed last (host and port, never a password).
+    """
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        probe_seconds: float = DEFAULT_PROBE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not probe_seconds > 0:
+            raise ValueError(f"probe_seconds is {probe_seconds}; it must be more than zero")
+        self.where = where
+        self.probe_seconds = probe_seconds
+        self.outages = 0
+        self.local_calls = 0
+        self.last_error = ""
+        self._clock = clock
+        self._degraded = False
+        self._since = 0.0
+        self._next_probe = 0.0
+        self._lock = threading.Lock()
+        self._on_return: list[Callable[[], int]] = []
+
+    @property
+    def degraded(self) -> bool:
+        return self._degraded
+
+    def on_return(self, hook: Callable[[], int]) -> None:
+        """Run `hook` against the shared backend before it is used again after an outage; it
+        answers how many things it carried over and may raise `StateUnavailable`."""
+        self._on_return.append(hook)
+
+    def run(self, shared: Callable[[], R], local: Callable[[], R]) -> R:
+        """`shared()` while the backend answers; `local()` during an outage."""
+        if self._degraded and not self._probe_due():
+            self.local_calls += 1
+            return local()
+        probing = self._degraded
+        try:
+            carried = sum(hook() for hook in self._on_return) if probing else 0
+            result = shared()
+        except StateUnavailable as error:
+            self._lost(error)
+            self.local_calls += 1
+            return local()
+        if probing:
+            self._back(carried)
+        return result
+
+    def status(self) -> dict[str, object]:
+        return {
+            "backend": self.where,
+            "degraded": self._degraded,
+            "outages": self.outages,
+            "local_calls": self.local_calls,
+            "last_error": self.last_error,
+        }
+
+    def _probe_due(self) -> bool:
+        """True for one caller per `probe_seconds`; the others go on locally meanwhile."""
+        if self._clock() < self._next_probe:
+            return False
+        with self._lock:
+            now = self._clock()
+            if not self._degraded or now < self._next_probe:
+                return False
+            self._next_probe = now + self.probe_seconds
+            return True
+
+    def _lost(self, error: StateUnavailable) -> None:
+        with self._lock:
+            self.last_error = str(error)
+            self._next_probe = self._clock() + self.probe_seconds
+            if self._degraded:
+                return
+            self._degraded = True
+            self._since = self._clock()
+            self.outages += 1
+        log.warning(
+            "shared state unavailable: %s. Rate limits, blocks and detector state go on in this "
+            "process's memory (limits are per process until it returns); trying it again every "
+            "%gs",
+            error,
+            self.probe_seconds,
+        )
+
+    def _back(self, carried: int) -> None:
+        with self._lock:
+            if not self._degraded:
+                return
+            self._degraded = False
+            away = self._clock() - self._since
+        log.warning(
+            "shared state at %s is back after %.1fs; %d calls were answered locally, %d blocks "
+            "raised meanwhile copied to it",
+            self.where,
+            away,
+            self.local_calls,
+            carried,
+        )
+
+
+class FailoverState:
+    """`apishield.stateful.State` on `shared`, on `local` during an outage."""
+
+    def __init__(self, shared: State, local: State, failover: Failover) -> None:
+        self.shared = shared
+        self.local = local
+        self.failover = failover
+
+    def count(self, key: str, now: float, window: float, amount: float = 1.0) -> float:
+        return self.failover.run(
+            lambda: self.shared.count(key, now, window, amount),
+            lambda: self.local.count(key, now, window, amount),
+        )
+
+    def distinct(self, key: str, member: str, now: float, window: float, cap: int) -> int:
+        return self.failover.run(
+            lambda: self.shared.distinct(key, member, now, window, cap),
+            lambda: self.local.distinct(key, member, now, window, cap),
+        )
+
+    def load(self, key: str, kind: type[T], now: float) -> T | None:
+        return self.failover.run(
+            lambda: self.shared.load(key, kind, now), lambda: self.local.load(key, kind, now)
+        )
+
+    def save(self, key: str, value: object, now: float, ttl: float) -> None:
+        self.failover.run(
+            lambda: self.shared.save(key, value, now, ttl),
+            lambda: self.local.save(key, value, now, ttl),
+        )
+
+
+class FailoverBuckets:
+    """`apishield.limits.Buckets` on `shared`, on `local` during an outage."""
+
+    def __init__(self, shared: Buckets, local: Buckets, failover: Failover) -> None:
+        self.shared = shared
+        self.local = local
+        self.failover = failover
+
+    def take(self, key: str, now: float, rate: float, burst: float, cost: float = 1.0) -> Take:
+        return self.failover.run(
+            lambda: self.shared.take(key, now, rate, burst, cost),
+            lambda: self.local.take(key, now, rate, burst, cost),
+        )
+
+
+class FailoverBlocks:
+    """`apishield.limits.Blocks` on `shared`, on `local` during an outage.
+
+    A block raised during an outage (an incident's automatic block) is kept locally and copied
+    to the shared table when it returns, so no process forgets it; a block lifted during an
+    outage is lifted locally only.
+    """
+
+    def __init__(self, shared: Blocks, local: MemoryBlocks, failover: Failover) -> None:
+        self.shared = shared
+        self.local = local
+        self.failover = failover
+        failover.on_return(self._carry_over)
+
+    def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+        self.failover.run(
+            lambda: self.shared.block(kind, value, until, reason),
+            lambda: self.local.block(kind, value, until, reason),
+        )
+
+    def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
+        return self.failover.run(
+            lambda: self.shared.is_blocked(kind, value, now),
+            lambda: self.local.is_blocked(kind, value, now),
+        )
+
+    def list(self, now: float) -> list[Block]:
+        return self.failover.run(lambda: self.shared.list(now), lambda: self.local.list(now))
+
+    def unblock(self, kind: BlockKind, value: str) -> bool:
+        return self.failover.run(
+            lambda: self.shared.unblock(kind, value), lambda: self.local.unblock(kind, value)
+        )
+
+    def _carry_over(self) -> int:
+        """Copy local blocks to the shared table, forgetting each once it is there."""
+        held = self.local.list(-math.inf)
+        for block in held:
+            self.shared.block(block.kind, block.value, block.until, block.reason)
+            self.local.unblock(block.kind, block.value)
+        return len(held)

@@ -1,0 +1,191 @@
+"""Failover to local memory while shared state is away: logged once, probed sparingly, undone.
+
+A switchable stand-in plays Redis here, with a clock the test moves; the same wrappers over a
+real Redis server that is killed and restarted are in tests/inline/test_shared_state.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from apishield.limits import Block, BlockKind, Take
+from apishield.state.failover import Failover, FailoverBlocks, FailoverBuckets, FailoverState
+from apishield.state.memory import MemoryState
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.stateful import StateUnavailable
+from apishield.testing import T0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Switch:
+    """Whether the stand-in answers, and how often it was asked."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.calls = 0
+
+    def check(self) -> None:
+        self.calls += 1
+        if not self.up:
+            raise StateUnavailable("Redis state at 127.0.0.1:6399/0 failed (ConnectionError)")
+
+
+class Flaky:
+    """Wraps a memory backend; every call first asks the switch."""
+
+    def __init__(self, inner: Any, switch: Switch) -> None:
+        self._inner = inner
+        self._switch = switch
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        def call(*args: Any) -> Any:
+            self._switch.check()
+            return method(*args)
+
+        return call
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def switch() -> Switch:
+    return Switch()
+
+
+@pytest.fixture
+def failover(clock: Clock) -> Failover:
+    return Failover("redis 127.0.0.1:6399/0", probe_seconds=5.0, clock=clock)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "apishield.state" and r.levelno == logging.WARNING
+    ]
+
+
+def test_calls_go_to_the_shared_backend_while_it_answers(
+    failover: Failover, switch: Switch
+) -> None:
+    shared, local = MemoryBuckets(), MemoryBuckets()
+    buckets = FailoverBuckets(Flaky(shared, switch), local, failover)
+    assert buckets.take("k", T0, 1.0, 5) == Take(True, 4.0, 0.0)
+    assert len(shared) == 1 and len(local) == 0
+    assert not failover.degraded and failover.status()["outages"] == 0
+
+
+def test_an_outage_is_logged_once_and_calls_are_answered_locally(
+    failover: Failover, switch: Switch, caplog: pytest.LogCaptureFixture
+) -> None:
+    buckets = FailoverBuckets(Flaky(MemoryBuckets(), switch), MemoryBuckets(), failover)
+    switch.up = False
+    with caplog.at_level(logging.WARNING, "apishield.state"):
+        takes = [buckets.take("k", T0, 0.001, 3) for _ in range(5)]
+    # Still enforced, on this process's own bucket: three allowed, then refused.
+    assert [t.allowed for t in takes] == [True, True, True, False, False]
+    assert failover.degraded
+    (warning,) = _warnings(caplog)
+    assert "shared state unavailable" in warning and "127.0.0.1:6399" in warning
+    assert failover.outages == 1 and failover.local_calls == 5
+    assert switch.calls == 1  # only the first call waited for the dead backend
+
+
+def test_a_dead_backend_is_tried_again_at_most_once_per_probe_interval(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    state = FailoverState(Flaky(MemoryState(), switch), MemoryState(), failover)
+    switch.up = False
+    state.count("k", T0, 60.0)
+    for step in range(50):  # ten seconds of calls, five a second
+        clock.now += 0.2
+        state.count("k", T0 + step, 60.0)
+    assert switch.calls == 1 + 2  # the failing call, then one probe per five seconds
+    assert failover.degraded
+
+
+def test_the_first_probe_that_succeeds_ends_the_outage(
+    failover: Failover, switch: Switch, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared, local = MemoryState(), MemoryState()
+    state = FailoverState(Flaky(shared, switch), local, failover)
+    switch.up = False
+    state.save("r", 1.0, T0, 60.0)
+    switch.up = True
+    with caplog.at_level(logging.WARNING, "apishield.state"):
+        assert state.load("r", float, T0) == 1.0  # not probed yet: the local record
+        clock.now += 5.0
+        assert state.load("r", float, T0) is None  # the probe: the shared backend again
+        state.save("r", 2.0, T0, 60.0)
+    assert not failover.degraded
+    assert shared.load("r", float, T0) == 2.0
+    assert "back after 5.0s" in _warnings(caplog)[-1]
+
+
+def test_blocks_raised_during_an_outage_reach_the_shared_table_when_it_returns(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    shared, local = MemoryBlocks(), MemoryBlocks()
+    blocks = FailoverBlocks(Flaky(shared, switch), local, failover)
+    switch.up = False
+    blocks.block("ip", "198.51.100.4", T0 + 600, "incident 3")
+    assert blocks.is_blocked("ip", "198.51.100.4", T0) is not None  # enforced locally
+    assert shared.list(T0) == []
+    switch.up = True
+    clock.now += 5.0
+    assert blocks.is_blocked("ip", "198.51.100.4", T0) == Block(
+        "ip", "198.51.100.4", T0 + 600, "incident 3"
+    )
+    assert [b.value for b in shared.list(T0)] == ["198.51.100.4"]
+    assert len(local) == 0 and not failover.degraded
+
+
+def test_a_probe_that_fails_while_carrying_blocks_over_keeps_them(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    class HalfUp(MemoryBlocks):
+        def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+            raise StateUnavailable("Redis state at 127.0.0.1:6399/0 failed (TimeoutError)")
+
+    local = MemoryBlocks()
+    blocks = FailoverBlocks(HalfUp(), local, failover)
+    blocks.block("ip", "a", T0 + 60, "r")
+    clock.now += 5.0
+    assert blocks.is_blocked("ip", "a", T0) is not None
+    assert failover.degraded and len(local) == 1
+
+
+def test_each_outage_is_counted_and_logged(
+    failover: Failover, switch: Switch, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = FailoverState(Flaky(MemoryState(), switch), MemoryState(), failover)
+    with caplog.at_level(logging.WARNING, "apishield.state"):
+        for _ in range(2):
+            switch.up = False
+            state.count("k", T0, 60.0)
+            state.count("k", T0, 60.0)
+            switch.up = True
+            clock.now += 5.0
+            state.count("k", T0, 60.0)
+    assert failover.outages == 2 and not failover.degraded
+    assert len(_warnings(caplog)) == 4  # each outage: one line when lost, one when back
+
+
+def test_the_probe_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="probe_seconds is 0"):
+        Failover("redis", probe_seconds=0)

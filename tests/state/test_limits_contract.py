@@ -1,0 +1,230 @@
+"""One contract for token buckets and blocks: in memory and on Redis they answer alike.
+
+Each case runs against `MemoryBuckets`/`MemoryBlocks` and `RedisBuckets`/`RedisBlocks`; the
+Redis cases use two clients on one prefix, so what one handle writes the other must see.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from apishield.limits import Blocks, Buckets
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.state.redis import RedisState
+from apishield.state.redis_limits import RedisBlocks, RedisBuckets
+from apishield.testing import T0
+
+Pair = tuple[Buckets, Buckets]
+BlockPair = tuple[Blocks, Blocks]
+
+
+@pytest.fixture
+def bucket_handles(backend_name: str, request: pytest.FixtureRequest) -> Pair:
+    if backend_name == "memory":
+        memory = MemoryBuckets()
+        return memory, memory
+    make: Callable[[], RedisState] = request.getfixturevalue("redis_state")
+    first, second = make(), make()
+    return RedisBuckets(first.client, first.prefix), RedisBuckets(second.client, second.prefix)
+
+
+@pytest.fixture
+def buckets(bucket_handles: Pair) -> Buckets:
+    return bucket_handles[0]
+
+
+@pytest.fixture
+def block_maker(backend_name: str, request: pytest.FixtureRequest) -> Callable[[int], BlockPair]:
+    """make(max_blocks) -> two handles on one block table."""
+
+    def make(max_blocks: int = 100_000) -> BlockPair:
+        if backend_name == "memory":
+            memory = MemoryBlocks(max_blocks)
+            return memory, memory
+        redis_state: Callable[[], RedisState] = request.getfixturevalue("redis_state")
+        first, second = redis_state(), redis_state()
+        return (
+            RedisBlocks(first.client, first.prefix, max_blocks=max_blocks),
+            RedisBlocks(second.client, second.prefix, max_blocks=max_blocks),
+        )
+
+    return make
+
+
+@pytest.fixture
+def blocks(block_maker: Callable[[int], BlockPair]) -> Blocks:
+    return block_maker(100_000)[0]
+
+
+# Buckets
+
+
+def test_a_new_bucket_is_full_and_refuses_past_its_burst(buckets: Buckets) -> None:
+    takes = [buckets.take("k", T0, rate=1.0, burst=3) for _ in range(4)]
+    assert [t.allowed for t in takes] == [True, True, True, False]
+    assert [t.remaining for t in takes] == [2, 1, 0, 0]
+    assert [t.retry_after for t in takes] == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_tokens_come_back_at_the_rate_and_never_past_the_burst(buckets: Buckets) -> None:
+    for _ in range(3):
+        buckets.take("k", T0, rate=2.0, burst=3)
+    early = buckets.take("k", T0 + 0.1, rate=2.0, burst=3)
+    assert not early.allowed and early.retry_after == pytest.approx(0.4)
+    half = buckets.take("k", T0 + 0.5, rate=2.0, burst=3)
+    assert half.allowed and half.remaining == pytest.approx(0.0)
+    later = buckets.take("k", T0 + 100, rate=2.0, burst=3)
+    assert later.remaining == 2.0
+
+
+def test_remaining_tokens_are_the_doubles_python_computes(buckets: Buckets) -> None:
+    stored, updated = 5.0, T0
+    for step in range(1, 40):
+        now = T0 + step * 0.37
+        tokens = min(5.0, stored + (now - updated) * 0.7)
+        taken = buckets.take("exact", now, rate=0.7, burst=5.0, cost=1.3)
+        if tokens >= 1.3:
+            assert taken == (True, tokens - 1.3, 0.0)
+            stored, updated = tokens - 1.3, now
+        else:
+            # Refused: nothing changes, the next refill counts from the last grant.
+            assert taken == (False, tokens, (1.3 - tokens) / 0.7)
+
+
+def test_a_refused_take_does_not_push_the_reopening_back(buckets: Buckets) -> None:
+    buckets.take("k", T0, rate=1.0, burst=1)
+    for step in range(5):
+        assert not buckets.take("k", T0 + 0.1 * step, rate=1.0, burst=1).allowed
+    assert buckets.take("k", T0 + 1.0, rate=1.0, burst=1).allowed
+
+
+def test_event_time_stepping_back_does_not_drain_the_bucket(buckets: Buckets) -> None:
+    buckets.take("k", T0, rate=1.0, burst=2)
+    assert buckets.take("k", T0 - 50, rate=1.0, burst=2).allowed
+
+
+def test_a_bucket_that_never_refills_says_so(buckets: Buckets) -> None:
+    assert buckets.take("k", T0, rate=0.0, burst=1).allowed
+    refused = buckets.take("k", T0 + 3600, rate=0.0, burst=1)
+    assert not refused.allowed and refused.retry_after == math.inf
+
+
+def test_costs_larger_than_one_and_keys_kept_apart(buckets: Buckets) -> None:
+    assert buckets.take("a", T0, rate=1.0, burst=10, cost=7).remaining == 3
+    assert not buckets.take("a", T0, rate=1.0, burst=10, cost=7).allowed
+    assert buckets.take("b", T0, rate=1.0, burst=10, cost=7).allowed
+
+
+def test_two_handles_draw_from_one_bucket(bucket_handles: Pair) -> None:
+    first, second = bucket_handles
+    granted = [(first if n % 2 else second).take("shared", T0, 0.001, 5).allowed for n in range(9)]
+    assert granted == [True] * 5 + [False] * 4
+
+
+def test_concurrent_takes_never_hand_out_more_than_the_burst(bucket_handles: Pair) -> None:
+    granted: list[bool] = []
+    lock = threading.Lock()
+
+    def worker(buckets: Buckets) -> None:
+        for _ in range(50):
+            allowed = buckets.take("shared", T0, rate=0.0, burst=120).allowed
+            with lock:
+                granted.append(allowed)
+
+    threads = [threading.Thread(target=worker, args=(bucket_handles[n % 2],)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 300 and sum(granted) == 120
+
+
+# Blocks
+
+
+def test_blocks_expire_in_event_time(blocks: Blocks) -> None:
+    blocks.block("ip", "198.51.100.4", T0 + 60, "manual")
+    held = blocks.is_blocked("ip", "198.51.100.4", T0 + 59)
+    assert held is not None and (held.kind, held.value) == ("ip", "198.51.100.4")
+    assert (held.until, held.reason) == (T0 + 60, "manual")
+    assert blocks.is_blocked("ip", "198.51.100.4", T0 + 60) is None
+    assert blocks.list(T0 + 61) == []
+    assert blocks.unblock("ip", "198.51.100.4") is False  # the lapsed block is gone
+
+
+def test_a_replayed_block_holds_in_its_own_event_time(blocks: Blocks) -> None:
+    old = 1_500_000_000.0  # years before the wall clock: only event time decides
+    blocks.block("identity", "mallory", old + 600, "replayed incident")
+    assert blocks.is_blocked("identity", "mallory", old + 599) is not None
+    assert blocks.is_blocked("identity", "mallory", old + 600) is None
+
+
+def test_blocking_again_keeps_the_later_expiry_and_the_newer_reason(blocks: Blocks) -> None:
+    blocks.block("identity", "mallory", T0 + 600, "first")
+    blocks.block("identity", "mallory", T0 + 60, "second")
+    held = blocks.is_blocked("identity", "mallory", T0 + 300)
+    assert held is not None and held.until == T0 + 600 and held.reason == "second"
+    blocks.block("identity", "mallory", T0 + 900, "third")
+    assert [(b.until, b.reason) for b in blocks.list(T0)] == [(T0 + 900, "third")]
+
+
+def test_list_is_longest_lasting_first_and_unblock_lifts(blocks: Blocks) -> None:
+    blocks.block("ip", "a", T0 + 10, "r1")
+    blocks.block("key", "b", T0 + 20, "r2")
+    blocks.block("session", "c", T0 + 10, "r3")
+    blocks.block("ip", "old", T0 - 1, "r4")
+    listed = [(b.kind, b.value, b.until, b.reason) for b in blocks.list(T0)]
+    assert listed == [
+        ("key", "b", T0 + 20, "r2"),
+        ("ip", "a", T0 + 10, "r1"),
+        ("session", "c", T0 + 10, "r3"),
+    ]
+    assert blocks.unblock("key", "b") is True
+    assert blocks.unblock("key", "b") is False
+    assert blocks.is_blocked("key", "b", T0) is None
+    assert [b.value for b in blocks.list(T0)] == ["a", "c"]
+
+
+def test_a_permanent_block_never_lapses(blocks: Blocks) -> None:
+    blocks.block("key", "0123456789abcdef", math.inf, "leaked key")
+    held = blocks.is_blocked("key", "0123456789abcdef", T0 + 1e9)
+    assert held is not None and held.until == math.inf
+    assert [b.until for b in blocks.list(T0 + 1e9)] == [math.inf]
+
+
+def test_values_with_separators_and_any_text_come_back(blocks: Blocks) -> None:
+    value, reason = "2001:db8::1", "incident 7: Bulk access – ünïcode 🙂"
+    blocks.block("ip", value, T0 + 60, reason)
+    held = blocks.is_blocked("ip", value, T0)
+    assert held is not None and (held.value, held.reason) == (value, reason)
+    assert [(b.kind, b.value) for b in blocks.list(T0)] == [("ip", value)]
+    assert blocks.is_blocked("identity", value, T0) is None  # kinds are apart
+
+
+def test_a_full_block_table_drops_the_block_that_lapses_first(
+    block_maker: Callable[[int], BlockPair],
+) -> None:
+    blocks, _ = block_maker(2)
+    blocks.block("ip", "a", T0 + 10, "r")
+    blocks.block("ip", "b", T0 + 20, "r")
+    blocks.block("ip", "c", T0 + 30, "r")
+    assert [b.value for b in blocks.list(T0)] == ["c", "b"]
+    blocks.block("ip", "d", T0 + 5, "r")  # lapses before any held block: not worth a slot
+    assert blocks.is_blocked("ip", "d", T0) is None
+    blocks.block("ip", "b", T0 + 40, "again")  # a held block is renewed, not counted twice
+    assert [b.value for b in blocks.list(T0)] == ["b", "c"]
+
+
+def test_a_block_from_one_handle_holds_on_the_other(
+    block_maker: Callable[[int], BlockPair],
+) -> None:
+    first, second = block_maker(100)
+    first.block("ip", "203.0.113.9", T0 + 60, "seen by all")
+    held = second.is_blocked("ip", "203.0.113.9", T0)
+    assert held is not None and held.reason == "seen by all"
+    assert second.unblock("ip", "203.0.113.9") is True
+    assert first.is_blocked("ip", "203.0.113.9", T0) is None
