@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
         "state",
         "facts",
         "endpoint_roles",
+        "enforce",
         "engine",
     },
     "report": {"core", "engine", "inventory", "checks", "detect", "report"},

@@ -163,6 +163,32 @@ class AutoBlockConfig(_Section):
     block_seconds: float = Field(default=3_600.0, gt=0)
 
 
+SchemaMode = Literal["block", "log", "off"]
+
+
+class EndpointSchemaConfig(_Section):
+    """One endpoint's OpenAPI validation; what is not set keeps `enforce.openapi`'s."""
+
+    requests: SchemaMode | None = None
+    responses: Literal["log", "off"] | None = None
+    strip_undocumented: bool | None = None
+
+
+class OpenApiConfig(_Section):
+    """Requests and answers held to the spec: undocumented properties (mass assignment), bodies
+    that break their schema, answer fields the spec does not document."""
+
+    requests: SchemaMode = "log"
+    """"block" refuses what breaks the schema, "log" reports it, "off" does not validate."""
+    responses: Literal["log", "off"] = "log"
+    strip_undocumented: bool = False
+    """In-line only: send answers without their undocumented fields (such answers are held
+    back until complete)."""
+    endpoints: dict[str, EndpointSchemaConfig | SchemaMode] = Field(default_factory=dict)
+    """"POST /v2/customers" (the path as the spec lists it), "/v2/customers/{id}" for every
+    method, or an operationId, to its settings or, alone, its request mode."""
+
+
 class EnforceConfig(_Section):
     mode: Literal["enforce", "monitor", "off"] = "enforce"
     """"monitor" decides and records what it would have done, but lets everything through."""
@@ -171,6 +197,8 @@ class EnforceConfig(_Section):
     deny: AccessListConfig = Field(default_factory=AccessListConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     auto_block: AutoBlockConfig = Field(default_factory=AutoBlockConfig)
+    openapi: OpenApiConfig = Field(default_factory=OpenApiConfig)
+    """Validation against the spec given with `--spec` (nothing is validated without one)."""
     block_on_threat: bool = False
     """Refuse requests whose threat level is high (injection and the like); otherwise they are
     flagged and logged only."""

@@ -17,6 +17,7 @@ from apishield.detect.registry import Detector
 from apishield.detect.rules import RuleDetector
 from apishield.detect.stage import DetectStage
 from apishield.endpoint_roles import InventoryRoles
+from apishield.enforce.schema import SchemaSettings, SchemaValidation
 from apishield.exchange import Exchange
 from apishield.facts import InventoryFacts
 from apishield.inventory.data_classes import DataClassStage
@@ -76,6 +77,15 @@ class Engine:
         context.facts = InventoryFacts(self.inventory, spec)
         context.max_body_bytes = config.ingest.max_body_bytes
         checks = _checks(config)
+        self.schema: SchemaValidation | None = None
+        if spec is not None:
+            settings = SchemaSettings.from_config(config.enforce.openapi)
+            self.schema = SchemaValidation(spec, settings)
+            checks = (
+                *checks,
+                Check("openapi-request", Phase.REQUEST, self.schema.check_request),
+                Check("openapi-response", Phase.RESPONSE, self.schema.check_response),
+            )
         self.check_stages = (
             CheckStage(Phase.REQUEST, checks, context),
             CheckStage(Phase.RESPONSE, checks, context),

@@ -1,7 +1,8 @@
 """The policy: what the request phase concluded, turned into one `Decision`.
 
 Order matters and is fixed: allow lists first (a trusted partner is never refused), then blocks
-in force, deny lists, the request's threat level, and rate limits last, so a refused request
+in force, deny lists, OpenAPI validation on endpoints in block mode, the request's threat
+level, and rate limits last, so a refused request
 does not spend tokens. The policy reads the exchange after the request stages ran (actor,
 route, request checks) and keeps nothing itself: buckets and blocks live behind
 `apishield.limits`, so several processes can share them.
@@ -12,13 +13,22 @@ from __future__ import annotations
 from apishield.config import EnforceConfig
 from apishield.enforce.lists import AccessList
 from apishield.enforce.ratelimit import RateLimits
+from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import ALLOW, Action, Actor, Decision, Exchange, Severity
 from apishield.limits import Block, Blocks, Buckets
 
 
 class Policy:
-    def __init__(self, config: EnforceConfig, buckets: Buckets, blocks: Blocks) -> None:
+    def __init__(
+        self,
+        config: EnforceConfig,
+        buckets: Buckets,
+        blocks: Blocks,
+        schema: SchemaValidation | None = None,
+    ) -> None:
+        """`schema` refuses requests that break the spec on endpoints in block mode."""
         self.config = config
+        self.schema = schema
         self.monitor = config.mode == "monitor"
         self.off = config.mode == "off"
         self.allow = AccessList(config.allow)
@@ -50,6 +60,9 @@ class Policy:
         if denied is not None:
             kind, entry = denied
             return Decision(Action.BLOCK, f"deny list: {kind} {entry}", f"enforce.deny.{kind}")
+        refused = self.schema.decide(exchange) if self.schema is not None else None
+        if refused is not None:
+            return refused
         threat = self._threat(exchange)
         if threat is not None and threat.action is Action.BLOCK:
             return threat

@@ -40,8 +40,10 @@ from apishield.detect.incidents import Incident
 from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request
+from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
+from apishield.startup import install_compiled_cache
 from apishield.state.factory import Backends, open_backends
 
 log = logging.getLogger("apishield.inline")
@@ -101,6 +103,7 @@ class Guard:
         """Rule id -> decisions that were not a plain allow, enforced or monitored."""
         self._lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        install_compiled_cache()  # the signature databases load in milliseconds once compiled
         if warm:
             self.warm_up()
         self._worker = threading.Thread(target=self._drain, name="apishield-guard", daemon=True)
@@ -110,6 +113,8 @@ class Guard:
         """Let the request checks build what they build on first use (the signature databases
         take seconds to compile without a cache) now, at app start-up, rather than on the first
         request. The synthetic request goes to the checks alone: nothing learns from it."""
+        if self.engine.schema is not None:
+            self.engine.schema.warm_up()
         probe = Exchange(
             Request(
                 "POST",
@@ -138,16 +143,23 @@ class Guard:
         buckets: Buckets | None = None,
         blocks: Blocks | None = None,
         backends: Backends | None = None,
+        spec: ApiSpec | None = None,
         queue_size: int = QUEUE_SIZE,
         batch_size: int = BATCH_SIZE,
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
     ) -> Guard:
         """A guard with the default engine on the state `config.state` names (in memory, or
-        Redis with failover); `backends`, or `buckets` and `blocks` alone, replace it."""
+        Redis with failover); `backends`, or `buckets` and `blocks` alone, replace it. With a
+        `spec`, requests and answers are validated against it (`enforce.openapi`)."""
         backends = backends or open_backends(config)
-        engine = Engine(config, hasher, state=backends.state)
-        policy = Policy(config.enforce, buckets or backends.buckets, blocks or backends.blocks)
+        engine = Engine(config, hasher, spec=spec, state=backends.state)
+        policy = Policy(
+            config.enforce,
+            buckets or backends.buckets,
+            blocks or backends.blocks,
+            schema=engine.schema,
+        )
         return cls(
             engine,
             policy,
