@@ -67,7 +67,9 @@ class Baseline:
     stays a few hundred bytes however busy the endpoint is."""
     errors: int = 0
     latency: float = 0.0
-    slots: list[Slot] = field(default_factory=lambda: [Slot() for _ in range(24)])
+    slots: list[Slot] = field(default_factory=list)
+    """One per hour of the day, made when the first minute closes: most identities never get
+    that far, and 24 slots each would be most of the detector's memory."""
     error_share: float = 0.0
     mean_latency: float = 0.0
 
@@ -84,6 +86,8 @@ class Baseline:
         return self.requests if self.sparse else self.actors
 
     def _close(self, minute: int) -> None:
+        if not self.slots:
+            self.slots = [Slot() for _ in range(24)]
         self.slots[(self.minute // 60) % 24].add(self.measure)
         if not self.sparse:
             for quiet in range(self.minute + 1, min(minute, self.minute + 61)):
@@ -116,8 +120,10 @@ class TrafficAnomaly:
         baseline.errors += o.status >= 500
         baseline.latency += o.duration
         state.save(key, baseline, o.time, _TTL)
+        if not o.warm or not baseline.slots:
+            return None
         slot = baseline.slots[(baseline.minute // 60) % 24]
-        if not o.warm or slot.minutes < MIN_MINUTES:
+        if slot.minutes < MIN_MINUTES:
             return None
         finding = _finding(baseline, slot, endpoint)
         if finding is None:
