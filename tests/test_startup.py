@@ -47,3 +47,24 @@ def test_a_disabled_cache_writes_nothing(
     hscache.compiled(EXPRESSIONS, FLAGS, IDS)
     assert compiles.count == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_engine_reads_the_files_its_configuration_names(tmp_path: Path) -> None:
+    from apishield.config import ConfigError, parse_config
+    from apishield.startup import build_engine
+
+    listed = tmp_path / "tor-exits.netset"
+    listed.write_text("# exits\n198.51.100.0/24\nnot an address\n", encoding="utf-8")
+    config = parse_config(
+        f"data_dir: {tmp_path / 'home'}\nchecks: {{reputation_lists: [{listed}]}}\n"
+    )
+    warnings: list[str] = []
+    engine = build_engine(config, warn=warnings.append)
+    context = engine.check_stages[0].context
+    assert context.reputation is not None
+    assert context.reputation.lookup("198.51.100.77") is not None
+    assert len(warnings) == 1 and "skipped 1 unreadable line" in warnings[0]
+
+    missing = parse_config(f"data_dir: {tmp_path / 'home'}\nchecks: {{jwt_secrets_file: /nope}}\n")
+    with pytest.raises(ConfigError, match=r"checks\.jwt_secrets_file: cannot read /nope"):
+        build_engine(missing)

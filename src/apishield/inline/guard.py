@@ -34,16 +34,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from apishield.config import AutoBlockConfig, Config
+from apishield.config import AutoBlockConfig, Config, load_config
 from apishield.detect.incidents import Incident
 from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request
+from apishield.ingest.openapi import load_spec
 from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
-from apishield.startup import install_compiled_cache
+from apishield.startup import build_engine, install_compiled_cache
 from apishield.state.factory import Backends, open_backends
 
 log = logging.getLogger("apishield.inline")
@@ -154,6 +156,56 @@ class Guard:
         `spec`, requests and answers are validated against it (`enforce.openapi`)."""
         backends = backends or open_backends(config)
         engine = Engine(config, hasher, spec=spec, state=backends.state)
+        return cls.around(
+            engine,
+            config,
+            backends,
+            buckets=buckets,
+            blocks=blocks,
+            queue_size=queue_size,
+            batch_size=batch_size,
+            on_processed=on_processed,
+            warm=warm,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        config_file: str | Path | None = None,
+        *,
+        spec_file: str | Path | None = None,
+        on_processed: Callable[[Exchange], None] | None = None,
+    ) -> Guard:
+        """The guard an app adds in one line: the configuration from a YAML file (the defaults
+        without one), the install secret from its `data_dir`, the JWT key, secret candidates
+        and reputation lists it names, the spec from `spec_file` or `inventory.spec`, and the
+        state `state:` names. Raises ConfigError or SpecError, whose messages name the fix."""
+        config = load_config(Path(config_file) if config_file is not None else None)
+        spec_path = spec_file if spec_file is not None else config.inventory.spec
+        spec = load_spec(Path(spec_path)) if spec_path is not None else None
+        backends = open_backends(config)
+        try:
+            engine = build_engine(config, spec, state=backends.state)
+        except BaseException:
+            backends.close()
+            raise
+        return cls.around(engine, config, backends, on_processed=on_processed)
+
+    @classmethod
+    def around(
+        cls,
+        engine: Engine,
+        config: Config,
+        backends: Backends,
+        *,
+        buckets: Buckets | None = None,
+        blocks: Blocks | None = None,
+        queue_size: int = QUEUE_SIZE,
+        batch_size: int = BATCH_SIZE,
+        on_processed: Callable[[Exchange], None] | None = None,
+        warm: bool = True,
+    ) -> Guard:
+        """A guard around a built engine, with the policy and state `config` describes."""
         policy = Policy(
             config.enforce,
             buckets or backends.buckets,
