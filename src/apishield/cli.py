@@ -6,7 +6,6 @@ import ipaddress
 import logging
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, NoReturn
 
@@ -15,9 +14,6 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from apishield.checks import CheckContext
-from apishield.checks.jwt_checks import parse_secret_list
-from apishield.checks.reputation import BadLines, PrefixTable, parse_list
 from apishield.config import FORMATS, Config, ConfigError, load_config
 from apishield.engine import Engine
 from apishield.ingest import IngestError, IngestStats, read_exchanges
@@ -26,14 +22,15 @@ from apishield.inventory.diff import diff_spec
 from apishield.inventory.endpoint import endpoint_from_summary
 from apishield.inventory.export import export_openapi
 from apishield.inventory.spec import ApiSpec
-from apishield.normalise.actor import JwtReader
 from apishield.privacy import Hasher
 from apishield.report.document import RunInfo, build_document
 from apishield.report.html import render_html
 from apishield.report.siem import findings_line
 from apishield.report.terminal import render
+from apishield.startup import build_engine, install_compiled_cache
+from apishield.stateful import State
 from apishield.store.database import Store, StoreError
-from apishield.store.keys import install_secret, load_jwt_key
+from apishield.store.keys import install_secret
 
 app = typer.Typer(
     name="apishield",
@@ -290,6 +287,72 @@ def simulate(
         console.print(f"Ground truth: {truth}")
 
 
+@app.command()
+def proxy(
+    upstream: Annotated[
+        str, typer.Option(help="The API to protect, such as http://127.0.0.1:8000 (or /prefix).")
+    ],
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT to accept clients on (0.0.0.0:PORT for all).")
+    ] = "127.0.0.1:8080",
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    config_file: ConfigOption = None,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to connect to the upstream before answering 504.")
+    ] = 5.0,
+    read_timeout: Annotated[
+        float, typer.Option(help="Seconds the upstream may stay silent before answering 504.")
+    ] = 30.0,
+    rewrite_host: Annotated[
+        bool, typer.Option(help="Send the upstream its own host as Host, not the client's.")
+    ] = False,
+    grace: Annotated[
+        float, typer.Option(help="Seconds in-flight requests get to finish on SIGINT/SIGTERM.")
+    ] = 30.0,
+) -> None:
+    """Guard any HTTP API as a reverse proxy: refuse before the upstream answers, learn after."""
+    from apishield.inline.asgi import ApishieldMiddleware
+    from apishield.inline.guard import Guard
+    from apishield.inline.proxy import ReverseProxy, Upstream, UpstreamError
+    from apishield.inline.server import ListenError, Server, parse_listen
+    from apishield.state.factory import open_backends
+
+    config = _config(config_file)
+    try:
+        target = Upstream.parse(
+            upstream,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            rewrite_host=rewrite_host,
+        )
+        host, port = parse_listen(listen)
+    except (UpstreamError, ListenError) as exc:
+        _fail(str(exc))
+    backends = open_backends(config)
+    engine = _engine(config, _spec(spec or config.inventory.spec), backends.state)
+    guard = Guard.around(engine, config, backends)
+    try:
+        server = Server(ApishieldMiddleware(ReverseProxy(target), guard), host, port, grace=grace)
+    except ListenError as exc:
+        guard.close()
+        _fail(str(exc))
+    err.print(
+        f"apishield proxy: {server.url} -> {target.base} "
+        f"(enforce: {config.enforce.mode}); Ctrl+C or SIGTERM stops"
+    )
+    try:
+        server.serve_until_signal()
+    finally:
+        guard.close()
+    stats = guard.stats()
+    err.print(
+        f"stopped: {stats['processed']:,} exchanges analysed, {stats['dropped']:,} dropped, "
+        f"decisions {stats['decisions']}"
+    )
+
+
 def _stored_endpoints(db: str | None, config_file: Path | None) -> list[Any]:
     store = _store(db or _config(config_file).store.url)
     run_id = store.latest_run_id()
@@ -315,6 +378,117 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         _fail(f"--trusted-proxy {value!r} is not an IP address or CIDR such as 10.0.0.0/8")
 
 
+blocks_app = typer.Typer(
+    help="List, add and lift the blocks every guard enforces (needs state.backend: redis).",
+    no_args_is_help=True,
+)
+app.add_typer(blocks_app, name="blocks")
+
+BlockKind = Annotated[
+    str, typer.Argument(help="ip, identity, key (16 hex digits of its keyed hash) or session.")
+]
+BlockValue = Annotated[
+    str, typer.Argument(help="The address, identity, or key/session hash (as in incidents).")
+]
+
+
+def _block_hasher(config: Config) -> Hasher | None:
+    """The install secret, needed only where the config hashes IPs or identities."""
+    if not (config.identity.hash_ips or config.identity.hash_identities):
+        return None
+    try:
+        return Hasher(install_secret(config.data_dir))
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@blocks_app.command("list")
+def blocks_list(
+    config_file: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Blocks in force now, the longest-lasting first."""
+    from rich.table import Table
+
+    from apishield.state.admin import BlocksError, list_blocks
+    from apishield.stateful import StateUnavailable
+
+    config = _config(config_file)
+    try:
+        blocks = list_blocks(config)
+    except BlocksError as exc:
+        _fail(str(exc))
+    except StateUnavailable as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        for block in blocks:
+            ends = None if block.until == float("inf") else block.until
+            line = {"kind": block.kind, "value": block.value, "until": ends}
+            typer.echo(orjson.dumps({**line, "reason": block.reason}).decode())
+        return
+    if not blocks:
+        console.print("no blocks in force")
+        return
+    now = time.time()
+    table = Table("kind", "value", "until (UTC)", "left", "reason")
+    for block in blocks:
+        if block.until == float("inf"):
+            until, left = "until removed", "-"
+        else:
+            until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(block.until))
+            left = f"{(block.until - now) / 60:,.0f} min"
+        table.add_row(block.kind, block.value, until, left, block.reason)
+    console.print(table)
+
+
+@blocks_app.command("add")
+def blocks_add(
+    kind: BlockKind,
+    value: BlockValue,
+    config_file: ConfigOption = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="How long it lasts (default: until removed).", min=1)
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why; shown in refusals' logs and listings.")] = (
+        "blocked by an operator"
+    ),
+) -> None:
+    """Block an IP, identity, API key or session in every guard sharing this Redis."""
+    from apishield.state.admin import BlocksError, add_block
+    from apishield.stateful import StateUnavailable
+
+    config = _config(config_file)
+    try:
+        block = add_block(
+            config, kind, value, seconds=seconds, reason=reason, hasher=_block_hasher(config)
+        )
+    except BlocksError as exc:
+        _fail(str(exc))
+    except StateUnavailable as exc:
+        _fail(str(exc), 1)
+    span = "until removed" if seconds is None else f"for {seconds:g}s"
+    console.print(f"blocked {block.kind} {block.value} {span}")
+
+
+@blocks_app.command("remove")
+def blocks_remove(kind: BlockKind, value: BlockValue, config_file: ConfigOption = None) -> None:
+    """Lift a block in every guard sharing this Redis."""
+    from apishield.state.admin import BlocksError, remove_block
+    from apishield.stateful import StateUnavailable
+
+    config = _config(config_file)
+    try:
+        lifted = remove_block(config, kind, value, _block_hasher(config))
+    except BlocksError as exc:
+        _fail(str(exc))
+    except StateUnavailable as exc:
+        _fail(str(exc), 1)
+    if not lifted:
+        err.print(f"no {kind} block on {value}")
+        raise typer.Exit(1)
+    console.print(f"lifted the {kind} block on {value}")
+
+
 def _spec(path: Path | None) -> ApiSpec | None:
     return None if path is None else _load_spec(path)
 
@@ -338,55 +512,20 @@ def _store(url: str) -> Store:
     return store
 
 
-def _engine(config: Config, api_spec: ApiSpec | None) -> Engine:
+def _engine(config: Config, api_spec: ApiSpec | None, state: State | None = None) -> Engine:
     try:
-        hasher = Hasher(install_secret(config.data_dir))
-        key = load_jwt_key(config.identity.jwt)
-    except (ConfigError, OSError, ValueError) as exc:
+        return build_engine(config, api_spec, state=state, warn=_warn)
+    except ConfigError as exc:
         _fail(str(exc))
-    jwt_config = config.identity.jwt
-    reader = JwtReader(
-        key=key,
-        algorithms=jwt_config.algorithms,
-        audience=jwt_config.audience,
-        claim=jwt_config.identity_claim,
-    )
-    return Engine(config, hasher, spec=api_spec, jwt_reader=reader, context=_check_context(config))
 
 
-def _check_context(config: Config) -> CheckContext:
-    """Load what the checks read from files: JWT secret candidates and IP reputation lists."""
-    checks = config.checks
-    secrets = resources.files("apishield.checks").joinpath("data/jwt_weak_secrets.txt")
-    lines = secrets.read_text(encoding="utf-8").splitlines()
-    if checks.jwt_secrets_file is not None:
-        lines += _read_lines(checks.jwt_secrets_file, "checks.jwt_secrets_file")
-    table = PrefixTable()
-    for path in checks.reputation_lists:
-        bad = BadLines()
-        table.add(
-            parse_list(_read_lines(path, "checks.reputation_lists"), path.stem, bad), path.stem
-        )
-        if bad.count:
-            err.print(f"[yellow]{path}: skipped {bad.count} unreadable line(s)[/]")
-            for example in bad.examples[:3]:
-                err.print(f"  {example}")
-    return CheckContext(
-        reputation=table if checks.reputation_lists else None,
-        jwt_secrets=parse_secret_list(lines),
-        jwt_max_lifetime=checks.jwt_max_lifetime_hours * 3600,
-    )
-
-
-def _read_lines(path: Path, key: str) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        _fail(f"{key}: cannot read {path}: {exc.strerror}")
+def _warn(message: str) -> None:
+    err.print(f"[yellow]{message}[/]")
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_compiled_cache()
     try:
         app()
     except KeyboardInterrupt:

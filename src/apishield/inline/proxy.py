@@ -1,0 +1,289 @@
+"""apishield as a reverse proxy, in front of an API written in anything.
+
+`ReverseProxy` is a plain ASGI app that forwards every request to one upstream over a pooled
+aiohttp client; `apishield proxy` serves it wrapped in `ApishieldMiddleware`, so the proxy runs
+exactly the guard the in-process middleware runs: a refusal (403, 429) is answered without
+touching the upstream, the response phase runs on the guard's worker, and a failing guard lets
+traffic through. Without the middleware the same app is the bare pass-through the benchmark
+compares against.
+
+Forwarding:
+
+* Bodies stream both ways, chunk by chunk; nothing is buffered whole (the middleware keeps only
+  its capped copy for the checks). Bytes are forwarded as sent: no decompression, the path and
+  query exactly as they arrived.
+* Hop-by-hop headers (RFC 9110 7.6.1, and any the Connection header names) are dropped in both
+  directions; the server re-frames the body for its own connection.
+* X-Forwarded-For, X-Forwarded-Proto and Forwarded are appended to, never replaced, so a chain of
+  proxies stays visible. The client's Host is kept (the upstream sees the name the client asked
+  for) unless `rewrite_host`, which sends the upstream's own authority instead.
+* An upstream that refuses the connection, resets it or answers garbage gives 502; one that does
+  not connect within `connect_timeout`, or goes silent for `read_timeout` while its answer is
+  awaited, gives 504. Once the answer has started, a failure can only cut the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from apishield.inline.asgi import Message, Receive, Scope, Send
+
+log = logging.getLogger("apishield.proxy")
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+"""Headers that describe one connection, not the message (RFC 9110 7.6.1, RFC 2616 13.5.1)."""
+
+# aiohttp adds these to every request unless told not to; a proxy forwards the client's own.
+_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+
+
+class UpstreamError(ValueError):
+    """The upstream URL cannot be proxied to; the message says what a valid one looks like."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where requests go and how long the proxy waits for them."""
+
+    base: str
+    """scheme://host[:port][/prefix] without a trailing slash; request paths are appended."""
+    authority: str
+    """host[:port] as the upstream expects it in Host when `rewrite_host` is on."""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    rewrite_host: bool = False
+    max_connections: int = 0
+    """Open connections to the upstream at most; 0 for no limit."""
+
+    @classmethod
+    def parse(cls, url: str, **options: float | bool | int) -> Upstream:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UpstreamError(
+                f"--upstream {url!r} is not an http(s) URL; write it as "
+                "http://127.0.0.1:8000 (optionally with a path prefix such as /api)"
+            )
+        if parts.query or parts.fragment:
+            raise UpstreamError(f"--upstream {url!r}: leave out the query and fragment")
+        base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        return cls(base, parts.netloc, **options)  # type: ignore[arg-type]
+
+
+class ReverseProxy:
+    """An ASGI app that answers every HTTP request with the upstream's answer."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self._session: aiohttp.ClientSession | None = None
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=upstream.connect_timeout,
+            sock_connect=upstream.connect_timeout,
+            sock_read=upstream.read_timeout,
+        )
+
+    async def start(self) -> aiohttp.ClientSession:
+        """Open the connection pool; must run on the loop that serves requests."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.upstream.max_connections, limit_per_host=0, ttl_dns_cache=60
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                auto_decompress=False,
+                skip_auto_headers=_NO_AUTO_HEADERS,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._forward(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = self._session or await self.start()
+        headers, has_body = self._request_headers(scope)
+        target = self.upstream.base + (scope.get("raw_path") or b"/").decode("latin-1")
+        query = scope.get("query_string", b"")
+        if query:
+            target += "?" + query.decode("latin-1")
+        started = False
+        try:
+            async with session.request(
+                scope["method"],
+                URL(target, encoded=True),
+                headers=headers,
+                data=_body(receive) if has_body else None,
+                allow_redirects=False,
+                compress=None,
+            ) as answer:
+                started = True
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": answer.status,
+                        "headers": _response_headers(answer.raw_headers),
+                    }
+                )
+                async for chunk in answer.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if started:
+                # Too late for a status: returning unfinished makes the server cut the
+                # connection, so the client sees the answer broken off as the upstream's was.
+                log.warning("upstream failed mid-answer: %s", _describe(exc))
+                return
+            status = 504 if _is_timeout(exc) else 502
+            log.warning("upstream %s: %s", status, _describe(exc))
+            await _error(send, status)
+
+    def _request_headers(self, scope: Scope) -> tuple[list[tuple[str, str]], bool]:
+        """The client's headers minus hop-by-hop ones, plus the forwarding trail; and whether
+        a body follows."""
+        raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        drop = _dropped(raw) | _REQUEST_ONLY_HOP
+        headers: list[tuple[str, str]] = []
+        trail: dict[bytes, str] = {}
+        has_body = False
+        for name, value in raw:
+            if name == b"content-length":
+                has_body = value.strip() not in (b"", b"0")
+            elif name == b"transfer-encoding":
+                has_body = True
+            if name in drop:
+                continue
+            if name in _TRAIL:
+                text = value.decode("latin-1").strip()
+                held = trail.get(name)
+                trail[name] = text if held is None else f"{held}, {text}"
+            else:
+                headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        host = trail.get(b"host", "")
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        scheme = scope.get("scheme", "http")
+        element = f"for={_forwarded_node(ip)};proto={scheme}"
+        if host:
+            element += f";host={_quoted(host)}"
+        headers += [
+            ("Host", self.upstream.authority if self.upstream.rewrite_host or not host else host),
+            ("X-Forwarded-For", _append(trail.get(b"x-forwarded-for"), ip)),
+            ("X-Forwarded-Proto", _append(trail.get(b"x-forwarded-proto"), scheme)),
+            ("Forwarded", _append(trail.get(b"forwarded"), element)),
+        ]
+        return headers, has_body
+
+
+_TRAIL = frozenset({b"host", b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"})
+"""Request headers the proxy rewrites rather than copies."""
+_REQUEST_ONLY_HOP = frozenset({b"expect"})
+"""The server already answered `Expect: 100-continue` to the client when the body was read."""
+
+
+def _dropped(raw: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
+    """Hop-by-hop header names, with those the message's Connection header lists."""
+    drop = set(HOP_BY_HOP)
+    for name, value in raw:
+        if name.lower() == b"connection":
+            drop.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return drop
+
+
+def _append(held: str | None, value: str) -> str:
+    return value if held is None else f"{held}, {value}"
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as the client sends it, without waiting for the end."""
+    while True:
+        message: Message = await receive()
+        if message["type"] != "http.request":
+            # The client went away mid-upload: stop, and let the upstream see it cut.
+            raise aiohttp.ClientPayloadError("client disconnected during the request body")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
+    drop = _dropped(raw)
+    return [(name, value) for name, value in raw if name.lower() not in drop]
+
+
+def _forwarded_node(ip: str) -> str:
+    """RFC 7239: IPv6 addresses are bracketed and quoted."""
+    return f'"[{ip}]"' if ":" in ip else ip
+
+
+def _quoted(value: str) -> str:
+    token = all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in value)
+    if token and value:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+_ERRORS = {
+    502: b'{"error":"bad gateway"}',
+    504: b'{"error":"gateway timeout"}',
+}
+
+
+async def _error(send: Send, status: int) -> None:
+    body = _ERRORS[status]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("latin-1")),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
