@@ -48,6 +48,8 @@ ALLOWED: dict[str, set[str]] = {
 # Start-up wiring (the on-disk caches analysis uses) may import every part but the CLI and
 # in-line defence, which both call it, so that they set a process up alike.
 ALLOWED["startup"] = {part for allowed in ALLOWED.values() for part in allowed} | {"startup"}
+# The stream worker is wiring too (stream, engine, store), started by the CLI.
+ALLOWED["worker"] = {part for allowed in ALLOWED.values() for part in allowed} | {"worker"}
 # In-line defence is wiring, like the CLI: it runs the engine and the policy in an app and may
 # import every part but the CLI.
 ALLOWED["inline"] = {part for allowed in ALLOWED.values() for part in allowed} | {"inline"}

@@ -353,6 +353,58 @@ def proxy(
     )
 
 
+@app.command()
+def worker(
+    config_file: ConfigOption = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Consumer name in the group; a restarted worker of the same name "
+            "resumes what it left (default: host-pid)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Analyse the exchanges guards put on the Redis stream (analysis.mode: stream), as one of
+    a consumer group; SIGINT or SIGTERM finishes the batch, saves, acknowledges and exits."""
+    import os
+    import signal
+    import socket
+    import threading
+
+    from apishield.config import StoreConfig
+    from apishield.worker import run_worker
+
+    config = _config(config_file)
+    if db is not None:
+        config = config.model_copy(update={"store": StoreConfig(url=db)})
+    api_spec = _spec(spec or config.inventory.spec)
+    consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    analysis = config.analysis
+    err.print(
+        f"apishield worker {consumer}: stream {analysis.stream}, group {analysis.group}; "
+        "Ctrl+C or SIGTERM stops"
+    )
+    try:
+        report = run_worker(config, api_spec, consumer, stop)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except StoreError as exc:
+        _fail(str(exc), 1)
+    stats = report.stats
+    saved = f"latest run {report.run_ids[-1]}" if report.run_ids else "nothing to save"
+    err.print(
+        f"stopped: {stats.events:,} exchanges analysed, {stats.skipped:,} malformed, "
+        f"{report.claimed:,} taken over from other workers; {saved}"
+    )
+
+
 def _stored_endpoints(db: str | None, config_file: Path | None) -> list[Any]:
     store = _store(db or _config(config_file).store.url)
     run_id = store.latest_run_id()

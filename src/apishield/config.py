@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 FORMATS = ("auto", "nginx", "nginx-json", "envoy", "har", "jsonl")
 Format = Literal["auto", "nginx", "nginx-json", "envoy", "har", "jsonl"]
@@ -251,6 +258,74 @@ class StateConfig(_Section):
         return prefix
 
 
+STREAM_KEY = "apishield:exchanges"
+
+
+class AnalysisConfig(_Section):
+    """Where the middleware and proxy analyse what they have let through (the response phase:
+    data classes, inventory, detectors). "local" runs it on the guard's own background thread;
+    "stream" sends each finished exchange to a Redis stream instead, in batches, where a
+    consumer group of `apishield worker` processes analyses it, so the process in front of the
+    API spends its interpreter on requests.
+
+        analysis:
+          mode: stream
+          stream: "apishield:exchanges"
+          maxlen: 1000000
+          batch: 256
+
+    The stream lives on the Redis `state.url` names, whatever `state.backend` is; workers that
+    should judge traffic together also want `state.backend: redis`, so detectors count across
+    them."""
+
+    mode: Literal["local", "stream"] = "local"
+    stream: str = STREAM_KEY
+    """The stream's key."""
+    group: str = "apishield-workers"
+    """The consumer group of the workers: each exchange goes to one worker in it."""
+    maxlen: int = Field(default=1_000_000, ge=0)
+    """Every write trims the stream to about this many entries (XADD MAXLEN ~), so traffic
+    with no worker reading it cannot fill Redis; what is trimmed unread is never analysed.
+    0 never trims."""
+    batch: int = Field(default=256, ge=1, le=10_000)
+    """Exchanges per round trip: per pipelined XADD from a guard, per read of a worker."""
+    on_unavailable: Literal["local", "drop"] = "local"
+    """While the stream's Redis is away: analyse in the guard's process as "local" mode does
+    ("local", slower but nothing is missed), or drop and count ("drop"). Either way it is
+    logged once per outage and the stream is tried again every `state.probe_seconds`."""
+    save_seconds: float = Field(default=30.0, gt=0)
+    """A worker writes its run to the store at least this often while it has analysed
+    something, and acknowledges what the write holds only then."""
+    save_every: int = Field(default=20_000, ge=1)
+    """... and at least once every this many exchanges."""
+    claim_idle_seconds: float = Field(default=120.0, gt=0)
+    """Exchanges a worker was given but has not acknowledged for this long are taken over by
+    another worker (the first one died). Must exceed `save_seconds`."""
+    delete_acked: bool = True
+    """Delete entries once analysed and saved, so raw traffic stays in Redis no longer than it
+    takes to analyse it (other consumer groups on the same stream then miss them)."""
+
+    @field_validator("stream", "group")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(
+                "must be non-empty and without spaces, e.g. 'apishield:exchanges' or "
+                "'apishield-workers'"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _claim_after_save(self) -> AnalysisConfig:
+        if self.claim_idle_seconds <= self.save_seconds:
+            raise ValueError(
+                f"claim_idle_seconds ({self.claim_idle_seconds:g}) must exceed save_seconds "
+                f"({self.save_seconds:g}): a worker acknowledges only when it saves, and a "
+                "live worker's exchanges would be taken over; twice save_seconds is enough"
+            )
+        return self
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("APISHIELD_HOME", Path.home() / ".apishield"))
 
@@ -267,6 +342,7 @@ class Config(_Section):
     enforce: EnforceConfig = Field(default_factory=EnforceConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

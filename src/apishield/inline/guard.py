@@ -24,6 +24,13 @@ shared with every other guard on the same url and prefix, behind a failover
 logs that once, and reports it in `degraded` and `stats()["state"]`. That is not a guard
 failure, so `enforce.on_error` does not apply: rate limits and blocks stay enforced, per
 process, until Redis returns.
+
+Analysis elsewhere: with `analysis.mode: stream` the background thread does not analyse. It
+serialises what it drains and adds it to a Redis stream in pipelined batches
+(`apishield.inline.offload`), and `apishield worker` processes run the full engine on it. The
+guard's own engine then runs the request phase only; its detectors, inventory and automatic
+blocks are the workers' (blocks reach the guard through shared state). While the stream is away,
+the thread analyses locally as in local mode, or drops and counts (`analysis.on_unavailable`).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request
 from apishield.ingest.openapi import load_spec
+from apishield.inline.offload import StreamOffload
 from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
@@ -84,11 +92,13 @@ class Guard:
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
         backends: Backends | None = None,
+        offload: StreamOffload | None = None,
     ) -> None:
         """`on_processed` is called on the worker thread after each exchange's response phase
         (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned;
         `backends` are the state the engine and policy use, reported in `stats()` and closed
-        with the guard."""
+        with the guard. With `offload`, the thread sends exchanges to a stream instead of
+        analysing them (`on_processed` then hears only of those analysed here)."""
         self.engine = engine
         self.policy = policy
         self.backends = backends
@@ -96,7 +106,8 @@ class Guard:
         self.blocking = blocking or AutoBlockConfig()
         """When incidents block their actor."""
         self.max_body_bytes = max_body_bytes
-        self.batch_size = batch_size
+        self.offload = offload
+        self.batch_size = offload.batch if offload is not None else batch_size
         self.on_processed = on_processed
         self.dropped = 0
         self.processed = 0
@@ -205,13 +216,15 @@ class Guard:
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
     ) -> Guard:
-        """A guard around a built engine, with the policy and state `config` describes."""
+        """A guard around a built engine, with the policy, state and analysis (here, or on
+        a stream for workers) `config` describes."""
         policy = Policy(
             config.enforce,
             buckets or backends.buckets,
             blocks or backends.blocks,
             schema=engine.schema,
         )
+        offload = StreamOffload.from_config(config) if config.analysis.mode == "stream" else None
         return cls(
             engine,
             policy,
@@ -223,6 +236,7 @@ class Guard:
             on_processed=on_processed,
             warm=warm,
             backends=backends,
+            offload=offload,
         )
 
     @property
@@ -279,6 +293,8 @@ class Guard:
         """Analyse what is queued, then stop the worker and let go of shared state."""
         self._queue.put(_STOP, timeout=timeout)
         self._worker.join(timeout)
+        if self.offload is not None:
+            self.offload.close()
         if self.backends is not None:
             self.backends.close()
 
@@ -290,15 +306,27 @@ class Guard:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = False
-            for item in batch:
-                if isinstance(item, Exchange):
-                    self._analyse(item)
-                else:
-                    stop = item is _STOP
+            exchanges = [item for item in batch if isinstance(item, Exchange)]
+            if self.offload is not None:
+                self._send(self.offload, exchanges)
+            else:
+                for exchange in exchanges:
+                    self._analyse(exchange)
+            for _ in batch:
                 self._queue.task_done()
-            if stop:
+            if any(item is _STOP for item in batch):
                 return
+
+    def _send(self, offload: StreamOffload, exchanges: list[Exchange]) -> None:
+        """To the stream; what it does not take is analysed here, or dropped and counted."""
+        try:
+            unsent = offload.send(exchanges)
+        except Exception:
+            self.failed("offload")
+            unsent = exchanges
+        if offload.local:
+            for exchange in unsent:
+                self._analyse(exchange)
 
     def _analyse(self, exchange: Exchange) -> None:
         try:
@@ -334,6 +362,7 @@ class Guard:
             "decisions": dict(self.decisions),
             "stage_errors": dict(self.engine.pipeline.errors),
             "state": self.backends.status() if self.backends is not None else {},
+            "offload": self.offload.stats() if self.offload is not None else {},
         }
 
 

@@ -1,0 +1,180 @@
+"""A Redis stream of serialised exchanges and the consumer group of workers that reads it.
+
+Guards add entries in pipelined batches; `apishield worker` processes read them through one
+consumer group, so each entry goes to one worker. An entry stays pending, owned by the worker
+it was given to, until that worker acknowledges it; a worker that dies leaves its pending
+entries behind, and another takes them over once they have been idle long enough
+(XAUTOCLAIM). Nothing is lost unless the stream is trimmed past entries no worker has read.
+
+Entries are opaque bytes here (one field, `x`); what they hold is the caller's business. Any
+Redis failure raises `StateUnavailable`, as the state backend does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError, ResponseError
+from redis.retry import Retry
+from redis.typing import KeyT, StreamIdT
+
+from apishield.state.redis import _where
+from apishield.stateful import StateUnavailable
+
+FIELD = b"x"
+"""The one field of an entry: the serialised exchange."""
+
+
+@dataclass(slots=True, frozen=True)
+class Entry:
+    id: str
+    payload: bytes | None
+    """None when the entry has no `x` field, or was trimmed away while pending."""
+
+
+@dataclass(slots=True)
+class Claimed:
+    """What one XAUTOCLAIM took over: entries, and ids trimmed from the stream meanwhile."""
+
+    entries: list[Entry] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    next_start: str = "0-0"
+    """Where the next claim continues; "0-0" once the pending list has been walked through."""
+
+
+class ExchangeStream:
+    """One stream `key` and its consumer group `group` on a `redis.Redis` client."""
+
+    def __init__(self, client: Redis, key: str, group: str, *, maxlen: int = 0) -> None:
+        if maxlen < 0:
+            raise ValueError(f"maxlen is {maxlen}; it must be 0 (never trim) or more")
+        self.client = client
+        self.key = key
+        self.group = group
+        self.maxlen = maxlen
+        self.where = f"redis {_where(client)} stream {key}"
+
+    @classmethod
+    def from_url(
+        cls, url: str, key: str, group: str, *, maxlen: int = 0, timeout: float = 0.5
+    ) -> ExchangeStream:
+        """A client that gives up fast (one reconnect, then `StateUnavailable`), like the
+        state's. A worker that reads with `block_ms` needs `timeout` above that wait."""
+        client = Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
+        return cls(client, key, group, maxlen=maxlen)
+
+    def add(self, payloads: Sequence[bytes]) -> list[str]:
+        """Append `payloads` in one round trip, all or none (MULTI/EXEC); their entry ids."""
+        if not payloads:
+            return []
+        trim: dict[str, Any] = {"maxlen": self.maxlen, "approximate": True} if self.maxlen else {}
+        pipe = self.client.pipeline(transaction=True)
+        for payload in payloads:
+            pipe.xadd(self.key, {FIELD: payload}, **trim)
+        replies = self._run(pipe.execute)
+        return [_text(reply) for reply in replies]
+
+    def create_group(self) -> bool:
+        """Create the consumer group (and the stream) if missing, reading from the start, so
+        entries added before the first worker ran are analysed too. True if it was created."""
+        try:
+            self.client.xgroup_create(self.key, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" in str(error):
+                return False
+            raise self._unavailable(error) from error
+        except RedisError as error:
+            raise self._unavailable(error) from error
+        return True
+
+    def read(self, consumer: str, count: int, *, block_ms: int | None = None) -> list[Entry]:
+        """Up to `count` entries never given to any consumer, now given to `consumer`; waits
+        up to `block_ms` for one when there are none (None: does not wait)."""
+        return self._read(consumer, count, ">", block_ms)
+
+    def read_own(self, consumer: str, count: int, *, after: str = "0") -> list[Entry]:
+        """Up to `count` entries given to `consumer` earlier and not acknowledged, after the
+        id `after`: what a worker of the same name left when it stopped."""
+        return self._read(consumer, count, after, None)
+
+    def _read(self, consumer: str, count: int, start: str, block_ms: int | None) -> list[Entry]:
+        streams: dict[KeyT, StreamIdT] = {self.key: start}
+        reply = self._run(
+            lambda: self.client.xreadgroup(
+                self.group, consumer, streams, count=count, block=block_ms
+            )
+        )
+        if not reply:
+            return []
+        if isinstance(reply, dict):  # RESP3
+            return [_entry(item) for item in next(iter(reply.values()))[0]]
+        return [_entry(item) for item in reply[0][1]]
+
+    def claim(self, consumer: str, idle_ms: int, count: int, start: str = "0-0") -> Claimed:
+        """Take over up to `count` entries pending for more than `idle_ms` with any consumer."""
+        reply = self._run(
+            lambda: self.client.xautoclaim(
+                self.key, self.group, consumer, idle_ms, start_id=start, count=count
+            )
+        )
+        entries = [_entry(item) for item in reply[1] if item is not None]
+        gone = [_text(i) for i in reply[2]] if len(reply) > 2 else []
+        return Claimed(entries, gone, _text(reply[0]))
+
+    def ack(self, ids: Sequence[str], *, delete: bool = False) -> int:
+        """Acknowledge `ids` (and delete them with `delete`) in one round trip; how many of
+        them were still pending."""
+        if not ids:
+            return 0
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xack(self.key, self.group, *ids)
+        if delete:
+            pipe.xdel(self.key, *ids)
+        replies = self._run(pipe.execute)
+        return int(replies[0])
+
+    def forget(self, consumer: str) -> int:
+        """Remove `consumer` from the group; entries still pending with it stay pending
+        nowhere, so call this only once it has acknowledged everything. Their count."""
+        return int(
+            self._run(lambda: self.client.xgroup_delconsumer(self.key, self.group, consumer))
+        )
+
+    def pending(self) -> int:
+        """Entries given to a consumer and not yet acknowledged, across the group."""
+        reply = self._run(lambda: self.client.xpending(self.key, self.group))
+        return int(reply["pending"])
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _run(self, call: Any) -> Any:
+        try:
+            return call()
+        except RedisError as error:
+            raise self._unavailable(error) from error
+
+    def _unavailable(self, error: RedisError) -> StateUnavailable:
+        return StateUnavailable(
+            f"the exchange stream at {self.where} failed ({type(error).__name__}: {error}); "
+            "check that Redis runs and this host can reach it"
+        )
+
+
+def _entry(item: Any) -> Entry:
+    entry_id, fields = item
+    payload = fields.get(FIELD) if fields else None
+    return Entry(_text(entry_id), payload if isinstance(payload, bytes) else None)
+
+
+def _text(value: Any) -> str:
+    return value.decode("ascii") if isinstance(value, bytes) else str(value)
