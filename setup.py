@@ -42,8 +42,6 @@ HOT_PATH = [
     "checks/auth.py",
     "checks/object_ids.py",
     "checks/tally.py",
-    "stateful.py",
-    "state/memory.py",
     "endpoint_roles.py",
     "detect/roles.py",
     "detect/observation.py",

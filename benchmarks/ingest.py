@@ -137,7 +137,9 @@ def worker(path: Path, limit: int | None = None, detect: bool = True) -> None:
     from apishield.engine import Engine
     from apishield.ingest import IngestStats, read_exchanges
     from apishield.privacy import Hasher
+    from apishield.startup import install_compiled_cache
 
+    install_compiled_cache()  # as the CLI does: the signature databases load, not compile
     config = Config(
         identity=IdentityConfig(trusted_proxies=["10.0.0.0/8"]),
         detect=DetectConfig(enabled=detect),
