@@ -13,6 +13,8 @@ from redis.exceptions import RedisError
 from typer.testing import CliRunner
 
 from apishield.cli import app
+from apishield.config import load_config
+from apishield.state.admin import list_blocks
 
 runner = CliRunner()
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -61,6 +63,19 @@ def test_a_block_is_added_listed_and_lifted(redis_config: Path) -> None:
         app, ["blocks", "remove", "ip", "203.0.113.9", "--config", str(redis_config)]
     )
     assert again.exit_code == 1
+
+
+def test_a_block_can_be_added_as_a_tarpit_or_a_decoy(redis_config: Path) -> None:
+    config = ["--config", str(redis_config)]
+    added = runner.invoke(
+        app, ["blocks", "add", "ip", "203.0.113.9", "--action", "tarpit", *config]
+    )
+    assert added.exit_code == 0, added.output
+    assert "blocked ip 203.0.113.9 until removed (tarpit)" in added.output
+    (block,) = list_blocks(load_config(redis_config))
+    assert (block.value, block.action) == ("203.0.113.9", "tarpit")
+    wrong = runner.invoke(app, ["blocks", "add", "ip", "203.0.113.9", "--action", "decoi", *config])
+    assert wrong.exit_code == 2 and "Did you mean 'decoy'?" in wrong.output
 
 
 def test_blocks_need_a_shared_backend(tmp_path: Path) -> None:

@@ -504,6 +504,13 @@ def blocks_add(
     reason: Annotated[str, typer.Option(help="Why; shown in refusals' logs and listings.")] = (
         "blocked by an operator"
     ),
+    action: Annotated[
+        str,
+        typer.Option(
+            help="How it is answered: block (403), tarpit (held enforce.bots.tarpit_seconds, "
+            "then 429) or decoy (an empty 200 that never reaches the app)."
+        ),
+    ] = "block",
 ) -> None:
     """Block an IP, identity, API key or session in every guard sharing this Redis."""
     from apishield.state.admin import BlocksError, add_block
@@ -512,14 +519,21 @@ def blocks_add(
     config = _config(config_file)
     try:
         block = add_block(
-            config, kind, value, seconds=seconds, reason=reason, hasher=_block_hasher(config)
+            config,
+            kind,
+            value,
+            seconds=seconds,
+            reason=reason,
+            hasher=_block_hasher(config),
+            action=action,
         )
     except BlocksError as exc:
         _fail(str(exc))
     except StateUnavailable as exc:
         _fail(str(exc), 1)
     span = "until removed" if seconds is None else f"for {seconds:g}s"
-    console.print(f"blocked {block.kind} {block.value} {span}")
+    answer = "" if block.action == "block" else f" ({block.action})"
+    console.print(f"blocked {block.kind} {block.value} {span}{answer}")
 
 
 @blocks_app.command("remove")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
@@ -13,10 +14,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from apishield.limits import BlockAction
 
 FORMATS = ("auto", "nginx", "nginx-json", "envoy", "har", "jsonl")
 Format = Literal["auto", "nginx", "nginx-json", "envoy", "har", "jsonl"]
@@ -155,12 +159,14 @@ class RateLimitsConfig(_Section):
     @field_validator("routes")
     @classmethod
     def _route_keys(cls, routes: dict[str, RateLimitConfig]) -> dict[str, RateLimitConfig]:
-        for key in routes:
-            if not key.rpartition(" ")[2].startswith("/"):
-                raise ValueError(
-                    f"{key!r} names no route; write 'POST /login' or '/customers/{{id}}'"
-                )
+        _check_route_keys(routes)
         return routes
+
+
+def _check_route_keys(keys: Iterable[str]) -> None:
+    for key in keys:
+        if not key.rpartition(" ")[2].startswith("/"):
+            raise ValueError(f"{key!r} names no route; write 'POST /login' or '/customers/{{id}}'")
 
 
 class AutoBlockConfig(_Section):
@@ -168,6 +174,57 @@ class AutoBlockConfig(_Section):
     min_severity: Literal["medium", "high", "critical"] = "high"
     """Incidents about one actor at this severity or above block that actor."""
     block_seconds: float = Field(default=3_600.0, gt=0)
+
+
+BOT_RULES = (
+    "scan.attack-requests",
+    "scan.forced-browsing",
+    "enum.regular-clients",
+    "enum.missing-objects-ip",
+    "enum.target-many-ips",
+    "enum.one-shot-ips",
+    "auth.login-failures-ip",
+    "auth.stuffing-many-ips",
+)
+"""Rules that only automation trips: scanners, forced browsing, machine-regular cadence,
+object enumeration, credential stuffing and brute force."""
+
+
+class BotsConfig(_Section):
+    """What confirmed bots get instead of a plain 403. A bot is the actor of an incident that
+    blocks (`auto_block`) and holds one of `rules`; operators pick the answer per block with
+    `apishield blocks add ... --action`.
+
+        bots:
+          action: tarpit          # or decoy, or block (the default: a 403 as for any block)
+          tarpit_seconds: 10
+          max_tarpits: 64
+          decoy: {}
+          decoys: {"GET /v2/customers": {"data": [], "total": 0}}
+    """
+
+    action: BlockAction = "block"
+    """"tarpit" holds each request `tarpit_seconds`, then refuses it (429 with Retry-After);
+    "decoy" answers 200 with a decoy body, never reaching the app; "block" answers 403."""
+    tarpit_seconds: float = Field(default=10.0, gt=0, le=300)
+    """How long a tarpit holds a request. ASGI waits on the event loop; WSGI holds one of the
+    server's worker threads for that long."""
+    max_tarpits: int = Field(default=64, ge=0)
+    """Requests held at once per process; past this, a tarpitted request is refused at once.
+    Under WSGI keep it well below the server's thread count. 0 never holds."""
+    rules: list[str] = Field(default_factory=lambda: list(BOT_RULES))
+    """Detection rule ids that make an incident's actor a bot."""
+    decoy: JsonValue = Field(default_factory=dict)
+    """The decoy's JSON body where `decoys` names nothing: by default an empty object."""
+    decoys: dict[str, JsonValue] = Field(default_factory=dict)
+    """Decoy bodies per endpoint: "GET /v2/customers" or a template such as
+    "/v2/customers/{id}" (any method), to the JSON answered there."""
+
+    @field_validator("decoys")
+    @classmethod
+    def _decoy_keys(cls, decoys: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        _check_route_keys(decoys)
+        return decoys
 
 
 SchemaMode = Literal["block", "log", "off"]
@@ -204,6 +261,8 @@ class EnforceConfig(_Section):
     deny: AccessListConfig = Field(default_factory=AccessListConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     auto_block: AutoBlockConfig = Field(default_factory=AutoBlockConfig)
+    bots: BotsConfig = Field(default_factory=BotsConfig)
+    """How blocks on confirmed bots are answered: a 403, a tarpit or a decoy."""
     openapi: OpenApiConfig = Field(default_factory=OpenApiConfig)
     """Validation against the spec given with `--spec` (nothing is validated without one)."""
     block_on_threat: bool = False

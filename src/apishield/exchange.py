@@ -29,7 +29,10 @@ class Action(enum.Enum):
     FLAG = "flag"
     THROTTLE = "throttle"
     BLOCK = "block"
+    TARPIT = "tarpit"
+    """Held for a while, then refused: a bot's connection waits, not the app."""
     DECOY = "decoy"
+    """Answered with a plausible empty 200 that never reaches the app."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,7 +49,11 @@ class Decision:
 
     @property
     def refuses(self) -> bool:
-        return self.enforced and self.action in (Action.BLOCK, Action.THROTTLE)
+        """True when the app must not see the request (a decoy is an answer, not the app's)."""
+        return self.enforced and self.action in _REFUSING
+
+
+_REFUSING = frozenset((Action.BLOCK, Action.THROTTLE, Action.TARPIT, Action.DECOY))
 
 
 ALLOW = Decision()

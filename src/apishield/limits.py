@@ -4,7 +4,7 @@ Policy code decides; these two small protocols remember. Every instance of a mid
 must see the same buckets and blocks, so their state lives behind an interface with one
 in-memory backend (`apishield.state.memory_limits`) and room for a shared one. The semantics are
 kept to what one atomic server-side step can do: a bucket is `(tokens, updated)` refilled lazily
-on each `take`; a block is one record that expires at `until`.
+on each `take`; a block is one record that expires at `until`, and says how it is answered.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ BlockKind = Literal["ip", "identity", "key", "session"]
 `Actor.key`), or a session's keyed hash."""
 
 BLOCK_KINDS: tuple[BlockKind, ...] = ("ip", "identity", "key", "session")
+
+BlockAction = Literal["block", "tarpit", "decoy"]
+"""How a blocked client is answered: refused at once (403); held for a while, then refused
+(429, a tarpit); or given a plausible empty 200 that never reaches the app (a decoy)."""
+
+BLOCK_ACTIONS: tuple[BlockAction, ...] = ("block", "tarpit", "decoy")
 
 
 class Take(NamedTuple):
@@ -36,6 +42,7 @@ class Block:
     until: float
     """Event time at which the block lapses."""
     reason: str
+    action: BlockAction = "block"
 
 
 class Buckets(Protocol):
@@ -48,8 +55,16 @@ class Buckets(Protocol):
 
 
 class Blocks(Protocol):
-    def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
-        """Block until `until`; blocking again keeps the later expiry and the newer reason."""
+    def block(
+        self,
+        kind: BlockKind,
+        value: str,
+        until: float,
+        reason: str,
+        action: BlockAction = "block",
+    ) -> None:
+        """Block until `until`; blocking again keeps the later expiry and the newer reason and
+        action."""
         ...
 
     def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None: ...

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from apishield.config import AutoBlockConfig
+import pytest
+
+from apishield.config import AutoBlockConfig, BotsConfig
 from apishield.detect.incidents import Incident
 from apishield.enforce.autoblock import auto_block, blocked_by
 from apishield.exchange import Severity
+from apishield.limits import BlockAction
 from apishield.state.memory_limits import MemoryBlocks
 from apishield.testing import T0
 
@@ -43,3 +46,42 @@ def test_milder_incidents_campaigns_and_a_disabled_config_block_nothing() -> Non
     assert blocks.list(T0) == []
     medium = AutoBlockConfig(min_severity="medium")
     assert auto_block(_incident("actor:id:a", Severity.MEDIUM), blocks, medium) is not None
+
+
+def _bot_incident(*rules: str, severity: Severity = Severity.HIGH) -> Incident:
+    incident = _incident("actor:ip:198.51.100.66", severity)
+    incident.title = "Repeated attack payloads from one IP (scanner)"
+    incident.rules.update(rules)
+    return incident
+
+
+@pytest.mark.parametrize("action", ["tarpit", "decoy"])
+def test_an_incident_with_a_bot_rule_blocks_with_the_bots_action(action: BlockAction) -> None:
+    blocks = MemoryBlocks()
+    bots = BotsConfig(action=action)
+    incident = _bot_incident("scan.attack-requests", "bulk.records")
+    block = auto_block(incident, blocks, AutoBlockConfig(), bots)
+    assert block is not None and block.action == action
+    held = blocks.is_blocked("ip", "198.51.100.66", T0)
+    assert held == block
+    assert held.reason.endswith("(high); bot: scan.attack-requests")
+
+
+def test_an_incident_without_a_bot_rule_is_a_plain_block() -> None:
+    blocks = MemoryBlocks()
+    bots = BotsConfig(action="tarpit")
+    block = auto_block(_bot_incident("bulk.records"), blocks, AutoBlockConfig(), bots)
+    assert block is not None and block.action == "block"
+    without = auto_block(_bot_incident("scan.attack-requests"), MemoryBlocks(), AutoBlockConfig())
+    assert without is not None and without.action == "block"  # no bots config given
+
+
+def test_bot_rules_do_not_lower_the_bar_and_can_be_configured() -> None:
+    blocks = MemoryBlocks()
+    bots = BotsConfig(action="decoy", rules=["bulk.records"])
+    mild = _bot_incident("bulk.records", severity=Severity.MEDIUM)
+    assert auto_block(mild, blocks, AutoBlockConfig(), bots) is None
+    scanner = auto_block(_bot_incident("scan.attack-requests"), blocks, AutoBlockConfig(), bots)
+    assert scanner is not None and scanner.action == "block"  # not among the configured rules
+    bulk = auto_block(_bot_incident("bulk.records"), blocks, AutoBlockConfig(), bots)
+    assert bulk is not None and bulk.action == "decoy"

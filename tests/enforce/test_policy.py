@@ -5,6 +5,7 @@ import pytest
 from apishield.config import ConfigError, EnforceConfig, parse_config
 from apishield.enforce.policy import Policy
 from apishield.exchange import Action, Actor, Exchange, Finding, MaskedSecret, Severity
+from apishield.limits import BlockAction
 from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
 from apishield.testing import T0, make_exchange
 
@@ -136,3 +137,43 @@ def test_enforce_config_mistakes_name_the_fix() -> None:
         parse_config("enforce:\n  rate_limits:\n    routes: {login: {requests: 1}}\n")
     with pytest.raises(ConfigError, match=r"enforce\.mode"):
         parse_config("enforce:\n  mode: block\n")
+
+
+@pytest.mark.parametrize(
+    ("answer", "action"),
+    [("block", Action.BLOCK), ("tarpit", Action.TARPIT), ("decoy", Action.DECOY)],
+)
+def test_a_block_is_decided_with_its_action(answer: BlockAction, action: Action) -> None:
+    blocks = MemoryBlocks()
+    blocks.block("ip", "198.51.100.1", T0 + 60, "incident 4: scanner (high)", answer)
+    decision = _policy({}, blocks).decide(_exchange("198.51.100.1"), T0)
+    assert (decision.action, decision.rule) == (action, "enforce.block.ip")
+    assert decision.reason == "incident 4: scanner (high)" and decision.refuses
+
+
+def test_monitor_mode_records_a_tarpit_and_the_allow_list_beats_a_decoy() -> None:
+    blocks = MemoryBlocks()
+    blocks.block("identity", "bot", T0 + 60, "scanner", "tarpit")
+    blocks.block("identity", "partner", T0 + 60, "scanner", "decoy")
+    watching = _policy({"mode": "monitor"}, blocks).decide(_exchange(identity="bot"), T0)
+    assert watching.action is Action.TARPIT and not watching.enforced and not watching.refuses
+    allowed = _policy({"allow": {"identities": ["partner"]}}, blocks)
+    assert allowed.decide(_exchange(identity="partner"), T0).action is Action.ALLOW
+
+
+def test_a_tarpitted_request_spends_no_tokens() -> None:
+    blocks = MemoryBlocks()
+    blocks.block("ip", "198.51.100.1", T0 + 60, "scanner", "tarpit")
+    policy = _policy({"rate_limits": {"endpoint": {"requests": 1}}}, blocks)
+    for _ in range(3):
+        assert policy.decide(_exchange("198.51.100.1"), T0).action is Action.TARPIT
+    assert policy.decide(_exchange(), T0).action is Action.ALLOW
+
+
+def test_bots_config_mistakes_name_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"enforce\.bots\.action: 'maze' is not valid"):
+        parse_config("enforce:\n  bots: {action: maze}\n")
+    with pytest.raises(ConfigError, match="'customers' names no route"):
+        parse_config("enforce:\n  bots: {decoys: {customers: []}}\n")
+    with pytest.raises(ConfigError, match=r"enforce\.bots\.tarpit_seconds"):
+        parse_config("enforce:\n  bots: {tarpit_seconds: 0}\n")

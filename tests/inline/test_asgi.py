@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from apishield.exchange import Action, Exchange
 from apishield.inline.asgi import ApishieldMiddleware
 from apishield.inline.guard import Guard
+from apishield.limits import BlockAction
 
 from .conftest import MakeGuard
 
@@ -269,3 +271,117 @@ def test_a_full_queue_drops_and_counts_without_waiting(make_guard: MakeGuard) ->
             break
         got += 1
     assert got + guard.dropped == 5
+
+
+BOT = "203.0.113.66"
+
+
+def _counted(guard: Guard) -> tuple[FastAPI, list[str]]:
+    """A FastAPI app that notes every request that reaches it."""
+    app = FastAPI()
+    reached: list[str] = []
+
+    @app.get("/items")
+    async def items() -> list[dict[str, Any]]:
+        reached.append("/items")
+        return [{"item_id": 1}]
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, Any]:
+        reached.append(f"/items/{item_id}")
+        return {"item_id": item_id}
+
+    app.add_middleware(ApishieldMiddleware, guard=guard)
+    return app, reached
+
+
+def _block_bot(guard: Guard, action: BlockAction) -> None:
+    guard.policy.blocks.block("ip", BOT, time.time() + 600, "incident 9: scanner", action)
+
+
+def test_a_decoyed_bot_gets_an_empty_200_and_never_reaches_the_app(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard(enforce={"bots": {"decoys": {"GET /items": []}}})
+    _block_bot(guard, "decoy")
+    app, reached = _counted(guard)
+    one, listing = _get(app, "/items/7", "/items", ip=BOT)
+    assert (one.status_code, one.json()) == (200, {})
+    assert (listing.status_code, listing.json()) == (200, [])
+    assert one.headers["content-type"] == "application/json"
+    assert reached == []
+    (served,) = _get(app, "/items/7")
+    assert served.json() == {"item_id": 7} and reached == ["/items/7"]
+    guard.flush()
+    decoyed = analysed.get_nowait()
+    assert decoyed.decision.action is Action.DECOY and decoyed.decision.rule == "enforce.block.ip"
+    assert decoyed.response is None  # analysed, but the decoy is not taken for the API's answer
+
+
+def test_a_tarpitted_bot_waits_then_gets_429_and_never_reaches_the_app(
+    make_guard: MakeGuard,
+) -> None:
+    guard, analysed = make_guard(enforce={"bots": {"tarpit_seconds": 0.2}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    started = time.monotonic()
+    (refused,) = _get(app, "/items/7", ip=BOT)
+    waited = time.monotonic() - started
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json() == {"error": "too many requests"}
+    assert 0.19 <= waited < 5.0  # held for the configured 0.2 s, not the default 10 s
+    assert reached == []
+    assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 0}
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.decision.action is Action.TARPIT
+    assert exchange.response is not None and exchange.response.status == 429
+    assert exchange.duration is not None
+    assert exchange.duration + 0.19 <= waited  # the hold is not taken for the API's latency
+
+
+def test_past_the_tarpit_cap_a_bot_is_refused_at_once(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(enforce={"bots": {"tarpit_seconds": 1.0, "max_tarpits": 1}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    finished: list[tuple[int, int]] = []  # (status, requests still held when it was answered)
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app, client=(BOT, 51000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+
+            async def get(path: str) -> None:
+                response = await client.get(path)
+                finished.append((response.status_code, guard.tarpits.holding))
+
+            await asyncio.gather(get("/items/1"), get("/items/2"))
+
+    asyncio.run(run())
+    assert finished == [(429, 1), (429, 0)]  # the second was answered while the first was held
+    assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 1}
+    assert reached == []
+
+
+def test_monitor_mode_records_a_tarpit_and_lets_the_bot_through(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard(enforce={"mode": "monitor", "bots": {"tarpit_seconds": 30}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    (response,) = _get(app, "/items/3", ip=BOT)
+    assert response.json() == {"item_id": 3} and reached == ["/items/3"]
+    assert guard.tarpits.stats()["held"] == 0
+    guard.flush()
+    would = analysed.get_nowait().decision
+    assert would.action is Action.TARPIT and would.enforced is False
+
+
+def test_a_scanner_caught_by_the_detectors_is_fed_decoys(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(enforce={"bots": {"action": "decoy"}})
+    app, reached = _counted(guard)
+    attack: dict[str, Any] = {"params": {"q": "1' UNION SELECT username, password FROM users--"}}
+    probes = _get(app, *[f"/items/{n}" for n in range(12)], ip=BOT, **attack)
+    assert all(r.status_code == 200 for r in probes)  # flagged, not refused, until caught
+    guard.flush()
+    (block,) = guard.policy.blocks.list(time.time())
+    assert (block.value, block.action) == (BOT, "decoy")
+    assert "bot: scan.attack-requests" in block.reason
+    before = len(reached)
+    (decoy,) = _get(app, "/items/99", ip=BOT)
+    assert (decoy.status_code, decoy.json()) == (200, {}) and len(reached) == before

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from apishield.detect.registry import Detection
 from apishield.exchange import Action, Exchange, Finding, Severity
+from apishield.inline.guard import Guard, Refusal, Tarpits
 from apishield.testing import T0, make_exchange
 
 from .conftest import MakeGuard
@@ -56,32 +59,35 @@ def test_both_phases_never_touch_the_engine_at_the_same_time(make_guard: MakeGua
     assert guard.engine.inventory.endpoints  # the worker really learned from them
 
 
+class Detects:
+    """Stands for a detector: a high detection of `finding` about each exchange's actor."""
+
+    name = "detects"
+
+    def __init__(self, guard: Guard, finding: Finding) -> None:
+        self.correlator = guard.engine.detect.correlator
+        self.finding = finding
+
+    def __call__(self, exchange: Exchange) -> None:
+        assert exchange.actor is not None
+        self.correlator.add(
+            Detection(
+                self.finding,
+                f"actor:{exchange.actor.key}",
+                exchange.actor.key,
+                exchange.actor.ip,
+                "GET /customers/{id}",
+                exchange.started,
+            )
+        )
+        exchange.findings.append(self.finding)
+
+
 def test_a_severe_actor_incident_blocks_the_actor_until_it_expires(make_guard: MakeGuard) -> None:
     guard, _ = make_guard(enforce={"auto_block": {"block_seconds": 600}})
-    correlator = guard.engine.detect.correlator
-
-    class Detects:
-        """Stands for a detector: a high detection about the exchange's actor."""
-
-        name = "detects"
-
-        def __call__(self, exchange: Exchange) -> None:
-            assert exchange.actor is not None
-            finding = Finding("bulk.records", "Bulk access to personal data", Severity.HIGH)
-            correlator.add(
-                Detection(
-                    finding,
-                    f"actor:{exchange.actor.key}",
-                    exchange.actor.key,
-                    exchange.actor.ip,
-                    "GET /customers/{id}",
-                    exchange.started,
-                )
-            )
-            exchange.findings.append(finding)
-
+    finding = Finding("bulk.records", "Bulk access to personal data", Severity.HIGH)
     pipeline = guard.engine.pipeline
-    pipeline.response_stages = [*pipeline.response_stages, Detects()]
+    pipeline.response_stages = [*pipeline.response_stages, Detects(guard, finding)]
     first = make_exchange(path="/customers/1", peer_ip="198.51.100.3", started=T0)
     assert guard.check(first) is not None and not first.decision.refuses
     guard.submit(first)
@@ -121,3 +127,58 @@ def test_a_failing_response_phase_is_counted_and_the_worker_goes_on(
     assert guard.errors["response"] == 1
     assert analysed.get_nowait().request.path == "/b"
     assert guard.stats()["errors"] == {"response": 1}
+
+
+SCANNER = Finding("scan.attack-requests", "Repeated attack payloads (scanner)", Severity.HIGH)
+
+
+def test_an_incident_with_a_bot_rule_tarpits_its_actor(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(enforce={"bots": {"action": "tarpit", "tarpit_seconds": 2.5}})
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [*pipeline.response_stages, Detects(guard, SCANNER)]
+    first = make_exchange(path="/search", peer_ip="198.51.100.66", started=T0)
+    guard.check(first)
+    guard.submit(first)
+    guard.flush()
+    (block,) = guard.policy.blocks.list(T0)
+    assert (block.value, block.action) == ("198.51.100.66", "tarpit")
+    assert "bot: scan.attack-requests" in block.reason
+    later = make_exchange(path="/search", peer_ip="198.51.100.66", started=T0 + 10)
+    decision = guard.check(later)
+    assert decision is not None and decision.action is Action.TARPIT and decision.refuses
+    refusal = guard.refusal(decision, later)
+    assert refusal is not None and (refusal.status, refusal.delay) == (429, 2.5)
+    assert dict(refusal.headers)["retry-after"] == "3"
+    response = refusal.response()
+    assert response is not None and response.status == 429
+
+
+def test_an_incident_with_a_bot_rule_decoys_its_actor(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard(
+        enforce={"bots": {"action": "decoy", "decoys": {"GET /search": {"results": []}}}}
+    )
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [*pipeline.response_stages, Detects(guard, SCANNER)]
+    first = make_exchange(path="/search", peer_ip="198.51.100.67", started=T0)
+    guard.check(first)
+    guard.submit(first)
+    guard.flush()
+    later = make_exchange(path="/search", peer_ip="198.51.100.67", started=T0 + 10)
+    decision = guard.check(later)
+    assert decision is not None and decision.action is Action.DECOY
+    refusal = guard.refusal(decision, later)
+    assert refusal is not None and refusal.status == 200 and refusal.delay == 0.0
+    assert refusal.body == b'{"results":[]}' and refusal.response() is None
+
+
+def test_the_tarpit_cap_answers_at_once_and_frees_its_slot_however_the_wait_ends() -> None:
+    tarpits = Tarpits(1)
+    slow, plain = Refusal(429, (), b"", delay=5.0), Refusal(403, (), b"")
+    with tarpits.hold(slow) as first, tarpits.hold(slow) as second, tarpits.hold(plain) as none:
+        assert (first, second, none) == (5.0, 0.0, 0.0)
+    with pytest.raises(TimeoutError), tarpits.hold(slow) as wait:
+        assert wait == 5.0
+        raise TimeoutError("the client went away")
+    assert tarpits.stats() == {"holding": 0, "held": 2, "at_once": 1}
+    with Tarpits(0).hold(slow) as never:
+        assert never == 0.0

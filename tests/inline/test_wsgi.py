@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from werkzeug.test import Client
 from apishield.exchange import Action, Exchange
 from apishield.inline.guard import Guard
 from apishield.inline.wsgi import ApishieldWSGIMiddleware
+from apishield.limits import BlockAction
 
 from .conftest import MakeGuard
 
@@ -145,3 +147,79 @@ def test_the_response_phase_runs_after_the_answer_went_out(make_guard: MakeGuard
     answered.set()
     analysed.get(timeout=10)
     assert seen == [True]
+
+
+BOT = "203.0.113.66"
+
+
+def _counted(guard: Guard) -> tuple[Flask, list[str]]:
+    """A Flask app that notes every request that reaches it."""
+    app = Flask("counted")
+    reached: list[str] = []
+
+    @app.get("/customers/<int:customer>")
+    def customer(customer: int) -> Response:
+        reached.append(f"/customers/{customer}")
+        return Response(PAYLOAD, headers={"content-type": "application/json"})
+
+    app.wsgi_app = ApishieldWSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
+    return app, reached
+
+
+def _block_bot(guard: Guard, action: BlockAction) -> None:
+    guard.policy.blocks.block("ip", BOT, time.time() + 600, "incident 9: scanner", action)
+
+
+def test_a_decoyed_bot_gets_the_decoy_and_never_reaches_the_app(make_guard: MakeGuard) -> None:
+    decoy: dict[str, object] = {"id": None, "lines": []}
+    guard, analysed = make_guard(enforce={"bots": {"decoy": decoy}})
+    _block_bot(guard, "decoy")
+    app, reached = _counted(guard)
+    response = _client(app, BOT).get("/customers/40213377")
+    assert response.status_code == 200 and response.json == decoy
+    assert response.headers["Content-Type"] == "application/json"
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    assert reached == []
+    assert _client(app).get("/customers/1").data == PAYLOAD and reached == ["/customers/1"]
+    guard.flush()
+    decoyed = analysed.get_nowait()
+    assert decoyed.decision.action is Action.DECOY and decoyed.response is None
+
+
+def test_a_tarpitted_bot_waits_then_gets_429_and_never_reaches_the_app(
+    make_guard: MakeGuard,
+) -> None:
+    guard, analysed = make_guard(enforce={"bots": {"tarpit_seconds": 0.2}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    started = time.monotonic()
+    response = _client(app, BOT).get("/customers/5")
+    waited = time.monotonic() - started
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert 0.19 <= waited < 5.0  # held for the configured 0.2 s, not the default 10 s
+    assert reached == []
+    assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 0}
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.decision.action is Action.TARPIT and exchange.duration is not None
+    assert exchange.duration + 0.19 <= waited  # the hold is not taken for the API's latency
+
+
+def test_past_the_tarpit_cap_a_bot_is_refused_without_holding_a_thread(
+    make_guard: MakeGuard,
+) -> None:
+    guard, _ = make_guard(enforce={"bots": {"tarpit_seconds": 2.0, "max_tarpits": 1}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    held: list[int] = []
+    first = threading.Thread(
+        target=lambda: held.append(_client(app, BOT).get("/customers/1").status_code)
+    )
+    first.start()
+    while guard.tarpits.holding == 0 and first.is_alive():
+        threading.Event().wait(0.005)  # until the first request sits in the tarpit
+    assert _client(app, BOT).get("/customers/2").status_code == 429
+    assert guard.tarpits.holding == 1  # answered while the first is still held
+    first.join(timeout=30)
+    assert held == [429] and reached == []
+    assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 1}

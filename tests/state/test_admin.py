@@ -66,6 +66,21 @@ def test_an_added_block_is_the_one_the_policy_enforces(config: Config) -> None:
     assert keys == ["0123456789abcdef"]
 
 
+def test_a_block_added_with_an_action_is_answered_that_way(config: Config) -> None:
+    added = add_block(config, "ip", "198.51.100.24", seconds=60, action="tarpit", now=T0)
+    assert added.action == "tarpit"
+    assert [b.action for b in list_blocks(config, now=T0)] == ["tarpit"]
+    backends = open_backends(config)
+    try:
+        policy = Policy(config.enforce, backends.buckets, backends.blocks)
+        exchange = make_exchange(peer_ip="198.51.100.24", started=T0 + 1)
+        ActorResolver(config.identity, HASHER, JwtReader())(exchange)
+        decision = policy.decide(exchange, T0 + 1)
+        assert decision.action is Action.TARPIT and decision.refuses
+    finally:
+        backends.close()
+
+
 def test_hashed_addresses_are_hashed_as_the_resolver_hashes_them(
     redis_url: str, redis_prefix: str
 ) -> None:
@@ -92,6 +107,16 @@ def test_hashed_addresses_are_hashed_as_the_resolver_hashes_them(
 def test_bad_requests_say_what_to_give(config: Config, kind: str, value: str, message: str) -> None:
     with pytest.raises(BlocksError, match=message):
         add_block(config, kind, value, seconds=60)
+
+
+def test_an_unknown_action_names_the_valid_ones(config: Config) -> None:
+    with pytest.raises(
+        BlocksError, match=r"'tarpitt' is not a block action\. Did you mean 'tarpit'"
+    ):
+        add_block(config, "ip", "198.51.100.1", action="tarpitt")
+    with pytest.raises(BlocksError, match="Valid: block, tarpit, decoy"):
+        add_block(config, "ip", "198.51.100.1", action="maze")
+    assert list_blocks(config, now=T0) == []
 
 
 def test_a_block_lasts_a_positive_time(config: Config) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from apishield.limits import Block, BlockKind, Take
+from apishield.limits import Block, BlockAction, BlockKind, Take
 from apishield.state.failover import Failover, FailoverBlocks, FailoverBuckets, FailoverState
 from apishield.state.memory import MemoryState
 from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
@@ -155,11 +155,36 @@ def test_blocks_raised_during_an_outage_reach_the_shared_table_when_it_returns(
     assert len(local) == 0 and not failover.degraded
 
 
+def test_blocks_carried_over_keep_their_action(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    shared, local = MemoryBlocks(), MemoryBlocks()
+    blocks = FailoverBlocks(Flaky(shared, switch), local, failover)
+    switch.up = False
+    blocks.block("ip", "198.51.100.4", T0 + 600, "scanner", "tarpit")
+    held = blocks.is_blocked("ip", "198.51.100.4", T0)
+    assert held is not None and held.action == "tarpit"  # enforced locally, as configured
+    switch.up = True
+    clock.now += 5.0
+    assert blocks.is_blocked("ip", "198.51.100.4", T0) == Block(
+        "ip", "198.51.100.4", T0 + 600, "scanner", "tarpit"
+    )
+    blocks.block("ip", "198.51.100.5", T0 + 600, "scraper", "decoy")
+    assert [b.action for b in shared.list(T0)] == ["tarpit", "decoy"]
+
+
 def test_a_probe_that_fails_while_carrying_blocks_over_keeps_them(
     failover: Failover, switch: Switch, clock: Clock
 ) -> None:
     class HalfUp(MemoryBlocks):
-        def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+        def block(
+            self,
+            kind: BlockKind,
+            value: str,
+            until: float,
+            reason: str,
+            action: BlockAction = "block",
+        ) -> None:
             raise StateUnavailable("Redis state at 127.0.0.1:6399/0 failed (TimeoutError)")
 
     local = MemoryBlocks()

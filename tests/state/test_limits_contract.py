@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from apishield.limits import Blocks, Buckets
+from apishield.limits import Block, Blocks, Buckets
 from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
 from apishield.state.redis import RedisState
 from apishield.state.redis_limits import RedisBlocks, RedisBuckets
@@ -228,3 +228,41 @@ def test_a_block_from_one_handle_holds_on_the_other(
     assert held is not None and held.reason == "seen by all"
     assert second.unblock("ip", "203.0.113.9") is True
     assert first.is_blocked("ip", "203.0.113.9", T0) is None
+
+
+def test_a_block_says_how_it_is_answered_and_a_plain_block_is_the_default(blocks: Blocks) -> None:
+    blocks.block("ip", "198.51.100.4", T0 + 60, "operator")
+    blocks.block("ip", "198.51.100.5", T0 + 90, "scanner", "tarpit")
+    blocks.block("key", "0123456789abcdef", T0 + 30, "scraper", "decoy")
+    assert [(b.value, b.action) for b in blocks.list(T0)] == [
+        ("198.51.100.5", "tarpit"),
+        ("198.51.100.4", "block"),
+        ("0123456789abcdef", "decoy"),
+    ]
+    held = blocks.is_blocked("ip", "198.51.100.5", T0)
+    assert held == Block("ip", "198.51.100.5", T0 + 90, "scanner", "tarpit")
+    plain = blocks.is_blocked("ip", "198.51.100.4", T0)
+    assert plain is not None and plain.action == "block"
+
+
+def test_blocking_again_takes_the_newer_action_and_keeps_the_later_expiry(blocks: Blocks) -> None:
+    blocks.block("identity", "bot", T0 + 600, "incident 1", "tarpit")
+    blocks.block("identity", "bot", T0 + 60, "operator", "decoy")
+    held = blocks.is_blocked("identity", "bot", T0)
+    assert held is not None and (held.until, held.reason, held.action) == (
+        T0 + 600,
+        "operator",
+        "decoy",
+    )
+    blocks.block("identity", "bot", T0 + 60, "operator again")
+    assert [(b.until, b.action) for b in blocks.list(T0)] == [(T0 + 600, "block")]
+
+
+def test_the_action_is_seen_from_the_other_handle(
+    block_maker: Callable[[int], BlockPair],
+) -> None:
+    first, second = block_maker(100)
+    first.block("session", "feedbeef00000000", T0 + 60, "stuffing", "tarpit")
+    held = second.is_blocked("session", "feedbeef00000000", T0)
+    assert held is not None and held.action == "tarpit"
+    assert [b.action for b in second.list(T0)] == ["tarpit"]

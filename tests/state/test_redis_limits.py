@@ -91,6 +91,19 @@ def test_a_block_whose_key_the_wall_clock_collected_leaves_the_list(
     assert raw.zrange(redis_prefix + "{blocks}", 0, -1) == [b"ip:b"]
 
 
+def test_a_block_stored_without_an_action_or_with_an_unknown_one_is_a_plain_block(
+    blocks: RedisBlocks, raw: Redis, redis_prefix: str
+) -> None:
+    blocks.block("ip", "a", T + 60, "from an older apishield", "tarpit")
+    blocks.block("ip", "b", T + 30, "from a newer one", "decoy")
+    raw.hdel(redis_prefix + "{blocks}:ip:a", "action")
+    raw.hset(redis_prefix + "{blocks}:ip:b", "action", "maze")
+    for value in ("a", "b"):
+        held = blocks.is_blocked("ip", value, T)
+        assert held is not None and held.action == "block"
+    assert [(b.value, b.action) for b in blocks.list(T)] == [("a", "block"), ("b", "block")]
+
+
 def test_lost_scripts_are_loaded_again(
     buckets: RedisBuckets, blocks: RedisBlocks, raw: Redis
 ) -> None:

@@ -3,16 +3,20 @@
 Campaign incidents (one target worked by many actors) block no one on their own: their members
 are often shared NATs and mobile carriers, and each member that misbehaves alone gets an actor
 incident of its own. The block runs in event time from the incident's last detection, so a
-replayed incident blocks for the same span as a live one.
+replayed incident blocks for the same span as a live one. An incident that holds a bot rule
+(`apishield.enforce.bots`) blocks with the action configured for bots: a tarpit or a decoy
+instead of a 403.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
-from apishield.config import AutoBlockConfig
+from apishield.config import AutoBlockConfig, BotsConfig
+from apishield.enforce.bots import bot_rules
 from apishield.exchange import Severity
-from apishield.limits import Block, BlockKind, Blocks
+from apishield.limits import Block, BlockAction, BlockKind, Blocks
 
 
 class Incident(Protocol):
@@ -28,6 +32,10 @@ class Incident(Protocol):
     def title(self) -> str: ...
     @property
     def last_seen(self) -> float: ...
+    @property
+    def rules(self) -> Collection[str]:
+        """Ids of the rules that detected something in this incident."""
+        ...
 
 
 _SEVERITY = {"medium": Severity.MEDIUM, "high": Severity.HIGH, "critical": Severity.CRITICAL}
@@ -46,8 +54,14 @@ def blocked_by(incident: Incident) -> tuple[BlockKind, str] | None:
     return kind, value
 
 
-def auto_block(incident: Incident, blocks: Blocks, config: AutoBlockConfig) -> Block | None:
-    """Block the incident's actor if the incident is severe enough; the block it raised."""
+def auto_block(
+    incident: Incident,
+    blocks: Blocks,
+    config: AutoBlockConfig,
+    bots: BotsConfig | None = None,
+) -> Block | None:
+    """Block the incident's actor if the incident is severe enough; the block it raised. With
+    `bots`, an incident holding a bot rule blocks with `bots.action`."""
     if not config.enabled or incident.severity < _SEVERITY[config.min_severity]:
         return None
     target = blocked_by(incident)
@@ -56,5 +70,9 @@ def auto_block(incident: Incident, blocks: Blocks, config: AutoBlockConfig) -> B
     kind, value = target
     until = incident.last_seen + config.block_seconds
     reason = f"incident {incident.id}: {incident.title} ({incident.severity.label})"
-    blocks.block(kind, value, until, reason)
-    return Block(kind, value, until, reason)
+    action: BlockAction = "block"
+    if bots is not None and (found := bot_rules(incident.rules, bots)):
+        action = bots.action
+        reason += f"; bot: {', '.join(found[:3])}"
+    blocks.block(kind, value, until, reason, action)
+    return Block(kind, value, until, reason, action)

@@ -1,21 +1,28 @@
 """The policy: what the request phase concluded, turned into one `Decision`.
 
 Order matters and is fixed: allow lists first (a trusted partner is never refused), then blocks
-in force, deny lists, OpenAPI validation on endpoints in block mode, the request's threat
-level, and rate limits last, so a refused request
-does not spend tokens. The policy reads the exchange after the request stages ran (actor,
-route, request checks) and keeps nothing itself: buckets and blocks live behind
+in force (answered as each block says: a 403, a tarpit or a decoy), deny lists, OpenAPI
+validation on endpoints in block mode, the request's threat level, and rate limits last, so a
+refused request does not spend tokens. The policy reads the exchange after the request stages
+ran (actor, route, request checks) and keeps nothing itself: buckets and blocks live behind
 `apishield.limits`, so several processes can share them.
 """
 
 from __future__ import annotations
 
 from apishield.config import EnforceConfig
+from apishield.enforce.bots import Decoys
 from apishield.enforce.lists import AccessList
 from apishield.enforce.ratelimit import RateLimits
 from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import ALLOW, Action, Actor, Decision, Exchange, Severity
-from apishield.limits import Block, Blocks, Buckets
+from apishield.limits import Block, BlockAction, Blocks, Buckets
+
+_BLOCK_ACTIONS: dict[BlockAction, Action] = {
+    "block": Action.BLOCK,
+    "tarpit": Action.TARPIT,
+    "decoy": Action.DECOY,
+}
 
 
 class Policy:
@@ -35,6 +42,8 @@ class Policy:
         self.deny = AccessList(config.deny)
         self.rate_limits = RateLimits(config.rate_limits, buckets)
         self.blocks = blocks
+        self.decoys = Decoys(config.bots)
+        """What a decoy answers, per endpoint; the guard sends it."""
         self.block_on_threat = config.block_on_threat
 
     def decide(self, exchange: Exchange, now: float) -> Decision:
@@ -55,7 +64,8 @@ class Policy:
             return Decision(Action.ALLOW, f"allow list: {allowed[0]} {allowed[1]}", "enforce.allow")
         block = self._blocked(actor, now)
         if block is not None:
-            return Decision(Action.BLOCK, block.reason, f"enforce.block.{block.kind}")
+            action = _BLOCK_ACTIONS.get(block.action, Action.BLOCK)
+            return Decision(action, block.reason, f"enforce.block.{block.kind}")
         denied = self.deny.match(actor) if self.deny else None
         if denied is not None:
             kind, entry = denied

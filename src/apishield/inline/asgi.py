@@ -10,10 +10,15 @@ response is forwarded message by message as the app sends it (streaming and serv
 keep working) while its first `max_body_bytes` are copied for analysis. The finished exchange
 is handed to the guard's worker after the last body message went out, so analysis never delays
 an answer. Only "http" scopes are inspected; websockets and lifespan pass straight through.
+
+Refusals are answered here without calling the app. A tarpit waits on the event loop
+(`asyncio.sleep`), holding the client's connection and nothing of the server's but a timer,
+then answers 429; a decoy answers 200 with its decoy body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -46,12 +51,17 @@ class ApishieldMiddleware:
         except Exception:
             guard.failed("request")
         decision = guard.check(exchange) if exchange is not None else None
-        refusal = guard.refusal(decision)
+        refusal = guard.refusal(decision, exchange)
         if refusal is not None:
+            if exchange is not None:
+                # Timed before any tarpit: its wait is not the API's latency.
+                exchange.response = refusal.response()
+                exchange.duration = time.time() - exchange.started
+            with guard.tarpits.hold(refusal) as delay:
+                if delay > 0:
+                    await asyncio.sleep(delay)
             await _refuse(send, refusal)
             if exchange is not None:
-                exchange.response = Response(refusal.status, dict(refusal.headers), refusal.body)
-                exchange.duration = time.time() - exchange.started
                 guard.submit(exchange)
             return
         if exchange is None or decision is None:

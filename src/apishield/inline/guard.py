@@ -14,6 +14,16 @@ exchange, not per batch, so a request waits at most for one exchange's response 
 policy itself holds no state: buckets and blocks are behind `apishield.limits`, whose backends
 are atomic per call, so the policy decides outside the lock.
 
+Answers instead of the app's: a 403 for a block or deny, a 429 with the RateLimit fields for a
+rate limit, and for blocks on confirmed bots (`enforce.bots`) a tarpit or a decoy. A tarpit's
+`Refusal` carries a delay: the middleware holds the request that long (asyncio.sleep under
+ASGI; under WSGI a bounded sleep that holds one of the server's worker threads), then answers
+429 with Retry-After. `Tarpits` caps how many requests one process holds at once; past the
+cap a tarpitted request is refused at once, so bots cannot use the tarpit to tie the server
+up. A decoy is a 200 with a plausible empty JSON body that never reaches the app; analysis
+records it without an answer, so a decoy never teaches the inventory that an endpoint exists.
+Refused requests still go to analysis, and monitor mode records what would have been done.
+
 Contained failures: any error inside the guard is counted by phase and logged the first time;
 `check` then answers None, and the middleware lets the request through unchanged (fail open,
 the default) or answers 503 when `enforce.on_error` is "closed".
@@ -36,10 +46,12 @@ the thread analyses locally as in local mode, or drops and counts (`analysis.on_
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +59,7 @@ from apishield.config import AutoBlockConfig, Config, load_config
 from apishield.detect.incidents import Incident
 from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
-from apishield.exchange import Action, Decision, Exchange, Request
+from apishield.exchange import Action, Decision, Exchange, Request, Response
 from apishield.ingest.openapi import load_spec
 from apishield.inline.offload import StreamOffload
 from apishield.inventory.spec import ApiSpec
@@ -69,6 +81,52 @@ class Refusal:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    delay: float = 0.0
+    """Seconds to hold the request before answering (a tarpit), within `Tarpits`' cap."""
+    decoy: bool = False
+    """A decoy answer: the client sees it, analysis records no answer (the app gave none)."""
+
+    def response(self) -> Response | None:
+        """What analysis records as the answer: this refusal, or nothing for a decoy."""
+        if self.decoy:
+            return None
+        return Response(self.status, dict(self.headers), self.body, len(self.body))
+
+
+class Tarpits:
+    """How many tarpitted requests one process holds at once: at most `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.holding = 0
+        self.held = 0
+        """Requests held so far."""
+        self.at_once = 0
+        """Tarpitted requests refused without waiting, the cap being reached."""
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, refusal: Refusal) -> Iterator[float]:
+        """The seconds to wait inside the `with` block: the refusal's delay while a slot is
+        free, else 0.0. The slot is given back when the block ends, however it ends."""
+        with self._lock:
+            free = refusal.delay > 0 and self.holding < self.limit
+            if free:
+                self.holding += 1
+                self.held += 1
+            elif refusal.delay > 0:
+                self.at_once += 1
+        if not free:
+            yield 0.0
+            return
+        try:
+            yield refusal.delay
+        finally:
+            with self._lock:
+                self.holding -= 1
+
+    def stats(self) -> dict[str, int]:
+        return {"holding": self.holding, "held": self.held, "at_once": self.at_once}
 
 
 _FORBIDDEN = b'{"error":"forbidden"}'
@@ -109,6 +167,10 @@ class Guard:
         self.offload = offload
         self.batch_size = offload.batch if offload is not None else batch_size
         self.on_processed = on_processed
+        bots = policy.config.bots
+        self.tarpit_seconds = bots.tarpit_seconds
+        self.tarpits = Tarpits(bots.max_tarpits)
+        """Held tarpits, capped per process; the middleware holds a request inside `hold`."""
         self.dropped = 0
         self.processed = 0
         self.errors: Counter[str] = Counter()
@@ -260,14 +322,26 @@ class Guard:
             self.decisions[decision.rule] += 1
         return decision
 
-    def refusal(self, decision: Decision | None) -> Refusal | None:
-        """The answer to send instead of the app's, or None to let the request through."""
+    def refusal(
+        self, decision: Decision | None, exchange: Exchange | None = None
+    ) -> Refusal | None:
+        """The answer to send instead of the app's, or None to let the request through; a
+        decoy's body is chosen by the `exchange`'s endpoint."""
         if decision is None:
             return Refusal(503, _JSON, _UNAVAILABLE) if self.fail_closed else None
         if not decision.refuses:
             return None
-        if decision.action is Action.THROTTLE:
+        action = decision.action
+        if action is Action.THROTTLE:
             return Refusal(429, _JSON + decision.headers, _TOO_MANY)
+        if action is Action.TARPIT:
+            wait = str(max(1, math.ceil(self.tarpit_seconds)))
+            headers = (*_JSON, ("retry-after", wait))
+            return Refusal(429, headers, _TOO_MANY, delay=self.tarpit_seconds)
+        if action is Action.DECOY:
+            decoys = self.policy.decoys
+            body = decoys.body(exchange) if exchange is not None else decoys.default
+            return Refusal(200, _JSON, body, decoy=True)
         return Refusal(403, _JSON, _FORBIDDEN)
 
     def failed(self, phase: str) -> None:
@@ -335,7 +409,7 @@ class Guard:
                 self.engine.pipeline.run_response(exchange)
                 incident = self._incident(exchange, before)
             if incident is not None:
-                auto_block(incident, self.policy.blocks, self.blocking)
+                auto_block(incident, self.policy.blocks, self.blocking, self.policy.config.bots)
             self.processed += 1
             if self.on_processed is not None:
                 self.on_processed(exchange)
@@ -360,6 +434,7 @@ class Guard:
             "dropped": self.dropped,
             "errors": dict(self.errors),
             "decisions": dict(self.decisions),
+            "tarpits": self.tarpits.stats(),
             "stage_errors": dict(self.engine.pipeline.errors),
             "state": self.backends.status() if self.backends is not None else {},
             "offload": self.offload.stats() if self.offload is not None else {},

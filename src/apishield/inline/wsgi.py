@@ -9,6 +9,12 @@ then reads a stream that gives those bytes first and the rest of the original in
 The response is passed on chunk by chunk as the app yields it, a capped copy kept; the exchange
 goes to the guard's worker once the last chunk is with the server (or the server closed the
 response early).
+
+Refusals are answered here without calling the app. A tarpit sleeps on the request's own
+thread, so each held request ties up one of the WSGI server's worker threads for
+`enforce.bots.tarpit_seconds`: the guard holds at most `enforce.bots.max_tarpits` at once and
+refuses the rest at once, and that cap belongs well below the server's thread count. A decoy
+answers 200 with its decoy body.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ from typing import Any
 from urllib.parse import quote
 
 from apishield.exchange import Exchange, Request, Response
-from apishield.inline.guard import Guard
+from apishield.inline.guard import Guard, Refusal
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-_REASONS = {403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable"}
+_REASONS = {200: "OK", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable"}
 _SAFE = "/:@!$&'()*+,;=-._~%"
 
 
@@ -44,21 +50,32 @@ class ApishieldWSGIMiddleware:
         except Exception:
             guard.failed("request")
         decision = guard.check(exchange) if exchange is not None else None
-        refusal = guard.refusal(decision)
+        refusal = guard.refusal(decision, exchange)
         if refusal is not None:
-            headers = [*refusal.headers, ("content-length", str(len(refusal.body)))]
-            start_response(f"{refusal.status} {_REASONS.get(refusal.status, '')}", headers)
-            if exchange is not None:
-                exchange.response = Response(refusal.status, dict(refusal.headers), refusal.body)
-                exchange.duration = time.time() - exchange.started
-                guard.submit(exchange)
-            return [refusal.body]
+            return _refuse(guard, refusal, exchange, start_response)
         if exchange is None or decision is None:
             # The guard failed open: the app sees the request as it came (with any body
             # already read ahead given back first).
             return self.app(environ, start_response)
         recorder = _Recorder(start_response, guard, exchange)
         return recorder.wrap(self.app(environ, recorder.start_response))
+
+
+def _refuse(
+    guard: Guard, refusal: Refusal, exchange: Exchange | None, start_response: StartResponse
+) -> list[bytes]:
+    if exchange is not None:
+        # Timed before any tarpit: its wait is not the API's latency.
+        exchange.response = refusal.response()
+        exchange.duration = time.time() - exchange.started
+    with guard.tarpits.hold(refusal) as delay:
+        if delay > 0:
+            time.sleep(delay)  # at most enforce.bots.tarpit_seconds, on this worker thread
+    headers = [*refusal.headers, ("content-length", str(len(refusal.body)))]
+    start_response(f"{refusal.status} {_REASONS.get(refusal.status, '')}", headers)
+    if exchange is not None:
+        guard.submit(exchange)
+    return [refusal.body]
 
 
 def _exchange(environ: Environ, now: float) -> Exchange:

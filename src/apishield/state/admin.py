@@ -7,7 +7,9 @@ behind a fallback: a Redis that does not answer raises `StateUnavailable`.
 
 Values are written as the policy looks them up: an IP in its canonical form, an API key as the
 16 hex digits of its keyed hash (the `key:` part of an actor key in incidents), a session as its
-16-digit keyed hash, an identity as it is. Where the config hashes IPs or identities, a plain
+16-digit keyed hash, an identity as it is. A block's action says how the guards answer it: a 403
+("block"), a tarpit or a decoy (`enforce.bots` sets how long a tarpit holds and what a decoy
+says). Where the config hashes IPs or identities, a plain
 value is hashed with the install secret first, so an operator can still type the address.
 """
 
@@ -19,7 +21,7 @@ import math
 import time
 
 from apishield.config import Config
-from apishield.limits import BLOCK_KINDS, Block, BlockKind
+from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind
 from apishield.privacy import Hasher
 from apishield.state.factory import Backends, open_backends
 
@@ -49,20 +51,23 @@ def add_block(
     reason: str = DEFAULT_REASON,
     hasher: Hasher | None = None,
     now: float | None = None,
+    action: str = "block",
 ) -> Block:
-    """Block `value` for `seconds` (for good when None); an existing block keeps the later
-    expiry. `hasher` is needed only where the config hashes IPs or identities."""
+    """Block `value` for `seconds` (for good when None), answered as `action` says; an
+    existing block keeps the later expiry and takes the new action. `hasher` is needed only
+    where the config hashes IPs or identities."""
     if seconds is not None and not seconds > 0:
         raise BlocksError(f"a block lasts more than zero seconds, not {seconds}")
     checked = block_kind(kind)
+    answer = block_action(action)
     stored = block_value(config, checked, value, hasher)
     until = math.inf if seconds is None else (time.time() if now is None else now) + seconds
     backends = _shared(config)
     try:
-        backends.blocks.block(checked, stored, until, reason)
+        backends.blocks.block(checked, stored, until, reason, answer)
     finally:
         backends.close()
-    return Block(checked, stored, until, reason)
+    return Block(checked, stored, until, reason, answer)
 
 
 def remove_block(config: Config, kind: str, value: str, hasher: Hasher | None = None) -> bool:
@@ -83,6 +88,15 @@ def block_kind(kind: str) -> BlockKind:
     hint = difflib.get_close_matches(kind, BLOCK_KINDS, n=1)
     fix = f" Did you mean '{hint[0]}'?" if hint else ""
     raise BlocksError(f"{kind!r} is not a kind of block.{fix} Valid: {', '.join(BLOCK_KINDS)}.")
+
+
+def block_action(action: str) -> BlockAction:
+    for known in BLOCK_ACTIONS:
+        if action == known:
+            return known
+    hint = difflib.get_close_matches(action, BLOCK_ACTIONS, n=1)
+    fix = f" Did you mean '{hint[0]}'?" if hint else ""
+    raise BlocksError(f"{action!r} is not a block action.{fix} Valid: {', '.join(BLOCK_ACTIONS)}.")
 
 
 def block_value(config: Config, kind: BlockKind, value: str, hasher: Hasher | None) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from apishield.limits import Block, BlockKind, Blocks, Buckets, Take
+from apishield.limits import Block, BlockAction, BlockKind, Blocks, Buckets, Take
 from apishield.state.memory_limits import MemoryBlocks
 from apishield.stateful import State, StateUnavailable
 
@@ -192,8 +192,8 @@ class FailoverBlocks:
     """`apishield.limits.Blocks` on `shared`, on `local` during an outage.
 
     A block raised during an outage (an incident's automatic block) is kept locally and copied
-    to the shared table when it returns, so no process forgets it; a block lifted during an
-    outage is lifted locally only.
+    to the shared table, with its action, when it returns, so no process forgets it; a block
+    lifted during an outage is lifted locally only.
     """
 
     def __init__(self, shared: Blocks, local: MemoryBlocks, failover: Failover) -> None:
@@ -202,10 +202,17 @@ class FailoverBlocks:
         self.failover = failover
         failover.on_return(self._carry_over)
 
-    def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+    def block(
+        self,
+        kind: BlockKind,
+        value: str,
+        until: float,
+        reason: str,
+        action: BlockAction = "block",
+    ) -> None:
         self.failover.run(
-            lambda: self.shared.block(kind, value, until, reason),
-            lambda: self.local.block(kind, value, until, reason),
+            lambda: self.shared.block(kind, value, until, reason, action),
+            lambda: self.local.block(kind, value, until, reason, action),
         )
 
     def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
@@ -226,6 +233,6 @@ class FailoverBlocks:
         """Copy local blocks to the shared table, forgetting each once it is there."""
         held = self.local.list(-math.inf)
         for block in held:
-            self.shared.block(block.kind, block.value, block.until, block.reason)
+            self.shared.block(block.kind, block.value, block.until, block.reason, block.action)
             self.local.unblock(block.kind, block.value)
         return len(held)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from apishield.limits import Block, BlockKind, Take
+from apishield.limits import Block, BlockAction, BlockKind, Take
 
 DEFAULT_MAX_BUCKETS = 1_000_000
 DEFAULT_MAX_BLOCKS = 100_000
@@ -72,7 +72,14 @@ class MemoryBlocks:
     def __len__(self) -> int:
         return len(self._blocks)
 
-    def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+    def block(
+        self,
+        kind: BlockKind,
+        value: str,
+        until: float,
+        reason: str,
+        action: BlockAction = "block",
+    ) -> None:
         with self._lock:
             held = self._blocks.get((kind, value))
             if held is not None and held.until > until:
@@ -83,7 +90,7 @@ class MemoryBlocks:
                 if soonest.until >= until:
                     return
                 del self._blocks[(soonest.kind, soonest.value)]
-            self._blocks[(kind, value)] = Block(kind, value, until, reason)
+            self._blocks[(kind, value)] = Block(kind, value, until, reason, action)
 
     def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
         held = self._blocks.get((kind, value))

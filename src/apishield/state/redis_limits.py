@@ -7,12 +7,13 @@ server, in one round trip:
 * a bucket is a hash `(t, u)`: tokens left and the event time of the last take, refilled lazily
   by the script. Redis forgets it, by a wall-clock expiry, once it would be full again (plus
   `grace`): a forgotten bucket and a full one answer alike.
-* a block is a hash `(until, reason)` beside a sorted set of every block scored by `until`, so
-  listing is one range read and the block that lapses first is the cheapest to find. Expiry is
-  in event time (`until`), checked on every read; a wall-clock expiry of what remains until
-  `until` by the server's clock, plus `grace`, only collects garbage (a replayed block from last
-  month lives `grace` seconds of wall clock, which a replay running faster than the clock
-  outpaces). A block with an infinite `until` never expires.
+* a block is a hash `(until, reason, action)` beside a sorted set of every block scored by
+  `until`, so listing is one range read and the block that lapses first is the cheapest to
+  find. Expiry is in event time (`until`), checked on every read; a wall-clock expiry of what
+  remains until `until` by the server's clock, plus `grace`, only collects garbage (a replayed
+  block from last month lives `grace` seconds of wall clock, which a replay running faster than
+  the clock outpaces). A block with an infinite `until` never expires. A block written without
+  an `action` (by an older apishield) is a plain block.
 
 Numbers cross into Lua as `repr` strings and come back formatted with %.17g, so a bucket holds
 exactly the doubles Python would have computed. Block keys share one cluster hash tag, as the
@@ -29,7 +30,7 @@ from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, RedisError
 
-from apishield.limits import BLOCK_KINDS, Block, BlockKind, Take
+from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind, Take
 from apishield.state.memory_limits import DEFAULT_MAX_BLOCKS
 from apishield.state.redis import DEFAULT_GRACE, DEFAULT_PREFIX, _where
 from apishield.stateful import StateUnavailable
@@ -86,7 +87,7 @@ elseif redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
   redis.call('ZREM', KEYS[2], soonest[1])
   redis.call('DEL', ARGV[6] .. soonest[1])
 end
-redis.call('HSET', KEYS[1], 'until', untl, 'reason', ARGV[2])
+redis.call('HSET', KEYS[1], 'until', untl, 'reason', ARGV[2], 'action', ARGV[7])
 redis.call('ZADD', KEYS[2], untl, ARGV[3])
 local grace = tonumber(ARGV[5])
 lifetime(KEYS[1], untl, grace)
@@ -95,7 +96,7 @@ return 1
 """
 )
 _IS_BLOCKED = """
-local held = redis.call('HMGET', KEYS[1], 'until', 'reason')
+local held = redis.call('HMGET', KEYS[1], 'until', 'reason', 'action')
 if not held[1] then return false end
 if tonumber(held[1]) <= tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
@@ -111,11 +112,12 @@ if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
 local held = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local found = {}
 for i = 1, #held, 2 do
-  local reason = redis.call('HGET', ARGV[2] .. held[i], 'reason')
-  if reason then
+  local block = redis.call('HMGET', ARGV[2] .. held[i], 'reason', 'action')
+  if block[1] then
     found[#found + 1] = held[i]
     found[#found + 1] = held[i + 1]
-    found[#found + 1] = reason
+    found[#found + 1] = block[1]
+    found[#found + 1] = block[2]
   else
     redis.call('ZREM', KEYS[1], held[i])  -- its key was collected by the wall clock
   end
@@ -128,6 +130,7 @@ return redis.call('DEL', KEYS[1])
 """
 
 _KINDS: dict[str, BlockKind] = {kind: kind for kind in BLOCK_KINDS}
+_ACTIONS: dict[str, BlockAction] = {action: action for action in BLOCK_ACTIONS}
 
 
 class _Scripts:
@@ -206,9 +209,17 @@ class RedisBlocks(_Scripts):
         self._list = client.register_script(_LIST)
         self._unblock = client.register_script(_UNBLOCK)
 
-    def block(self, kind: BlockKind, value: str, until: float, reason: str) -> None:
+    def block(
+        self,
+        kind: BlockKind,
+        value: str,
+        until: float,
+        reason: str,
+        action: BlockAction = "block",
+    ) -> None:
         member = f"{kind}:{value}"
-        args = (repr(float(until)), reason, member, self.max_blocks, self.grace, self._index + ":")
+        index = self._index + ":"
+        args = (repr(float(until)), reason, member, self.max_blocks, self.grace, index, action)
         self._run(self._block, (self._key(member), self._index), args)
 
     def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
@@ -218,16 +229,17 @@ class RedisBlocks(_Scripts):
         )
         if held is None:
             return None
-        return Block(kind, value, float(held[0]), _text(held[1]))
+        return Block(kind, value, float(held[0]), _text(held[1]), _action(held[2]))
 
     def list(self, now: float) -> list[Block]:
         found = self._run(self._list, (self._index,), (repr(float(now)), self._index + ":"))
         blocks = []
-        for at in range(0, len(found), 3):
+        for at in range(0, len(found), 4):
             prefix, _, value = _text(found[at]).partition(":")
             kind = _KINDS.get(prefix)
             if kind is not None:
-                blocks.append(Block(kind, value, float(found[at + 1]), _text(found[at + 2])))
+                until, reason = float(found[at + 1]), _text(found[at + 2])
+                blocks.append(Block(kind, value, until, reason, _action(found[at + 3])))
         return sorted(blocks, key=lambda b: (-b.until, b.kind, b.value))
 
     def unblock(self, kind: BlockKind, value: str) -> bool:
@@ -240,3 +252,8 @@ class RedisBlocks(_Scripts):
 
 def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def _action(raw: bytes | str | None) -> BlockAction:
+    """The stored action; a plain block where none was stored or it is not known here."""
+    return "block" if raw is None else _ACTIONS.get(_text(raw), "block")
