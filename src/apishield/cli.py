@@ -347,9 +347,11 @@ def proxy(
     finally:
         guard.close()
     stats = guard.stats()
+    offload = guard.offload.stats() if guard.offload is not None else None
+    sent = f", {offload['sent']:,} sent to {offload['stream']}" if offload else ""
     err.print(
-        f"stopped: {stats['processed']:,} exchanges analysed, {stats['dropped']:,} dropped, "
-        f"decisions {stats['decisions']}"
+        f"stopped: {stats['processed']:,} exchanges analysed here{sent}, "
+        f"{stats['dropped']:,} dropped, decisions {stats['decisions']}"
     )
 
 
@@ -475,21 +477,21 @@ def blocks_list(
     if as_json:
         for block in blocks:
             ends = None if block.until == float("inf") else block.until
-            line = {"kind": block.kind, "value": block.value, "until": ends}
+            line = {"kind": block.kind, "value": block.value, "until": ends, "action": block.action}
             typer.echo(orjson.dumps({**line, "reason": block.reason}).decode())
         return
     if not blocks:
         console.print("no blocks in force")
         return
     now = time.time()
-    table = Table("kind", "value", "until (UTC)", "left", "reason")
+    table = Table("kind", "value", "action", "until (UTC)", "left", "reason")
     for block in blocks:
         if block.until == float("inf"):
             until, left = "until removed", "-"
         else:
             until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(block.until))
             left = f"{(block.until - now) / 60:,.0f} min"
-        table.add_row(block.kind, block.value, until, left, block.reason)
+        table.add_row(block.kind, block.value, block.action, until, left, block.reason)
     console.print(table)
 
 

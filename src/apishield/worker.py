@@ -86,6 +86,7 @@ class Worker:
         self.store = store
         self.settings = config.analysis
         self.blocking = config.enforce.auto_block
+        self.bots = config.enforce.bots
         self.probe_seconds = config.state.probe_seconds
         self.blocks = blocks
         self.block_ms = block_ms
@@ -247,7 +248,7 @@ class Worker:
         incident = self._incident(exchange, before)
         if incident is not None and self.blocks is not None:
             try:
-                auto_block(incident, self.blocks, self.blocking)
+                auto_block(incident, self.blocks, self.blocking, self.bots)
             except StateUnavailable as error:
                 log.warning("worker %s: cannot raise a block: %s", self.consumer, error)
 

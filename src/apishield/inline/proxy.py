@@ -2,10 +2,10 @@
 
 `ReverseProxy` is a plain ASGI app that forwards every request to one upstream over a pooled
 aiohttp client; `apishield proxy` serves it wrapped in `ApishieldMiddleware`, so the proxy runs
-exactly the guard the in-process middleware runs: a refusal (403, 429) is answered without
-touching the upstream, the response phase runs on the guard's worker, and a failing guard lets
-traffic through. Without the middleware the same app is the bare pass-through the benchmark
-compares against.
+exactly the guard the in-process middleware runs: a refusal (403, 429, a tarpit or a decoy) is
+answered without touching the upstream, the response phase runs on the guard's worker, and a
+failing guard lets traffic through. Without the middleware the same app is the bare
+pass-through the benchmark compares against.
 
 Forwarding:
 
