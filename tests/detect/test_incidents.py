@@ -64,3 +64,32 @@ def test_a_campaign_collects_its_actors_within_bounds() -> None:
     assert incident.rules["enum.x"] == MAX_ACTORS + 30
     summary = incident.summary()
     assert summary["severity"] == "high" and summary["scope"].startswith("campaign:")
+
+
+def test_an_actor_taking_part_in_an_open_campaign_joins_it() -> None:
+    correlator = Correlator()
+    campaign = "campaign:enum.x:POST h /login"
+    for n in range(3):
+        actor = f"ip:10.0.0.{n}"
+        correlator.add(_detection("enum.x", Severity.HIGH, T + n, scope=campaign, actor=actor))
+    # a per-address rule about one of the campaign's addresses, on the same endpoint
+    joined = correlator.add(
+        _detection("enum.y", Severity.MEDIUM, T + 10, "actor:ip:10.0.0.1", "ip:10.0.0.1")
+    )
+    assert joined.scope == campaign
+    # an address the campaign never showed keeps an incident of its own
+    own = correlator.add(
+        _detection("enum.y", Severity.MEDIUM, T + 11, "actor:ip:10.9.9.9", "ip:10.9.9.9")
+    )
+    assert own.scope == "actor:ip:10.9.9.9"
+    [first, second] = sorted(correlator.incidents(), key=lambda i: i.id)
+    assert first.rules == {"enum.x": 3, "enum.y": 1}
+    assert second.rules == {"enum.y": 1}
+
+
+def test_once_the_campaign_has_gone_quiet_an_actor_is_its_own_incident_again() -> None:
+    correlator = Correlator()
+    campaign = "campaign:enum.x:POST h /login"
+    correlator.add(_detection("enum.x", Severity.HIGH, T, scope=campaign))
+    later = correlator.add(_detection("enum.y", Severity.MEDIUM, T + QUIET + 1))
+    assert later.scope == "actor:ip:1.2.3.4"

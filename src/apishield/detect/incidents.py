@@ -1,7 +1,10 @@
 """Correlation: detections about one actor, or one campaign across actors, become one incident.
 
 An incident stays open while its scope keeps producing detections; after `QUIET` of event time
-without one, the next detection opens a new incident. Severity is the highest of its findings,
+without one, the next detection opens a new incident. A detection about one actor on an endpoint
+where that actor already takes part in an open campaign joins the campaign: two hundred proxy
+addresses each tripping a per-address rule during one enumeration are one incident, not two
+hundred and one. Severity is the highest of its findings,
 raised a step when three rules agree, two at medium or above. Evidence is bounded: a timeline of the
 first detections of each rule, up to 50 actors and 20 endpoints, with counts beyond.
 """
@@ -22,6 +25,8 @@ MAX_ACTORS = 50
 MAX_ENDPOINTS = 20
 MAX_OPEN = 10_000
 """Open incidents kept in memory; the oldest-touched is closed first past this."""
+MAX_MEMBERS = 100_000
+"""(actor, endpoint) pairs remembered as taking part in a campaign; the oldest go first."""
 
 
 @dataclass(slots=True)
@@ -117,20 +122,43 @@ class Correlator:
         self.open: dict[str, Incident] = {}
         self.closed: list[Incident] = []
         self._ids = itertools.count(1)
+        self._members: dict[tuple[str, str], str] = {}
+        """(actor, endpoint) -> the scope of the campaign it last took part in."""
 
     def add(self, detection: Detection) -> Incident:
-        incident = self.open.get(detection.scope)
+        scope = self._scope(detection)
+        incident = self.open.get(scope)
         if incident is not None and detection.time - incident.last_seen > QUIET:
-            self.closed.append(self.open.pop(detection.scope))
+            self.closed.append(self.open.pop(scope))
             incident = None
         if incident is None:
             if len(self.open) >= MAX_OPEN:
                 oldest = min(self.open.values(), key=lambda i: i.last_seen)
                 self.closed.append(self.open.pop(oldest.scope))
-            incident = Incident(next(self._ids), detection.scope, detection.time, detection.time)
-            self.open[detection.scope] = incident
+            incident = Incident(next(self._ids), scope, detection.time, detection.time)
+            self.open[scope] = incident
         incident.add(detection)
+        if scope.startswith("campaign:"):
+            self._remember(detection, scope)
         return incident
+
+    def _scope(self, detection: Detection) -> str:
+        """The campaign an actor's detection belongs to, when the actor is already in one open
+        on that endpoint; else the detection's own scope."""
+        if not detection.scope.startswith("actor:"):
+            return detection.scope
+        campaign = self._members.get((detection.actor, detection.endpoint))
+        incident = self.open.get(campaign) if campaign is not None else None
+        if incident is None or detection.time - incident.last_seen > QUIET:
+            return detection.scope
+        return incident.scope
+
+    def _remember(self, detection: Detection, scope: str) -> None:
+        member = (detection.actor, detection.endpoint)
+        self._members.pop(member, None)
+        self._members[member] = scope
+        if len(self._members) > MAX_MEMBERS:
+            del self._members[next(iter(self._members))]
 
     def incidents(self) -> list[Incident]:
         """Every incident so far, the most severe and most recent first."""
