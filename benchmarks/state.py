@@ -7,8 +7,8 @@ and an endpoint's Baseline (24 hourly slots; the minute's distinct actors are a 
 beside it). Then the same calls in batches (one pipeline, one round trip each), and the built-in
 detectors over the same observations on both backends. Then enforcement: token buckets and
 blocks in memory and on Redis, the failover wrapper's own cost (healthy, and answering locally
-during an outage), and one whole policy decision. Keys go under a fresh prefix, deleted at the
-end.
+during an outage), and one whole policy decision, its blocks and buckets read call by call and
+in one combined check (one round trip). Keys go under a fresh prefix, deleted at the end.
 
     python benchmarks/state.py [--n 20000] [--url redis://127.0.0.1:6379/0] [--batch 100]
 """
@@ -33,7 +33,7 @@ from apishield.detect.profile import Profile
 from apishield.detect.roles import EndpointRoles
 from apishield.detect.testing import ENDPOINT, make_observation
 from apishield.enforce import Policy
-from apishield.limits import Blocks, Buckets
+from apishield.limits import Blocks, Buckets, CallByCall
 from apishield.normalise.actor import ActorResolver, JwtReader
 from apishield.privacy import Hasher
 from apishield.state.codec import decode, encode
@@ -162,7 +162,7 @@ def limit_operations() -> dict[str, Callable[[Buckets, Blocks, int], object]]:
     }
 
 
-def per_limit_op(run: Callable[[Buckets, Blocks, int], object], pair: Limits, n: int) -> float:
+def per_limit_op(run: Callable[[Buckets, Blocks, int], object], pair: Pair, n: int) -> float:
     buckets, blocks = pair
     start = time.perf_counter()
     for i in range(n):
@@ -170,10 +170,10 @@ def per_limit_op(run: Callable[[Buckets, Blocks, int], object], pair: Limits, n:
     return (time.perf_counter() - start) / n * 1e6
 
 
-Limits = tuple[Buckets, Blocks]
+Pair = tuple[Buckets, Blocks]
 
 
-def seeded(pair: Limits) -> Limits:
+def seeded(pair: Pair) -> Pair:
     """The blocks `is_blocked (blocked)` finds, raised beforehand."""
     for n in range(100):
         pair[1].block("ip", f"10.1.{n}", T + 3600, "bench")
@@ -191,14 +191,17 @@ def list_cost(blocks: Blocks, size: int, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e3
 
 
-def decision_cost(buckets: Buckets, blocks: Blocks, n: int) -> float:
+def decision_cost(buckets: Buckets, blocks: Blocks, n: int, *, combined: bool = True) -> float:
     """µs per `Policy.decide` for a client with an API key and a session: three block lookups
-    (IP, key, session) and three bucket takes (actor on endpoint, actor, endpoint)."""
+    (IP, key, session) and three bucket takes (actor on endpoint, actor, endpoint), in the
+    backend's one combined check or, with `combined` false, one call each."""
     generous = {"requests": 1e9, "per_seconds": 1.0}
     config = Config.model_validate(
         {"enforce": {"rate_limits": {k: generous for k in ("actor", "endpoint", "actor_endpoint")}}}
     )
     policy = Policy(config.enforce, buckets, blocks)
+    if not combined:
+        policy.limits = CallByCall(buckets, blocks)
     exchange = make_exchange(
         path="/customers/{id}", headers={"x-api-key": "sk_live_0123456789", "cookie": "sid=abc"}
     )
@@ -210,11 +213,11 @@ def decision_cost(buckets: Buckets, blocks: Blocks, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
-def degraded(client: Redis, prefix: str) -> Limits:
+def degraded(client: Redis, prefix: str) -> Pair:
     """Failover wrappers whose shared side is a Redis that refuses every call."""
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.1)
     health = Failover("redis 127.0.0.1:1", probe_seconds=3600.0)
-    pair: Limits = (
+    pair: Pair = (
         FailoverBuckets(RedisBuckets(dead, prefix), MemoryBuckets(), health),
         FailoverBlocks(RedisBlocks(dead, prefix), MemoryBlocks(), health),
     )
@@ -225,8 +228,8 @@ def degraded(client: Redis, prefix: str) -> Limits:
 def limits_report(client: Redis, prefix: str, n: int) -> None:
     logging.getLogger("apishield.state").setLevel(logging.ERROR)
     health = Failover("redis", probe_seconds=3600.0)
-    redis_pair: Limits = (RedisBuckets(client, prefix), RedisBlocks(client, prefix))
-    pairs: dict[str, Callable[[], Limits]] = {
+    redis_pair: Pair = (RedisBuckets(client, prefix), RedisBlocks(client, prefix))
+    pairs: dict[str, Callable[[], Pair]] = {
         "memory": lambda: (MemoryBuckets(), MemoryBlocks()),
         "redis": lambda: redis_pair,
         "failover": lambda: (
@@ -251,9 +254,16 @@ def limits_report(client: Redis, prefix: str, n: int) -> None:
             f"list {size:,} blocks: {memory:.2f} ms in memory, {redis:.2f} ms on Redis "
             f"({redis / memory:.0f}x)"
         )
-    decisions = [decision_cost(*make(), min(n, 5_000)) for make in pairs.values()]
-    cells = ", ".join(f"{name} {cost:.1f}" for name, cost in zip(pairs, decisions, strict=True))
-    print(f"one policy decision (3 block lookups, 3 takes), µs: {cells}")
+    print("one policy decision (3 block lookups, 3 takes), µs:")
+    print(f"{'':28}" + "".join(f"{name:>11}" for name in pairs))
+    rows: dict[str, list[float]] = {}
+    for label, combined in (("call by call", False), ("one combined check", True)):
+        rows[label] = [
+            decision_cost(*make(), min(n, 5_000), combined=combined) for make in pairs.values()
+        ]
+        print(f"  {label:26}" + "".join(f"{cost:11.1f}" for cost in rows[label]))
+    ratios = [one / both for one, both in zip(*rows.values(), strict=True)]
+    print(f"  {'speed-up':26}" + "".join(f"{ratio:10.1f}x" for ratio in ratios))
 
 
 def main() -> None:

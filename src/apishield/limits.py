@@ -5,12 +5,16 @@ must see the same buckets and blocks, so their state lives behind an interface w
 in-memory backend (`apishield.state.memory_limits`) and room for a shared one. The semantics are
 kept to what one atomic server-side step can do: a bucket is `(tokens, updated)` refilled lazily
 on each `take`; a block is one record that expires at `until`, and says how it is answered.
+
+A policy decision needs several of these calls (the actor's blocks, then its buckets), so
+`Limits.check` makes them all in one step, which a shared backend answers in one round trip.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 BlockKind = Literal["ip", "identity", "key", "session"]
 """What a block names: a client IP, an identity, an API key's keyed-hash prefix (as in
@@ -76,3 +80,77 @@ class Blocks(Protocol):
     def unblock(self, kind: BlockKind, value: str) -> bool:
         """Lift a block; False when there was none."""
         ...
+
+
+class Draw(NamedTuple):
+    """One bucket a request draws from: the arguments of `Buckets.take` but the time."""
+
+    key: str
+    rate: float
+    burst: float
+    cost: float = 1.0
+
+
+class Check(NamedTuple):
+    """What one `Limits.check` answers: `block, takes = limits.check(...)`."""
+
+    block: Block | None
+    """The first block in force among those looked up; None when none is."""
+    takes: list[Take]
+    """One answer per bucket drawn from, in order, ending with the first refusal if there is
+    one; empty when a block is in force."""
+
+
+class Limits(Protocol):
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        """`is_blocked` on each of `blocks` in order, stopping at the first in force, in which
+        case no bucket is drawn from; otherwise `take` from each of `draws` in order, stopping
+        at the first refusal, so the buckets after it spend nothing. Buckets drawn from before
+        a refusal keep what they spent, exactly as when the calls are made one by one. Lapsed
+        blocks met on the way are dropped, as `is_blocked` drops them. The answers and the
+        state left behind are those of the calls one by one (`CallByCall`); a backend makes
+        them in one atomic step instead."""
+        ...
+
+
+class CallByCall:
+    """`Limits` as the separate calls: the meaning of `check`, and what runs where buckets
+    and blocks live on backends that cannot answer it in one step."""
+
+    def __init__(self, buckets: Buckets, blocks: Blocks) -> None:
+        self.buckets = buckets
+        self.blocks = blocks
+
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        for kind, value in blocks:
+            held = self.blocks.is_blocked(kind, value, now)
+            if held is not None:
+                return Check(held, [])
+        takes: list[Take] = []
+        for key, rate, burst, cost in draws:
+            taken = self.buckets.take(key, now, rate, burst, cost)
+            takes.append(taken)
+            if not taken.allowed:
+                break
+        return Check(None, takes)
+
+
+@runtime_checkable
+class Pairable(Protocol):
+    """Buckets that can answer `Limits.check` in one step together with some blocks."""
+
+    def limits_with(self, blocks: Blocks) -> Limits | None:
+        """The combined step over these buckets and `blocks`; None when `blocks` live where
+        these buckets cannot reach them in the same step."""
+        ...
+
+
+def limits_of(buckets: Buckets, blocks: Blocks) -> Limits:
+    """`Limits` over `buckets` and `blocks`: their backend's one-step check where it has one
+    for the pair, the calls one by one otherwise."""
+    paired = buckets.limits_with(blocks) if isinstance(buckets, Pairable) else None
+    return paired if paired is not None else CallByCall(buckets, blocks)

@@ -1,11 +1,34 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apishield.config import ConfigError, EnforceConfig, parse_config
-from apishield.enforce.policy import Policy
-from apishield.exchange import Action, Actor, Exchange, Finding, MaskedSecret, Severity
-from apishield.limits import BlockAction
+from apishield.enforce.policy import _BLOCK_ACTIONS, Policy
+from apishield.exchange import (
+    ALLOW,
+    Action,
+    Actor,
+    Decision,
+    Exchange,
+    Finding,
+    MaskedSecret,
+    Severity,
+)
+from apishield.limits import (
+    BLOCK_ACTIONS,
+    BLOCK_KINDS,
+    Block,
+    BlockAction,
+    BlockKind,
+    Check,
+    Draw,
+    Limits,
+)
 from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
 from apishield.testing import T0, make_exchange
 
@@ -177,3 +200,207 @@ def test_bots_config_mistakes_name_the_fix() -> None:
         parse_config("enforce:\n  bots: {decoys: {customers: []}}\n")
     with pytest.raises(ConfigError, match=r"enforce\.bots\.tarpit_seconds"):
         parse_config("enforce:\n  bots: {tarpit_seconds: 0}\n")
+
+
+# One check per decision, and the decisions of the calls one by one
+
+
+class Recorded:
+    """Limits that remember what each check asked."""
+
+    def __init__(self, inner: Limits) -> None:
+        self.inner = inner
+        self.asked: list[tuple[list[tuple[BlockKind, str]], list[Draw]]] = []
+
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        self.asked.append((list(blocks), list(draws)))
+        return self.inner.check(blocks, draws, now)
+
+
+KEY = MaskedSecret("sk_li", "0123456789abcdef" * 4)
+EVERY_LIMIT = {
+    "rate_limits": {
+        "actor": {"requests": 10},
+        "endpoint": {"requests": 100},
+        "actor_endpoint": {"requests": 5},
+    }
+}
+
+
+def test_a_decision_reads_its_blocks_and_buckets_in_one_check() -> None:
+    policy = _policy(EVERY_LIMIT)
+    recorded = policy.limits = Recorded(policy.limits)
+    exchange = _exchange(identity="alice", api_key=KEY, session="feedbeef" * 4)
+    assert policy.decide(exchange, T0).action is Action.ALLOW
+    ((lookups, draws),) = recorded.asked
+    assert lookups == [
+        ("ip", "203.0.113.7"),
+        ("identity", "alice"),
+        ("key", KEY.digest[:16]),
+        ("session", "feedbeef" * 2),
+    ]
+    assert [(d.key, d.rate, d.burst) for d in draws] == [
+        ("rl:ae:id:alice|GET /orders", 5 / 60, 5),
+        ("rl:a:id:alice", 10 / 60, 10),
+        ("rl:e:GET /orders", 100 / 60, 100),
+    ]
+
+
+def test_a_denied_request_still_answers_to_its_block_and_draws_nothing() -> None:
+    blocks = MemoryBlocks()
+    blocks.block("ip", "203.0.113.7", T0 + 60, "incident 2", "tarpit")
+    policy = _policy({"deny": {"user_agents": ["nikto"]}, **EVERY_LIMIT}, blocks)
+    recorded = policy.limits = Recorded(policy.limits)
+    decision = policy.decide(_exchange(user_agent="Nikto/2.5"), T0)
+    assert (decision.action, decision.rule) == (Action.TARPIT, "enforce.block.ip")
+    assert (
+        policy.decide(_exchange(user_agent="Nikto/2.5"), T0 + 60).rule == "enforce.deny.user_agent"
+    )
+    assert [draws for _, draws in recorded.asked] == [[], []]
+
+
+class Broken:
+    """A spec validation that fails."""
+
+    def decide(self, exchange: Exchange) -> Decision | None:
+        raise RuntimeError("broken validator")
+
+
+def test_a_block_answers_even_when_what_comes_after_it_fails() -> None:
+    blocks = MemoryBlocks()
+    blocks.block("ip", "198.51.100.1", T0 + 60, "scanner")
+    config = EnforceConfig.model_validate(EVERY_LIMIT)
+    policy = Policy(config, MemoryBuckets(), blocks, schema=Broken())  # type: ignore[arg-type]
+    assert policy.decide(_exchange("198.51.100.1"), T0).rule == "enforce.block.ip"
+    with pytest.raises(RuntimeError, match="broken validator"):
+        policy.decide(_exchange("198.51.100.2"), T0)
+
+
+class Refusing:
+    """A spec validation that refuses requests carrying a `schema.request_invalid` finding."""
+
+    def decide(self, exchange: Exchange) -> Decision | None:
+        if any(f.rule_id == "schema.request_invalid" for f in exchange.findings):
+            return Decision(Action.BLOCK, "invalid body", "enforce.schema")
+        return None
+
+
+def _decide_call_by_call(policy: Policy, exchange: Exchange, now: float) -> Decision:
+    """The policy's order with one storage call per block and bucket, as it was first built."""
+    actor = exchange.actor
+    assert actor is not None
+    allowed = policy.allow.match(actor) if policy.allow else None
+    if allowed is not None:
+        return Decision(Action.ALLOW, f"allow list: {allowed[0]} {allowed[1]}", "enforce.allow")
+    block = _blocked_call_by_call(policy, actor, now)
+    if block is not None:
+        return Decision(_BLOCK_ACTIONS[block.action], block.reason, f"enforce.block.{block.kind}")
+    denied = policy.deny.match(actor) if policy.deny else None
+    if denied is not None:
+        kind, entry = denied
+        return Decision(Action.BLOCK, f"deny list: {kind} {entry}", f"enforce.deny.{kind}")
+    refused = policy.schema.decide(exchange) if policy.schema is not None else None
+    if refused is not None:
+        return refused
+    threat = policy._threat(exchange)
+    if threat is not None and threat.action is Action.BLOCK:
+        return threat
+    exceeded = policy.rate_limits.take(exchange, actor, now) if policy.rate_limits else None
+    if exceeded is not None:
+        name = exceeded.limit.name
+        return Decision(
+            Action.THROTTLE,
+            f"rate limit {name}: {exceeded.limit.quota} per {exceeded.limit.window}s",
+            f"enforce.rate.{name}",
+            exceeded.headers(),
+        )
+    return threat or ALLOW
+
+
+def _blocked_call_by_call(policy: Policy, actor: Actor, now: float) -> Block | None:
+    blocks = policy.blocks
+    block = blocks.is_blocked("ip", actor.ip, now)
+    if block is None and actor.identity is not None:
+        block = blocks.is_blocked("identity", actor.identity, now)
+    if block is None and actor.api_key is not None:
+        block = blocks.is_blocked("key", actor.api_key.digest[:16], now)
+    if block is None and actor.session is not None:
+        block = blocks.is_blocked("session", actor.session[:16], now)
+    return block
+
+
+IPS = ("203.0.113.7", "198.51.100.1")
+limit = st.one_of(
+    st.just({}),
+    st.builds(
+        lambda requests, seconds: {"requests": requests, "per_seconds": seconds},
+        st.integers(1, 4),
+        st.sampled_from((1.0, 2.0, 10.0)),
+    ),
+)
+configs = st.fixed_dictionaries(
+    {
+        "block_on_threat": st.booleans(),
+        "deny": st.fixed_dictionaries(
+            {"identities": st.lists(st.sampled_from(("mallory",)), max_size=1)}
+        ),
+        "rate_limits": st.fixed_dictionaries(
+            {
+                "actor": limit,
+                "endpoint": limit,
+                "actor_endpoint": limit,
+                "routes": st.one_of(st.just({}), limit.map(lambda made: {"POST /login": made})),
+            }
+        ),
+    }
+)
+requests = st.tuples(
+    st.just("request"),
+    st.sampled_from(IPS),
+    st.sampled_from((None, "alice", "mallory")),
+    st.sampled_from((None, "feedbeef" * 4)),
+    st.sampled_from(("GET /orders", "POST /login")),
+    st.sampled_from((None, "injection.sqli", "schema.request_invalid")),
+    st.integers(0, 30),
+)
+raised = st.tuples(
+    st.just("block"),
+    st.sampled_from(BLOCK_KINDS),
+    st.sampled_from((*IPS, "alice", "mallory", KEY.digest[:16], "feedbeef" * 2)),
+    st.integers(-2, 30),
+    st.sampled_from(BLOCK_ACTIONS),
+)
+
+
+def _request(step: tuple[Any, ...]) -> Exchange:
+    _, ip, identity, session, endpoint, finding, _ = step
+    method, path = endpoint.split()
+    exchange = make_exchange(method, path, peer_ip=ip)
+    exchange.actor = Actor(ip, identity=identity, api_key=KEY, session=session)
+    exchange.route = path
+    if finding is not None:
+        exchange.findings.append(Finding(finding, finding, Severity.HIGH))
+    return exchange
+
+
+@settings(max_examples=300, deadline=None)
+@given(config=configs, history=st.lists(st.one_of(requests, raised), max_size=30))
+def test_decisions_are_those_of_the_calls_one_by_one(
+    config: dict[str, Any], history: list[tuple[Any, ...]]
+) -> None:
+    enforce = EnforceConfig.model_validate(config)
+    combined = Policy(enforce, MemoryBuckets(), MemoryBlocks(), schema=Refusing())  # type: ignore[arg-type]
+    one_by_one = Policy(enforce, MemoryBuckets(), MemoryBlocks(), schema=Refusing())  # type: ignore[arg-type]
+    for step in history:
+        if step[0] == "block":
+            _, kind, value, until, action = step
+            for policy in (combined, one_by_one):
+                policy.blocks.block(kind, value, T0 + until * 0.5, "raised", action)
+        else:
+            now = T0 + step[-1] * 0.5
+            expected = _decide_call_by_call(one_by_one, _request(step), now)
+            assert combined.decide(_request(step), now) == expected
+    assert combined.rate_limits.buckets._buckets == one_by_one.rate_limits.buckets._buckets  # type: ignore[attr-defined]
+    assert combined.blocks._blocks == one_by_one.blocks._blocks  # type: ignore[attr-defined]

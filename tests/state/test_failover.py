@@ -7,14 +7,23 @@ real Redis server that is killed and restarted are in tests/inline/test_shared_s
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import pytest
+from redis import Redis
 
-from apishield.limits import Block, BlockAction, BlockKind, Take
-from apishield.state.failover import Failover, FailoverBlocks, FailoverBuckets, FailoverState
+from apishield.limits import Block, BlockAction, BlockKind, CallByCall, Check, Draw, Take, limits_of
+from apishield.state.failover import (
+    Failover,
+    FailoverBlocks,
+    FailoverBuckets,
+    FailoverLimits,
+    FailoverState,
+)
 from apishield.state.memory import MemoryState
-from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets, MemoryLimits
+from apishield.state.redis_limits import RedisBlocks, RedisBuckets, RedisLimits
 from apishield.stateful import StateUnavailable
 from apishield.testing import T0
 
@@ -48,6 +57,8 @@ class Flaky:
         self._switch = switch
 
     def __getattr__(self, name: str) -> Any:
+        if name == "limits_with":  # no combined step of its own: checks go call by call
+            raise AttributeError(name)
         method = getattr(self._inner, name)
 
         def call(*args: Any) -> Any:
@@ -214,3 +225,91 @@ def test_each_outage_is_counted_and_logged(
 def test_the_probe_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="probe_seconds is 0"):
         Failover("redis", probe_seconds=0)
+
+
+# The combined check
+
+
+class FailsAfter(Switch):
+    """Answers `calls` calls, then fails: a backend lost in the middle of a check."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.left = calls
+
+    def check(self) -> None:
+        self.left -= 1
+        self.up = self.left >= 0
+        super().check()
+
+
+def _limits(
+    failover: Failover, switch: Switch
+) -> tuple[FailoverLimits, FailoverBuckets, FailoverBlocks]:
+    buckets = FailoverBuckets(Flaky(MemoryBuckets(), switch), MemoryBuckets(), failover)
+    blocks = FailoverBlocks(Flaky(MemoryBlocks(), switch), MemoryBlocks(), failover)
+    limits = limits_of(buckets, blocks)
+    assert isinstance(limits, FailoverLimits)
+    return limits, buckets, blocks
+
+
+def test_the_check_pairs_the_shared_sides_and_the_local_ones(failover: Failover) -> None:
+    client = Redis(host="127.0.0.1", port=1)  # never asked: pairing is local
+    shared = (RedisBuckets(client, "p:"), RedisBlocks(client, "p:"))
+    limits = limits_of(
+        FailoverBuckets(shared[0], MemoryBuckets(), failover),
+        FailoverBlocks(shared[1], MemoryBlocks(), failover),
+    )
+    assert isinstance(limits, FailoverLimits)
+    assert isinstance(limits.shared, RedisLimits) and isinstance(limits.local, MemoryLimits)
+    apart = limits_of(
+        FailoverBuckets(shared[0], MemoryBuckets(), failover),
+        FailoverBlocks(shared[1], MemoryBlocks(), Failover("elsewhere")),
+    )
+    assert isinstance(apart, CallByCall)
+    other = Redis(host="127.0.0.1", port=1)
+    assert isinstance(limits_of(shared[0], RedisBlocks(other, "p:")), CallByCall)
+    client.close()
+    other.close()
+
+
+def test_the_check_goes_to_the_shared_backend_while_it_answers(
+    failover: Failover, switch: Switch
+) -> None:
+    limits, buckets, _ = _limits(failover, switch)
+    checked = limits.check([("ip", "a")], [Draw("k", 1.0, 5), Draw("j", 1.0, 2)], T0)
+    assert checked == Check(None, [Take(True, 4, 0.0), Take(True, 1, 0.0)])
+    assert switch.calls == 3 and len(buckets.local) == 0  # type: ignore[arg-type]
+    assert failover.local_calls == 0
+
+
+def test_a_check_cut_short_by_an_outage_is_answered_locally_as_a_whole(
+    failover: Failover, caplog: pytest.LogCaptureFixture
+) -> None:
+    switch = FailsAfter(2)  # both block lookups, then the take fails
+    limits, buckets, blocks = _limits(failover, switch)
+    blocks.local.block("ip", "a", T0 + 60, "raised here")
+    with caplog.at_level(logging.WARNING, "apishield.state"):
+        found = limits.check([("ip", "b"), ("ip", "a")], [Draw("k", 1.0, 5)], T0)
+    # The shared side holds no block; the local one answered every step, lookups included.
+    assert found == Check(Block("ip", "a", T0 + 60, "raised here"), [])
+    assert failover.degraded and failover.local_calls == 1
+    assert len(_warnings(caplog)) == 1
+    checked = limits.check([("ip", "b")], [Draw("k", 1.0, 5), Draw("j", 0.0, 1)] * 2, T0)
+    spent = [Take(True, 4, 0.0), Take(True, 0, 0.0), Take(True, 3, 0.0)]
+    assert checked.takes == [*spent, Take(False, 0, math.inf)]
+    assert buckets.local.take("k", T0, 1.0, 5) == Take(True, 2, 0.0)
+    assert failover.local_calls == 2
+
+
+def test_blocks_raised_during_an_outage_are_found_by_the_first_check_after_it(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    limits, _, blocks = _limits(failover, switch)
+    switch.up = False
+    blocks.block("key", "0123456789abcdef", T0 + 600, "incident 5", "decoy")
+    switch.up = True
+    clock.now += 5.0
+    found = limits.check([("ip", "a"), ("key", "0123456789abcdef")], [Draw("k", 1.0, 1)], T0)
+    assert found == Check(Block("key", "0123456789abcdef", T0 + 600, "incident 5", "decoy"), [])
+    assert not failover.degraded and len(blocks.local) == 0

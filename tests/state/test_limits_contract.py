@@ -1,21 +1,41 @@
 """One contract for token buckets and blocks: in memory and on Redis they answer alike.
 
 Each case runs against `MemoryBuckets`/`MemoryBlocks` and `RedisBuckets`/`RedisBlocks`; the
-Redis cases use two clients on one prefix, so what one handle writes the other must see.
+Redis cases use two clients on one prefix, so what one handle writes the other must see. The
+combined check (`Limits.check`, `MemoryLimits` and `RedisLimits`) is held to the same contract,
+and to giving exactly what the calls one by one give, answers and state left behind.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import uuid
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis import Redis
 
-from apishield.limits import Block, Blocks, Buckets
-from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.limits import (
+    BLOCK_ACTIONS,
+    BLOCK_KINDS,
+    Block,
+    BlockKind,
+    Blocks,
+    Buckets,
+    CallByCall,
+    Check,
+    Draw,
+    Limits,
+    Take,
+    limits_of,
+)
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets, MemoryLimits
 from apishield.state.redis import RedisState
-from apishield.state.redis_limits import RedisBlocks, RedisBuckets
+from apishield.state.redis_limits import RedisBlocks, RedisBuckets, RedisLimits
 from apishield.testing import T0
 
 Pair = tuple[Buckets, Buckets]
@@ -266,3 +286,209 @@ def test_the_action_is_seen_from_the_other_handle(
     held = second.is_blocked("session", "feedbeef00000000", T0)
     assert held is not None and held.action == "tarpit"
     assert [b.action for b in second.list(T0)] == ["tarpit"]
+
+
+# The combined check
+
+
+class Handles(NamedTuple):
+    """The combined check on one handle; buckets and blocks on another, on the same state."""
+
+    limits: Limits
+    buckets: Buckets
+    blocks: Blocks
+
+
+@pytest.fixture
+def combined(backend_name: str, request: pytest.FixtureRequest) -> Handles:
+    if backend_name == "memory":
+        buckets, blocks = MemoryBuckets(), MemoryBlocks()
+        limits = limits_of(buckets, blocks)
+        assert isinstance(limits, MemoryLimits)
+        return Handles(limits, buckets, blocks)
+    make: Callable[[], RedisState] = request.getfixturevalue("redis_state")
+    first, second = make(), make()
+    limits = limits_of(
+        RedisBuckets(first.client, first.prefix), RedisBlocks(first.client, first.prefix)
+    )
+    assert isinstance(limits, RedisLimits)
+    return Handles(
+        limits,
+        RedisBuckets(second.client, second.prefix),
+        RedisBlocks(second.client, second.prefix),
+    )
+
+
+IP: tuple[BlockKind, str] = ("ip", "198.51.100.4")
+KEY: tuple[BlockKind, str] = ("key", "0123456789abcdef")
+
+
+def test_check_draws_from_every_bucket_when_nothing_blocks_or_refuses(combined: Handles) -> None:
+    draws = [Draw("ae", 1.0, 3), Draw("a", 2.0, 5, 2), Draw("e", 0.5, 10)]
+    assert combined.limits.check([IP, KEY], draws, T0) == Check(
+        None, [Take(True, 2, 0.0), Take(True, 3, 0.0), Take(True, 9, 0.0)]
+    )
+    assert combined.buckets.take("a", T0, 2.0, 5, 2) == Take(True, 1, 0.0)
+    assert combined.limits.check([], [], T0) == Check(None, [])
+
+
+def test_a_block_in_force_is_answered_and_no_bucket_spends(combined: Handles) -> None:
+    combined.blocks.block(*KEY, T0 + 60, "incident 3: scraper – ü", "tarpit")
+    found = combined.limits.check([IP, KEY], [Draw("a", 1.0, 1)], T0)
+    assert found == Check(Block(*KEY, T0 + 60, "incident 3: scraper – ü", "tarpit"), [])
+    assert combined.buckets.take("a", T0, 1.0, 1).allowed  # still full
+
+
+def test_the_first_block_in_force_wins_and_lapsed_ones_are_dropped(combined: Handles) -> None:
+    combined.blocks.block("ip", IP[1], T0 + 10, "lapsed")
+    combined.blocks.block("identity", "mallory", T0 + 60, "second")
+    combined.blocks.block(*KEY, T0 + 90, "third")
+    lookups: list[tuple[BlockKind, str]] = [IP, ("identity", "mallory"), KEY]
+    block, takes = combined.limits.check(lookups, [Draw("a", 1.0, 1)], T0 + 10)
+    assert block is not None and (block.value, block.reason, block.action) == (
+        "mallory",
+        "second",
+        "block",
+    )
+    assert takes == []
+    assert combined.blocks.unblock(*IP) is False  # the lapsed block met on the way is gone
+    assert [b.reason for b in combined.blocks.list(T0)] == ["third", "second"]
+
+
+def test_a_refusal_stops_the_draws_and_earlier_buckets_keep_their_spend(
+    combined: Handles,
+) -> None:
+    combined.buckets.take("a", T0, 1.0, 1)  # the second bucket is empty
+    draws = [Draw("ae", 1.0, 5), Draw("a", 1.0, 1), Draw("e", 1.0, 5)]
+    assert combined.limits.check([IP], draws, T0 + 0.25) == Check(
+        None, [Take(True, 4, 0.0), Take(False, 0.25, 0.75)]
+    )
+    assert combined.buckets.take("ae", T0 + 0.25, 1.0, 5).remaining == 3  # spent one before
+    assert combined.buckets.take("e", T0 + 0.25, 1.0, 5).remaining == 4  # never drawn from
+
+
+def test_check_refusals_say_when_to_come_back(combined: Handles) -> None:
+    draws = [Draw("never", 0.0, 1), Draw("slow", 0.5, 2, 1.5)]
+    assert combined.limits.check([], draws, T0).takes == [Take(True, 0, 0.0), Take(True, 0.5, 0)]
+    again = combined.limits.check([], draws, T0 + 3600).takes
+    assert again == [Take(False, 0, math.inf)]
+    slow = combined.limits.check([], draws[1:], T0 + 1).takes
+    assert slow == [Take(False, 1.0, 1.0)]
+
+
+def test_concurrent_checks_never_hand_out_more_than_the_burst(combined: Handles) -> None:
+    granted: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(40):
+            takes = combined.limits.check([IP], [Draw("shared", 0.0, 100)], T0).takes
+            with lock:
+                granted.append(takes[0].allowed)
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 200 and sum(granted) == 100
+
+
+# The combined check against the calls one by one, on random histories
+
+VALUES = ("a", "b")
+BUCKET_KEYS = ("k1", "k2", "k3")
+times = st.integers(-4, 40).map(lambda n: T0 + n * 0.5)
+lookups = st.lists(st.tuples(st.sampled_from(BLOCK_KINDS), st.sampled_from(VALUES)), max_size=4)
+draws = st.lists(
+    st.builds(
+        Draw,
+        st.sampled_from(BUCKET_KEYS),
+        st.sampled_from((0.0, 0.5, 1.0, 3.0)),
+        st.sampled_from((1.0, 2.0, 3.5)),
+        st.sampled_from((0.5, 1.0, 2.0)),
+    ),
+    max_size=4,
+)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("check"), lookups, draws, times),
+        st.tuples(
+            st.just("block"),
+            st.sampled_from(BLOCK_KINDS),
+            st.sampled_from(VALUES),
+            st.one_of(times, st.just(math.inf)),
+            st.sampled_from(BLOCK_ACTIONS),
+        ),
+        st.tuples(st.just("unblock"), st.sampled_from(BLOCK_KINDS), st.sampled_from(VALUES)),
+    ),
+    max_size=40,
+)
+
+
+def _replay(history: list[tuple[Any, ...]], limits: Limits, blocks: Blocks) -> list[object]:
+    answers: list[object] = []
+    for step in history:
+        if step[0] == "check":
+            answers.append(limits.check(step[1], step[2], step[3]))
+        elif step[0] == "block":
+            _, kind, value, until, action = step
+            answers.append(blocks.block(kind, value, until, f"until {until}", action))
+        else:
+            answers.append(blocks.unblock(step[1], step[2]))
+    return answers
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=steps)
+def test_memory_check_is_the_calls_one_by_one(history: list[tuple[Any, ...]]) -> None:
+    one, other = (MemoryBuckets(), MemoryBlocks()), (MemoryBuckets(), MemoryBlocks())
+    combined = limits_of(*one)
+    assert isinstance(combined, MemoryLimits)
+    assert _replay(history, combined, one[1]) == _replay(history, CallByCall(*other), other[1])
+    assert one[0]._buckets == other[0]._buckets  # values and least-recently-used order
+    assert one[1]._blocks == other[1]._blocks
+
+
+def _redis_state(raw: Redis, prefix: str) -> tuple[dict[str, object], dict[str, int]]:
+    """Every key under `prefix` with its value, and the milliseconds before Redis forgets it
+    (-1: never)."""
+    values: dict[str, object] = {}
+    lifetimes: dict[str, int] = {}
+    for key in raw.scan_iter(match=prefix + "*"):
+        name = key.decode()[len(prefix) :]
+        if raw.type(key) == b"hash":
+            values[name] = raw.hgetall(key)
+        else:
+            values[name] = raw.zrange(key, 0, -1, withscores=True)
+        lifetimes[name] = raw.pttl(key)
+    return values, lifetimes
+
+
+def _same_lifetimes(one: dict[str, int], other: dict[str, int]) -> bool:
+    """Alike but for the wall-clock time between the two replays."""
+    return one.keys() == other.keys() and all(
+        (one[k] == other[k] == -1) or (one[k] > 0 and abs(one[k] - other[k]) < 5_000) for k in one
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=steps)
+def test_redis_check_is_the_calls_one_by_one(
+    history: list[tuple[Any, ...]], redis_prefix: str, redis_url: str
+) -> None:
+    raw = Redis.from_url(redis_url)
+    try:
+        run = f"{redis_prefix}{uuid.uuid4().hex[:8]}:"
+        one = (RedisBuckets(raw, run + "one:"), RedisBlocks(raw, run + "one:"))
+        other = (RedisBuckets(raw, run + "other:"), RedisBlocks(raw, run + "other:"))
+        combined = limits_of(*one)
+        assert isinstance(combined, RedisLimits)
+        assert _replay(history, combined, one[1]) == _replay(history, CallByCall(*other), other[1])
+        values, lifetimes = _redis_state(raw, run + "one:")
+        expected, expected_lifetimes = _redis_state(raw, run + "other:")
+        assert values == expected and _same_lifetimes(lifetimes, expected_lifetimes)
+    finally:
+        raw.close()

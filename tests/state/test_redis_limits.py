@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from redis import Redis
 
+from apishield.limits import BlockKind, Draw, limits_of
 from apishield.state.redis import RedisState
-from apishield.state.redis_limits import RedisBlocks, RedisBuckets
+from apishield.state.redis_limits import RedisBlocks, RedisBuckets, RedisLimits
 from apishield.stateful import StateUnavailable
 
 T = 1_767_225_600.0
@@ -114,6 +116,37 @@ def test_lost_scripts_are_loaded_again(
     assert blocks.is_blocked("ip", "a", T) is not None
 
 
+def test_the_combined_check_is_one_round_trip_and_survives_lost_scripts(
+    buckets: RedisBuckets,
+    blocks: RedisBlocks,
+    raw: Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = limits_of(buckets, blocks)
+    assert isinstance(limits, RedisLimits)
+    blocks.block("ip", "lapsed", T - 1, "r")
+    lookups: list[tuple[BlockKind, str]] = [("ip", "lapsed"), ("identity", "mallory")]
+    draws = [Draw("ae", 0.5, 10), Draw("a", 0.0, 2)]
+    limits.check([], [], T)  # the script is loaded on its first use
+    sent: list[object] = []
+    send = limits.client.execute_command
+
+    def counted(*args: Any, **options: Any) -> Any:
+        sent.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(limits.client, "execute_command", counted)
+    assert limits.check(lookups, draws, T).takes[1].remaining == 1
+    assert sent == ["EVALSHA"]
+    assert _keys(raw, redis_prefix) == {redis_prefix + "t:ae", redis_prefix + "t:a"}
+    assert raw.pttl(redis_prefix + "t:a") == -1  # never refills: kept for good
+    millis = raw.pttl(redis_prefix + "t:ae")
+    assert (1 / 0.5 + buckets.grace - 5) * 1000 < millis <= (1 / 0.5 + buckets.grace) * 1000
+    raw.script_flush()
+    assert limits.check(lookups, draws, T).takes[1].remaining == 0
+
+
 def test_an_unreachable_redis_raises_state_unavailable_naming_where() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -124,6 +157,7 @@ def test_an_unreachable_redis_raises_state_unavailable_naming_where() -> None:
             lambda: RedisBuckets(client).take("k", T, 1.0, 1.0),
             lambda: RedisBlocks(client).is_blocked("ip", "a", T),
             lambda: RedisBlocks(client).list(T),
+            lambda: RedisLimits(RedisBuckets(client), RedisBlocks(client)).check([], [], T),
         ):
             with pytest.raises(StateUnavailable, match=f"127.0.0.1:{port}/0") as caught:
                 call()

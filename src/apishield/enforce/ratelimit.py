@@ -4,16 +4,21 @@ A refusal carries the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-header
 fields since draft 08): `RateLimit-Policy: "actor";q=100;w=60` states the quota as configured,
 `RateLimit: "actor";r=0;t=3` the units left and the seconds until one is back, and
 `Retry-After: 3` says the same to clients that predate the draft.
+
+A request draws from its buckets in order and stops at the first empty one; the buckets before
+that one keep the token they gave (a client refused by its actor bucket has still spent a token
+of its own bucket on that endpoint), the ones after it are not touched.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.exchange import Actor, Exchange
-from apishield.limits import Buckets
+from apishield.limits import Buckets, Draw, Take
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,21 +79,40 @@ class RateLimits:
     def __bool__(self) -> bool:
         return bool(self.actor or self.endpoint or self.actor_endpoint or self.routes)
 
-    def take(self, exchange: Exchange, actor: Actor, now: float) -> Exceeded | None:
-        """Draw one token from each bucket the request falls under, most specific first."""
+    def plan(self, exchange: Exchange, actor: Actor) -> tuple[list[Limit], list[Draw]]:
+        """The buckets the request draws one token from, most specific first, and their
+        limits: the actor on the endpoint (or the route's own limit), the actor, the endpoint."""
         request = exchange.request
         route = exchange.route or request.path
         endpoint = f"{request.method} {route}"
         per_route = self.routes.get(endpoint) or self.routes.get(route)
-        drawn = (
+        limits: list[Limit] = []
+        draws: list[Draw] = []
+        for limit, key in (
             (per_route or self.actor_endpoint, f"rl:ae:{actor.key}|{endpoint}"),
             (self.actor, f"rl:a:{actor.key}"),
             (self.endpoint, f"rl:e:{endpoint}"),
-        )
-        for limit, key in drawn:
-            if limit is None:
-                continue
-            allowed, remaining, retry_after = self.buckets.take(key, now, limit.rate, limit.burst)
-            if not allowed:
-                return Exceeded(limit, remaining, retry_after)
-        return None
+        ):
+            if limit is not None:
+                limits.append(limit)
+                draws.append(Draw(key, limit.rate, limit.burst))
+        return limits, draws
+
+    def take(self, exchange: Exchange, actor: Actor, now: float) -> Exceeded | None:
+        """Draw one token from each bucket the request falls under, most specific first,
+        stopping at the first that is empty; the buckets before it keep what they spent."""
+        limits, draws = self.plan(exchange, actor)
+        takes: list[Take] = []
+        for key, rate, burst, cost in draws:
+            takes.append(self.buckets.take(key, now, rate, burst, cost))
+            if not takes[-1].allowed:
+                break
+        return exceeded(limits, takes)
+
+
+def exceeded(limits: Sequence[Limit], takes: Sequence[Take]) -> Exceeded | None:
+    """The first refusal among `takes`, the answers for the buckets of `limits` in order."""
+    for limit, (allowed, remaining, retry_after) in zip(limits, takes, strict=False):
+        if not allowed:
+            return Exceeded(limit, remaining, retry_after)
+    return None

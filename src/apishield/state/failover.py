@@ -8,7 +8,9 @@ Limits are then per process (each one allows its own burst) and blocks raised el
 not seen, which is what "fail open" means here: requests keep being decided. At most one call
 every `probe_seconds` tries Redis again; the first that succeeds ends the outage, logs that
 Redis is back, copies the blocks raised meanwhile into it, and from then on every call goes to
-Redis again. Counts and detector records kept locally during the outage are dropped.
+Redis again. Counts and detector records kept locally during the outage are dropped. A policy
+decision's combined check (`FailoverLimits`) fails over as a unit: all its lookups and takes are
+answered by Redis, or all locally.
 
 The wall clock here is the monotonic clock and only paces probes; analysis keeps event time.
 """
@@ -19,10 +21,21 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from apishield.limits import Block, BlockAction, BlockKind, Blocks, Buckets, Take
+from apishield.limits import (
+    Block,
+    BlockAction,
+    BlockKind,
+    Blocks,
+    Buckets,
+    Check,
+    Draw,
+    Limits,
+    Take,
+    limits_of,
+)
 from apishield.state.memory_limits import MemoryBlocks
 from apishield.stateful import State, StateUnavailable
 
@@ -185,6 +198,31 @@ class FailoverBuckets:
         return self.failover.run(
             lambda: self.shared.take(key, now, rate, burst, cost),
             lambda: self.local.take(key, now, rate, burst, cost),
+        )
+
+    def limits_with(self, blocks: Blocks) -> Limits | None:
+        """The combined check over both sides, when `blocks` fail over with these buckets."""
+        if not (isinstance(blocks, FailoverBlocks) and blocks.failover is self.failover):
+            return None
+        shared = limits_of(self.shared, blocks.shared)
+        return FailoverLimits(shared, limits_of(self.local, blocks.local), self.failover)
+
+
+class FailoverLimits:
+    """`apishield.limits.Limits` on `shared`, on `local` during an outage, as one call: a
+    check is never split between Redis and memory."""
+
+    def __init__(self, shared: Limits, local: Limits, failover: Failover) -> None:
+        self.shared = shared
+        self.local = local
+        self.failover = failover
+
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        return self.failover.run(
+            lambda: self.shared.check(blocks, draws, now),
+            lambda: self.local.check(blocks, draws, now),
         )
 
 

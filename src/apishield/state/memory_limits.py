@@ -2,15 +2,17 @@
 
 Both are safe to call from several threads (an in-line guard refuses traffic on request threads
 while its worker raises blocks), each call being one step under a lock, which is also what a
-shared backend does in one atomic script.
+shared backend does in one atomic script. `MemoryLimits` makes a policy decision's lookups and
+takes in one step under both locks.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from apishield.limits import Block, BlockAction, BlockKind, Take
+from apishield.limits import Block, BlockAction, BlockKind, Blocks, Check, Draw, Limits, Take
 
 DEFAULT_MAX_BUCKETS = 1_000_000
 DEFAULT_MAX_BLOCKS = 100_000
@@ -36,20 +38,28 @@ class MemoryBuckets:
 
     def take(self, key: str, now: float, rate: float, burst: float, cost: float = 1.0) -> Take:
         with self._lock:
-            held = self._buckets.get(key)
-            if held is None:
-                tokens = burst
-            else:
-                before, updated = held
-                # Event time may step back a little (out-of-order logs): never refill negatively.
-                tokens = min(burst, before + max(0.0, now - updated) * rate)
-            if tokens >= cost:
-                self._store(key, tokens - cost, now)
-                return Take(True, tokens - cost, 0.0)
-            if held is not None:
-                self._buckets.move_to_end(key)
-            wait = (cost - tokens) / rate if rate > 0 else float("inf")
-            return Take(False, tokens, wait)
+            return self._take(key, now, rate, burst, cost)
+
+    def limits_with(self, blocks: Blocks) -> Limits | None:
+        """Both in one step under both locks, when `blocks` are in memory too."""
+        return MemoryLimits(self, blocks) if isinstance(blocks, MemoryBlocks) else None
+
+    def _take(self, key: str, now: float, rate: float, burst: float, cost: float) -> Take:
+        """`take` with the lock held."""
+        held = self._buckets.get(key)
+        if held is None:
+            tokens = burst
+        else:
+            before, updated = held
+            # Event time may step back a little (out-of-order logs): never refill negatively.
+            tokens = min(burst, before + max(0.0, now - updated) * rate)
+        if tokens >= cost:
+            self._store(key, tokens - cost, now)
+            return Take(True, tokens - cost, 0.0)
+        if held is not None:
+            self._buckets.move_to_end(key)
+        wait = (cost - tokens) / rate if rate > 0 else float("inf")
+        return Take(False, tokens, wait)
 
     def _store(self, key: str, tokens: float, now: float) -> None:
         self._buckets[key] = (tokens, now)
@@ -103,6 +113,16 @@ class MemoryBlocks:
             return None
         return held
 
+    def _in_force(self, kind: BlockKind, value: str, now: float) -> Block | None:
+        """`is_blocked` with the lock held."""
+        held = self._blocks.get((kind, value))
+        if held is None:
+            return None
+        if held.until <= now:
+            del self._blocks[(kind, value)]
+            return None
+        return held
+
     def list(self, now: float) -> list[Block]:
         with self._lock:
             lapsed = [key for key, b in self._blocks.items() if b.until <= now]
@@ -114,3 +134,32 @@ class MemoryBlocks:
     def unblock(self, kind: BlockKind, value: str) -> bool:
         with self._lock:
             return self._blocks.pop((kind, value), None) is not None
+
+
+class MemoryLimits:
+    """`apishield.limits.Limits` over one `MemoryBuckets` and one `MemoryBlocks`.
+
+    The whole check runs under both locks (the blocks' first; nothing else holds both), so no
+    block raised or bucket drawn from by another thread lands between its steps.
+    """
+
+    def __init__(self, buckets: MemoryBuckets, blocks: MemoryBlocks) -> None:
+        self.buckets = buckets
+        self.blocks = blocks
+
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        table, bank = self.blocks, self.buckets
+        with table._lock, bank._lock:
+            for kind, value in blocks:
+                held = table._in_force(kind, value, now)
+                if held is not None:
+                    return Check(held, [])
+            takes: list[Take] = []
+            for key, rate, burst, cost in draws:
+                taken = bank._take(key, now, rate, burst, cost)
+                takes.append(taken)
+                if not taken.allowed:
+                    break
+            return Check(None, takes)

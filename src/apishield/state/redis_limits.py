@@ -15,6 +15,11 @@ server, in one round trip:
   the clock outpaces). A block with an infinite `until` never expires. A block written without
   an `action` (by an older apishield) is a plain block.
 
+A policy decision's block lookups and bucket takes are one more script (`RedisLimits`), the
+bodies of the single-call scripts run in a loop, so a decision costs one round trip however many
+blocks and buckets it reads. It touches bucket and block keys together, which one Redis server
+holds (Redis Cluster would need them under one hash tag).
+
 Numbers cross into Lua as `repr` strings and come back formatted with %.17g, so a bucket holds
 exactly the doubles Python would have computed. Block keys share one cluster hash tag, as the
 scripts touch several of them.
@@ -30,7 +35,18 @@ from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, RedisError
 
-from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind, Take
+from apishield.limits import (
+    BLOCK_ACTIONS,
+    BLOCK_KINDS,
+    Block,
+    BlockAction,
+    BlockKind,
+    Blocks,
+    Check,
+    Draw,
+    Limits,
+    Take,
+)
 from apishield.state.memory_limits import DEFAULT_MAX_BLOCKS
 from apishield.state.redis import DEFAULT_GRACE, DEFAULT_PREFIX, _where
 from apishield.stateful import StateUnavailable
@@ -129,6 +145,55 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 """
 
+# KEYS: the block keys looked up in order, the block index, then the bucket keys in order.
+# ARGV: now, how many block keys, grace, a "kind:value" member per block key, then rate, burst
+# and cost per bucket. Answers {i, until, reason, action} for the i-th block key when it is in
+# force, else {0, allowed, tokens, allowed, tokens, ...} up to and with the first refusal.
+_CHECK = """
+local now, blocks, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local index = KEYS[blocks + 1]
+for i = 1, blocks do
+  local held = redis.call('HMGET', KEYS[i], 'until', 'reason', 'action')
+  if held[1] then
+    if tonumber(held[1]) <= now then
+      redis.call('DEL', KEYS[i])
+      redis.call('ZREM', index, ARGV[3 + i])
+    else
+      return {i, held[1], held[2], held[3]}
+    end
+  end
+end
+local taken = {0}
+local at = 3 + blocks
+for k = blocks + 2, #KEYS do
+  local rate, burst, cost = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  at = at + 3
+  local held = redis.call('HMGET', KEYS[k], 't', 'u')
+  local tokens = burst
+  if held[1] then
+    local elapsed = now - tonumber(held[2])
+    if elapsed < 0 then elapsed = 0 end
+    tokens = math.min(burst, tonumber(held[1]) + elapsed * rate)
+  end
+  if tokens < cost then
+    taken[#taken + 1] = 0
+    taken[#taken + 1] = string.format('%.17g', tokens)
+    return taken
+  end
+  tokens = tokens - cost
+  redis.call('HSET', KEYS[k], 't', string.format('%.17g', tokens), 'u', ARGV[1])
+  if rate > 0 then
+    local ms = math.ceil(((burst - tokens) / rate + grace) * 1000)
+    redis.call('PEXPIRE', KEYS[k], math.max(1, math.min(ms, 4503599627370496)))
+  else
+    redis.call('PERSIST', KEYS[k])
+  end
+  taken[#taken + 1] = 1
+  taken[#taken + 1] = string.format('%.17g', tokens)
+end
+return taken
+"""
+
 _KINDS: dict[str, BlockKind] = {kind: kind for kind in BLOCK_KINDS}
 _ACTIONS: dict[str, BlockAction] = {action: action for action in BLOCK_ACTIONS}
 
@@ -174,10 +239,13 @@ class RedisBuckets(_Scripts):
     def take(self, key: str, now: float, rate: float, burst: float, cost: float = 1.0) -> Take:
         args = (repr(float(rate)), repr(float(burst)), repr(float(cost)), repr(float(now)))
         allowed, left = self._run(self._take, (self.prefix + "t:" + key,), (*args, self.grace))
-        tokens = float(left)
-        if allowed:
-            return Take(True, tokens, 0.0)
-        return Take(False, tokens, (cost - tokens) / rate if rate > 0 else math.inf)
+        return _take(allowed, left, rate, cost)
+
+    def limits_with(self, blocks: Blocks) -> Limits | None:
+        """Both in one script, when `blocks` are on the same Redis client."""
+        if isinstance(blocks, RedisBlocks) and blocks.client is self.client:
+            return RedisLimits(self, blocks)
+        return None
 
 
 class RedisBlocks(_Scripts):
@@ -248,6 +316,45 @@ class RedisBlocks(_Scripts):
 
     def _key(self, member: str) -> str:
         return self._index + ":" + member
+
+
+class RedisLimits(_Scripts):
+    """`apishield.limits.Limits` on Redis: a policy decision's lookups and takes in one script,
+    so in one round trip."""
+
+    noun = "rate limits and blocks"
+
+    def __init__(self, buckets: RedisBuckets, blocks: RedisBlocks) -> None:
+        super().__init__(buckets.client, buckets.prefix, buckets.grace)
+        self.buckets = buckets
+        self.blocks = blocks
+        self._check = buckets.client.register_script(_CHECK)
+
+    def check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        members = [f"{kind}:{value}" for kind, value in blocks]
+        keys = [self.blocks._key(member) for member in members]
+        keys.append(self.blocks._index)
+        bucket = self.buckets.prefix + "t:"
+        args: list[object] = [repr(float(now)), len(members), self.grace, *members]
+        for key, rate, burst, cost in draws:
+            keys.append(bucket + key)
+            args += (repr(float(rate)), repr(float(burst)), repr(float(cost)))
+        found = self._run(self._check, keys, args)
+        if found[0]:
+            kind, value = blocks[found[0] - 1]
+            until, reason = float(found[1]), _text(found[2])
+            return Check(Block(kind, value, until, reason, _action(found[3])), [])
+        answers = zip(draws, found[1::2], found[2::2], strict=False)
+        return Check(None, [_take(a, left, d.rate, d.cost) for d, a, left in answers])
+
+
+def _take(allowed: int, left: bytes | str, rate: float, cost: float) -> Take:
+    tokens = float(left)
+    if allowed:
+        return Take(True, tokens, 0.0)
+    return Take(False, tokens, (cost - tokens) / rate if rate > 0 else math.inf)
 
 
 def _text(raw: bytes | str) -> str:
