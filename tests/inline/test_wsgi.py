@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask import Flask, Response, request
 from werkzeug.test import Client
 
+from apishield.enforce.schema import RESPONSE_UNDOCUMENTED
 from apishield.exchange import Action, Exchange
 from apishield.inline.guard import Guard
 from apishield.inline.wsgi import ApishieldWSGIMiddleware
 from apishield.limits import BlockAction
 
-from .conftest import MakeGuard
+from .conftest import MakeGuard, customer_spec
 
 PAYLOAD = b'{"id":40213377,"email":"ada@example.org"}'
 
@@ -223,3 +227,165 @@ def test_past_the_tarpit_cap_a_bot_is_refused_without_holding_a_thread(
     first.join(timeout=30)
     assert held == [429] and reached == []
     assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 1}
+
+
+# -- stripping undocumented answer fields ------------------------------------------------------
+
+LEAKY = {"id": 7, "name": "Ada", "password_hash": "x" * 40, "plan": {"code": "p1", "cost": 9}}
+"""What the app answers: two fields the spec does not document (password_hash, plan.cost)."""
+CLEAN = {"id": 7, "name": "Ada", "plan": {"code": "p1"}}
+
+
+def _leaky(guard: Guard | None, pieces: int = 1, mimetype: str = "application/json") -> Flask:
+    """GET /customers/<n> answers LEAKY, whole or streamed in `pieces` (then without a length)."""
+    app = Flask("leaky")
+    raw = json.dumps(LEAKY).encode()
+
+    @app.get("/customers/<int:customer>")
+    def customer(customer: int) -> Response:
+        if pieces == 1:
+            return Response(raw, mimetype=mimetype, headers={"x-trace": "t1"})
+        step = -(-len(raw) // pieces)
+        chunks = (raw[i : i + step] for i in range(0, len(raw), step))
+        return Response(chunks, mimetype=mimetype, headers={"x-trace": "t1"})
+
+    if guard is not None:
+        app.wsgi_app = ApishieldWSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
+    return app
+
+
+def _stripping(make_guard: MakeGuard, **sections: Any) -> tuple[Guard, Any]:
+    enforce = {"openapi": {"strip_undocumented": True}, **sections.pop("enforce", {})}
+    return make_guard(spec=customer_spec(), enforce=enforce, **sections)
+
+
+def _middleware(app: Flask) -> ApishieldWSGIMiddleware:
+    middleware = app.wsgi_app
+    assert isinstance(middleware, ApishieldWSGIMiddleware)
+    return middleware
+
+
+@pytest.mark.parametrize("pieces", [1, 4])
+def test_undocumented_fields_are_stripped_and_analysis_sees_the_original(
+    make_guard: MakeGuard, pieces: int
+) -> None:
+    guard, analysed = _stripping(make_guard)
+    app = _leaky(guard, pieces)
+    response = _client(app).get("/customers/7")
+    assert response.status_code == 200 and response.json == CLEAN
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    assert response.headers["x-trace"] == "t1"
+    assert _middleware(app).stripped == 1 and _middleware(app).too_large == 0
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and json.loads(exchange.response.body or b"") == LEAKY
+    finding = next(f for f in exchange.findings if f.rule_id == RESPONSE_UNDOCUMENTED)
+    assert finding.evidence["fields"] == "$.password_hash, $.plan.cost"
+    assert finding.evidence["stripped"] == "true"
+
+
+def _documented(guard: Guard | None) -> Flask:
+    """GET /customers/<n> answers only what the spec documents."""
+    app = Flask("documented")
+
+    @app.get("/customers/<int:customer>")
+    def customer(customer: int) -> dict[str, Any]:
+        return CLEAN
+
+    if guard is not None:
+        app.wsgi_app = ApishieldWSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
+    return app
+
+
+def test_documented_and_non_json_answers_pass_byte_identical(make_guard: MakeGuard) -> None:
+    guard, _ = _stripping(make_guard)
+    cases = [
+        (_documented(None), _documented(guard)),
+        (_leaky(None, 1, "text/plain"), _leaky(guard, 1, "text/plain")),
+        (_leaky(None, 4, "text/plain"), _leaky(guard, 4, "text/plain")),
+    ]
+    for bare, shielded in cases:
+        expected, got = _client(bare).get("/customers/7"), _client(shielded).get("/customers/7")
+        assert got.status_code == expected.status_code == 200
+        assert got.data == expected.data
+        assert list(got.headers.items()) == list(expected.headers.items())
+        assert _middleware(shielded).stripped == 0
+
+
+def test_monitor_mode_never_alters_an_answer(make_guard: MakeGuard) -> None:
+    guard, analysed = _stripping(make_guard, enforce={"mode": "monitor"})
+    response = _client(_leaky(guard)).get("/customers/7")
+    assert response.json == LEAKY
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert any(f.rule_id == RESPONSE_UNDOCUMENTED for f in exchange.findings)
+
+
+@pytest.mark.parametrize("pieces", [1, 4])
+def test_an_answer_past_the_cap_goes_out_whole_counted_and_logged_once(
+    make_guard: MakeGuard, pieces: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard, analysed = _stripping(make_guard, ingest={"max_body_bytes": 32})
+    app = _leaky(guard, pieces)
+    bare = _client(_leaky(None, pieces)).get("/customers/7")
+    with caplog.at_level(logging.WARNING, logger="apishield.inline"):
+        first = _client(app).get("/customers/7")
+        second = _client(app).get("/customers/7")
+    for response in (first, second):
+        assert response.data == bare.data and response.json == LEAKY
+        assert list(response.headers.items()) == list(bare.headers.items())
+    assert _middleware(app).too_large == 2 and _middleware(app).stripped == 0
+    warnings = [r.getMessage() for r in caplog.records if r.name == "apishield.inline"]
+    assert len(warnings) == 1
+    assert "GET /customers/{customer}" in warnings[0] and "max_body_bytes (32)" in warnings[0]
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and exchange.response.body == bare.data[:32]
+    assert exchange.response.body_size == len(bare.data)
+
+
+def test_a_streamed_answer_is_held_only_up_to_the_cap(make_guard: MakeGuard) -> None:
+    """Past the cap the first bytes go out before the app has produced the rest."""
+    guard, _ = _stripping(make_guard, ingest={"max_body_bytes": 32})
+    produced: list[int] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        for i in range(100):
+            produced.append(i)
+            yield b" " * 10
+
+    shielded = ApishieldWSGIMiddleware(app, guard)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/customers/7", "REMOTE_ADDR": "127.0.0.1"}
+    started: list[str] = []
+    body = iter(shielded(environ, lambda status, headers, exc_info=None: started.append(status)))
+    assert next(body) == b" " * 10 and started == ["200 OK"]
+    assert len(produced) == 4  # 40 bytes: just past the 32-byte cap
+    assert len(b"".join(body)) == 990
+
+
+def test_a_plain_wsgi_app_writing_through_write_is_stripped(make_guard: MakeGuard) -> None:
+    guard, analysed = _stripping(make_guard)
+    raw = json.dumps(LEAKY).encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(raw)))]
+        )
+        write(raw[:10])
+        return [raw[10:]]
+
+    response = Client(ApishieldWSGIMiddleware(app, guard)).get("/customers/7")
+    assert response.status_code == 200 and response.json == CLEAN
+    assert response.headers["Content-Length"] == str(len(response.data))
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and exchange.response.body == raw
+
+
+def test_one_endpoint_can_strip_while_the_default_does_not(make_guard: MakeGuard) -> None:
+    endpoints = {"GET /customers/{customer}": {"strip_undocumented": True}}
+    guard, _ = make_guard(spec=customer_spec(), enforce={"openapi": {"endpoints": endpoints}})
+    assert _client(_leaky(guard)).get("/customers/7").json == CLEAN
+    unstripped, _ = make_guard(spec=customer_spec())
+    assert _client(_leaky(unstripped)).get("/customers/7").json == LEAKY

@@ -10,6 +10,13 @@ The response is passed on chunk by chunk as the app yields it, a capped copy kep
 goes to the guard's worker once the last chunk is with the server (or the server closed the
 response early).
 
+Stripping (`enforce.openapi.strip_undocumented`): on an endpoint whose undocumented answer
+fields are to be withheld, a JSON answer (not content-encoded) is held until complete, then
+sent without those fields and with its content-length rewritten, or unchanged when there were
+none; analysis still gets the answer as the app gave it. Holding stops at `max_body_bytes` (a
+larger answer could not be judged whole): from there the answer streams on unstripped, counted
+in `too_large` and logged once. Monitor and off modes never alter an answer.
+
 Refusals are answered here without calling the app. A tarpit sleeps on the request's own
 thread, so each held request ties up one of the WSGI server's worker threads for
 `enforce.bots.tarpit_seconds`: the guard holds at most `enforce.bots.max_tarpits` at once and
@@ -20,17 +27,21 @@ answers 200 with its decoy body.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import Exchange, Request, Response
 from apishield.inline.guard import Guard, Refusal
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+log = logging.getLogger("apishield.inline")
 
 _REASONS = {200: "OK", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable"}
 _SAFE = "/:@!$&'()*+,;=-._~%"
@@ -40,6 +51,17 @@ class ApishieldWSGIMiddleware:
     def __init__(self, app: WSGIApp, guard: Guard) -> None:
         self.app = app
         self.guard = guard
+        self.stripped = 0
+        """Answers sent without the fields the spec does not document."""
+        self.too_large = 0
+        """Answers that were to be stripped but outgrew `max_body_bytes`, so went out whole."""
+        schema = guard.engine.schema
+        strips = schema is not None and (
+            schema.default.strip_undocumented
+            or any(rule.strip_undocumented for rule in schema.rules.values())
+        )
+        self._schema = schema if strips else None
+        """The spec's validation when an endpoint strips; None spares requests the look-up."""
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         guard = self.guard
@@ -57,8 +79,34 @@ class ApishieldWSGIMiddleware:
             # The guard failed open: the app sees the request as it came (with any body
             # already read ahead given back first).
             return self.app(environ, start_response)
-        recorder = _Recorder(start_response, guard, exchange)
-        return recorder.wrap(self.app(environ, recorder.start_response))
+        stripper = self._stripper(exchange, start_response)
+        upstream = start_response if stripper is None else stripper.start_response
+        recorder = _Recorder(upstream, guard, exchange)
+        return _Body(self.app(environ, recorder.start_response), recorder, stripper)
+
+    def _stripper(self, exchange: Exchange, start_response: StartResponse) -> _Stripper | None:
+        """Something to hold the answer in, when its undocumented fields are to be withheld."""
+        guard, schema = self.guard, self._schema
+        if schema is None or guard.max_body_bytes <= 0 or guard.policy.monitor or guard.policy.off:
+            return None
+        try:
+            strips = schema.strips(exchange)
+        except Exception:
+            guard.failed("request")
+            return None
+        return _Stripper(self, schema, exchange, start_response) if strips else None
+
+    def count_too_large(self, exchange: Exchange) -> None:
+        self.too_large += 1
+        if self.too_large == 1:
+            op = self._schema.operation(exchange) if self._schema is not None else None
+            log.warning(
+                "apishield: an answer of %s outgrew ingest.max_body_bytes (%d) and went out "
+                "with its undocumented fields; raise the limit to strip larger answers (logged "
+                "once)",
+                f"{op.method} {op.path}" if op is not None else exchange.request.method,
+                self.guard.max_body_bytes,
+            )
 
 
 def _refuse(
@@ -174,11 +222,7 @@ class _Recorder:
     ) -> Callable[[bytes], object]:
         try:
             self._status = int(status.split(" ", 1)[0])
-            self._headers = {}
-            for name, value in headers:
-                key = name.lower()
-                held = self._headers.get(key)
-                self._headers[key] = value if held is None else f"{held}, {value}"
+            self._headers = _fold(headers)
         except Exception:
             self._guard.failed("response")
         write = self._start_response(status, headers, exc_info)
@@ -188,9 +232,6 @@ class _Recorder:
             return write(data)
 
         return recorded_write
-
-    def wrap(self, result: Iterable[bytes]) -> Iterable[bytes]:
-        return _Body(result, self)
 
     def copy(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -212,20 +253,131 @@ class _Recorder:
             self._guard.failed("response")
 
 
-class _Body:
-    """The app's response iterable, copied as it goes; the exchange ends when the last chunk
-    was handed over or when the server closes the response, whichever comes first."""
+class _Stripper:
+    """Stands between the app and the server for an answer that may lose undocumented fields:
+    holds status, headers and body (up to the cap), then sends the answer stripped or as it
+    was. What is not held (not JSON, too large) passes straight through."""
 
-    def __init__(self, result: Iterable[bytes], recorder: _Recorder) -> None:
+    def __init__(
+        self,
+        middleware: ApishieldWSGIMiddleware,
+        schema: SchemaValidation,
+        exchange: Exchange,
+        start_response: StartResponse,
+    ) -> None:
+        self._middleware = middleware
+        self._schema = schema
+        self._exchange = exchange
+        self._start_response = start_response
+        self._cap = middleware.guard.max_body_bytes
+        self._status = ""
+        self._headers: list[tuple[str, str]] = []
+        self._held: list[bytes] = []
+        self._size = 0
+        self._holding = False
+        self._write: Callable[[bytes], object] | None = None
+        """The server's write, once the answer was passed on."""
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        if self._write is not None:
+            # Already with the server, which replaces or re-raises as PEP 3333 says.
+            self._write = self._start_response(status, headers, exc_info)
+            return self.write
+        # Nothing was passed on yet, so a second call (with exc_info) simply replaces the first.
+        self._status, self._headers = status, list(headers)
+        self._holding = self._holds(_fold(headers))
+        if not self._holding:
+            self._start(self._headers)
+        return self.write
+
+    def write(self, data: bytes) -> object:
+        """The app's legacy write(): held like a yielded chunk."""
+        for chunk in self.feed(data):
+            if self._write is not None:
+                self._write(chunk)
+        return None
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """What to send now of the answer so far: nothing while holding it."""
+        if not self._holding:
+            return [chunk]
+        self._held.append(chunk)
+        self._size += len(chunk)
+        if self._size <= self._cap:
+            return []
+        self._holding = False
+        self._middleware.count_too_large(self._exchange)
+        self._start(self._headers)
+        return self._release()
+
+    def end(self) -> list[bytes]:
+        """The held answer, once the app gave all of it: stripped when something was to go."""
+        if not self._holding:
+            return []
+        self._holding = False
+        stripped = self._strip(b"".join(self._held))
+        if stripped is None:
+            self._start(self._headers)
+            return self._release()
+        self._held = []
+        self._start(_with_length(self._headers, len(stripped)))
+        self._middleware.stripped += 1
+        return [stripped]
+
+    def _holds(self, headers: dict[str, str]) -> bool:
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._cap:
+            self._middleware.count_too_large(self._exchange)
+            return False
+        media = headers.get("content-type", "").partition(";")[0].strip().lower()
+        json = not media or media == "application/json" or media.endswith("+json")
+        return json and headers.get("content-encoding", "identity").lower() == "identity"
+
+    def _strip(self, body: bytes) -> bytes | None:
+        exchange = self._exchange
+        try:
+            status = int(self._status.split(" ", 1)[0])
+            # The recorder sets the same answer again when the exchange is finished.
+            exchange.response = Response(status, _fold(self._headers), body, len(body))
+            return self._schema.strip(exchange)
+        except Exception:
+            self._middleware.guard.failed("response")
+            return None
+
+    def _start(self, headers: list[tuple[str, str]]) -> None:
+        self._write = self._start_response(self._status, headers)
+
+    def _release(self) -> list[bytes]:
+        held, self._held = self._held, []
+        return held
+
+
+class _Body:
+    """The app's response iterable, copied as it goes (and held, to be stripped, when a
+    stripper is given); the exchange ends when the last chunk was handed over or when the
+    server closes the response, whichever comes first."""
+
+    def __init__(
+        self, result: Iterable[bytes], recorder: _Recorder, stripper: _Stripper | None = None
+    ) -> None:
         self._result = result
         self._recorder = recorder
+        self._stripper = stripper
 
     def __iter__(self) -> Iterator[bytes]:
+        recorder, stripper = self._recorder, self._stripper
         for chunk in self._result:
-            self._recorder.copy(chunk)
-            yield chunk
+            recorder.copy(chunk)
+            if stripper is None:
+                yield chunk
+            else:
+                yield from stripper.feed(chunk)
+        if stripper is not None:
+            yield from stripper.end()
         # Every chunk is with the server: finish now rather than trust that it calls close().
-        self._recorder.finish()
+        recorder.finish()
 
     def close(self) -> None:
         try:
@@ -234,3 +386,20 @@ class _Body:
                 close()
         finally:
             self._recorder.finish()
+
+
+def _fold(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header names lower-cased, repeated headers joined with commas."""
+    folded: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        held = folded.get(key)
+        folded[key] = value if held is None else f"{held}, {value}"
+    return folded
+
+
+def _with_length(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    """The headers with content-length set to `length`, in place of any the app sent."""
+    out = [(n, v) for n, v in headers if n.lower() != "content-length"]
+    out.append(("Content-Length", str(length)))
+    return out
