@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from apishield.detect.rules import Rule, RuleDetector, RuleError, builtin_rules, parse_rules
+from apishield.detect.observation import Observation
+from apishield.detect.rules import (
+    Rule,
+    RuleDetector,
+    RuleError,
+    builtin_rules,
+    matches,
+    parse_rules,
+)
 from apishield.detect.testing import fixture_observations, make_observation
 from apishield.state.memory import MemoryState
 
@@ -131,3 +141,43 @@ def test_among_and_min_share_go_together() -> None:
 """
     with pytest.raises(RuleError, match="among and min_share"):
         parse_rules(text, "mine.yaml")
+
+
+def _passes(observation: Observation) -> list[tuple[str, bool, bool]]:
+    """Rule by rule, as the filters read without a cache: (rule id, among, when)."""
+    passed = []
+    for rule in RULES:
+        among = rule.among is not None and matches(rule.among, observation)
+        when = matches(rule.when, observation)
+        if among or when:
+            passed.append((rule.id, among, when))
+    return passed
+
+
+def test_rules_remembered_per_shape_are_the_rules_each_observation_passes() -> None:
+    """The filter pass is cached per observation shape; every shape must get exactly the rules
+    whose `when` or `among` it passes, in rule order, however often it recurs."""
+    detector = RuleDetector(RULES)
+    shapes = itertools.product(
+        (200, 401, 403, 404, 500),
+        (0, 1, 7),
+        ("", "zombie", "shadow"),
+        (True, False),
+        ("login", "credential_reset", "personal"),
+    )
+    observations = [
+        make_observation(
+            role=role,
+            roles={"lifecycle": lifecycle},
+            status=status,
+            person_records=records,
+            authenticated=authenticated,
+            objects=("o1",) if status != 500 else (),
+            attack=records == 7,
+        )
+        for status, records, lifecycle, authenticated, role in shapes
+    ]
+    for _ in range(2):  # the second round is served from the cache
+        for observation in observations:
+            plan = detector._plan(observation)
+            assert [(p.rule.id, among, when) for p, among, when in plan] == _passes(observation)

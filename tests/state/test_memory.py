@@ -49,3 +49,30 @@ def test_the_key_budget_bounds_memory_and_counts_evictions() -> None:
 def test_a_budget_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         MemoryState(max_keys=0)
+
+
+def test_a_key_used_as_another_kind_starts_afresh_and_stays_hot() -> None:
+    state = MemoryState(max_keys=3)
+    state.save("k", 7.0, now=1000.0, ttl=600.0)
+    assert state.count("k", 1000.0, 60.0, amount=2.0) == 2.0
+    assert state.load("k", float, 1000.0) is None
+    assert state.distinct("k", "a", 1000.0, 60.0, 10) == 1
+    state.save("k", 8.0, now=1000.0, ttl=600.0)
+    assert state.load("k", float, 1000.0) == 8.0
+    # Replacing a kind touches the key: the least recently used one goes first.
+    state.count("old", 1000.0, 60.0)
+    state.count("k", 1000.0, 60.0)
+    state.count("new", 1000.0, 60.0)
+    state.count("newer", 1000.0, 60.0)
+    assert state.evicted == 1
+    assert state.count("k", 1000.0, 60.0, amount=0.0) == 1.0
+    assert state.count("old", 1000.0, 60.0, amount=0.0) == 0.0  # evicted, so counted afresh
+
+
+def test_expired_windows_are_dropped_from_the_cold_end() -> None:
+    state = MemoryState()
+    state.count("stale", 1000.0, 60.0)
+    state.save("fresh", 1, now=1000.0, ttl=10_000.0)
+    state.save("fresh", 1, now=1200.0, ttl=10_000.0)  # 2 windows later: "stale" has expired
+    assert len(state) == 1
+    assert state.expired == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import orjson
@@ -69,30 +70,33 @@ def observe(
 ) -> Observation:
     actor = exchange.actor
     ip = actor.ip if actor is not None else exchange.request.peer_ip
-    objects = tuple(
-        hasher.short(exchange.path_params[name])
-        for name in roles.object_params
-        if name in exchange.path_params
+    params = exchange.path_params
+    objects = (
+        tuple(hasher.short(params[name]) for name in roles.object_params if name in params)
+        if params and roles.object_params
+        else ()
     )
     target = _account(exchange, hasher) if roles.login or roles.credential_reset else None
+    findings = exchange.findings
+    # Positional, in field order: this runs once per exchange, and keywords cost more.
     return Observation(
-        time=exchange.started,
-        ip=ip,
-        network=_network(ip),
-        actor=actor.key if actor is not None else f"ip:{ip}",
-        authenticated=actor is not None and actor.auth_scheme is not None,
-        client=_client(actor.user_agent if actor is not None else ""),
-        roles=roles,
-        status=exchange.response.status if exchange.response is not None else 0,
-        objects=objects,
-        sequence=_sequence(exchange, roles, offset),
-        target=target if target is not None else (objects[0] if objects else None),
-        person_records=exchange.person_records,
-        duration=exchange.duration or 0.0,
-        warm=warm,
-        attack=any(
-            f.severity >= Severity.MEDIUM and f.rule_id.startswith(_ATTACK_RULES)
-            for f in exchange.findings
+        exchange.started,
+        ip,
+        _network(ip),
+        actor.key if actor is not None else f"ip:{ip}",
+        actor is not None and actor.auth_scheme is not None,
+        _client(actor.user_agent if actor is not None else ""),
+        roles,
+        exchange.response.status if exchange.response is not None else 0,
+        objects,
+        _sequence(exchange, roles, offset),
+        target if target is not None else (objects[0] if objects else None),
+        exchange.person_records,
+        exchange.duration or 0.0,
+        warm,
+        bool(findings)
+        and any(
+            f.severity >= Severity.MEDIUM and f.rule_id.startswith(_ATTACK_RULES) for f in findings
         ),
     )
 
@@ -108,7 +112,9 @@ def _network(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+@lru_cache(maxsize=4096)
 def _client(user_agent: str) -> str:
+    """Cached: a service sees a handful of user agents again and again."""
     return user_agent.split("/", 1)[0].strip()[:64].lower()
 
 

@@ -149,7 +149,13 @@ def builtin_rules() -> list[Rule]:
 
 
 class RuleDetector:
-    """Runs a list of declarative rules; one detector, so rules share one filter pass."""
+    """Runs a list of declarative rules; one detector, so rules share one filter pass.
+
+    Which rules an observation passes depends only on its shape (roles, outcome, whether it
+    authenticated, lifecycle, attack, person records up to the largest `min_records`), and an
+    API has few shapes: the filters are evaluated once per shape and remembered, so a request
+    costs one dictionary probe instead of every rule's filter.
+    """
 
     name = "rules"
 
@@ -163,16 +169,63 @@ class RuleDetector:
     @rules.setter
     def rules(self, rules: list[Rule]) -> None:
         self._rules = rules
-        self._windows = [rule.window_seconds for rule in rules]
+        self._prepared = [_Prepared(rule) for rule in rules]
+        self._records = max(
+            (w.min_records for r in rules for w in (r.when, r.among) if w is not None), default=0
+        )
+        self._plans: dict[tuple[object, ...], list[tuple[_Prepared, bool, bool]]] = {}
 
     def observe(self, observation: Observation, state: State) -> Iterator[Detection]:
-        for rule, window in zip(self._rules, self._windows, strict=True):
-            if rule.among is not None and matches(rule.among, observation):
-                _base(rule, window, observation, state)
-            if matches(rule.when, observation):
-                detection = _count(rule, window, observation, state)
+        for prepared, among, when in self._plan(observation):
+            if among:
+                _base(prepared, observation, state)
+            if when:
+                detection = _count(prepared, observation, state)
                 if detection is not None:
                     yield detection
+
+    def _plan(self, o: Observation) -> list[tuple[_Prepared, bool, bool]]:
+        """The rules whose `among` or `when` this observation's shape passes, in rule order."""
+        roles = o.roles
+        shape = (
+            bool(o.objects),
+            roles.login,
+            roles.credential_reset,
+            roles.personal,
+            roles.lifecycle,
+            o.status,
+            o.authenticated,
+            o.attack,
+            min(o.person_records, self._records),
+        )
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = []
+            for prepared in self._prepared:
+                rule = prepared.rule
+                among = rule.among is not None and matches(rule.among, o)
+                when = matches(rule.when, o)
+                if among or when:
+                    plan.append((prepared, among, when))
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[shape] = plan
+        return plan
+
+
+_MAX_PLANS = 4096
+"""Observation shapes remembered; statuses times roles times lifecycles stay far below this."""
+
+
+class _Prepared:
+    """A rule with what every count needs worked out once: its window and state key prefix."""
+
+    __slots__ = ("key", "rule", "window")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.window = rule.window_seconds
+        self.key = f"rule:{rule.id}:"
 
 
 def matches(when: When, o: Observation) -> bool:
@@ -217,12 +270,13 @@ def value_of(name: str, o: Observation) -> str | None:
     return value
 
 
-def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection | None:
+def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | None:
+    rule, window = prepared.rule, prepared.window
     group = value_of(rule.group_by, o)
     if group is None:
         return None
-    key = f"rule:{rule.id}:{group}"
-    hits = state.count(f"{key}:hits", o.time, window) if rule.min_share is not None else 0.0
+    key = prepared.key + group
+    hits = state.count(key + ":hits", o.time, window) if rule.min_share is not None else 0.0
     if rule.distinct is not None:
         member = value_of(rule.distinct, o)
         if member is None:
@@ -247,10 +301,10 @@ def _count(rule: Rule, window: float, o: Observation, state: State) -> Detection
     )
 
 
-def _base(rule: Rule, window: float, o: Observation, state: State) -> None:
-    group = value_of(rule.group_by, o)
+def _base(prepared: _Prepared, o: Observation, state: State) -> None:
+    group = value_of(prepared.rule.group_by, o)
     if group is not None:
-        state.count(f"rule:{rule.id}:{group}:among", o.time, window)
+        state.count(prepared.key + group + ":among", o.time, prepared.window)
 
 
 def _share_met(

@@ -44,6 +44,8 @@ class DetectStage:
         self._offset = int(hasher.digest("sequence-offset")[:15], 16)
 
     def __call__(self, exchange: Exchange) -> None:
+        if not self.detectors:
+            return  # detection is off: nothing would read the observation
         roles = self.roles.roles(exchange)
         if roles is None:
             return

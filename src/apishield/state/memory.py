@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
-_E = TypeVar("_E", "_Window", "_Distinct", "_Record")
 
 DEFAULT_MAX_KEYS = 1_000_000
 
+_Window = tuple[float, float, float, float]
+"""(start, expires, current, previous) of a sliding count. A plain tuple of floats, replaced on
+each count, because the garbage collector stops tracking those: a busy state holds hundreds of
+thousands of windows, and every full collection would otherwise walk each of them."""
 
-@dataclass(slots=True)
-class _Window:
-    start: float
-    expires: float
-    current: float = 0.0
-    previous: float = 0.0
+
+_NONE: frozenset[str] = frozenset()
+"""The previous bucket of most distinct sets, which never roll over: one shared empty set
+rather than one each, fewer objects for the garbage collector to walk in a large state."""
 
 
 @dataclass(slots=True)
@@ -26,13 +28,16 @@ class _Distinct:
     start: float
     expires: float
     current: set[str] = field(default_factory=set)
-    previous: set[str] = field(default_factory=set)
+    previous: AbstractSet[str] = _NONE
 
 
 @dataclass(slots=True)
 class _Record:
     value: object
     expires: float
+
+
+_Entry = _Window | _Distinct | _Record
 
 
 class MemoryState:
@@ -47,86 +52,105 @@ class MemoryState:
         if max_keys < 1:
             raise ValueError(f"max_keys is {max_keys}; it must be at least 1")
         self.max_keys = max_keys
-        self._entries: OrderedDict[str, _Window | _Distinct | _Record] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self.evicted = 0
         self.expired = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    # count, distinct and save touch their key inline (a lookup and a move to the hot end) rather
+    # than through a helper: they run a score of times per exchange, and the call is the cost.
+
     def count(self, key: str, now: float, window: float, amount: float = 1.0) -> float:
-        entry = self._touch(key)
+        entries = self._entries
+        entry = entries.get(key)
         start = math.floor(now / window) * window
-        if not isinstance(entry, _Window):
-            entry = self._put(key, _Window(start, start + 2 * window))
-        elif start > entry.start:
-            entry.previous = entry.current if start - entry.start <= window else 0.0
-            entry.current = 0.0
-            entry.start = start
-            entry.expires = start + 2 * window
-            self._expire(now)
-        entry.current += amount
-        return entry.current + entry.previous * (1.0 - (now - start) / window)
+        if type(entry) is not tuple:
+            current = amount
+            previous = 0.0
+            self._put(key, (start, start + 2 * window, current, previous), entry is not None)
+        else:
+            entries.move_to_end(key)
+            began, expires, current, previous = entry
+            if start > began:
+                previous = current if start - began <= window else 0.0
+                began, expires, current = start, start + 2 * window, amount
+                entries[key] = (began, expires, current, previous)
+                self._expire(now)
+            else:
+                current += amount
+                entries[key] = (began, expires, current, previous)
+        return current + previous * (1.0 - (now - start) / window)
 
     def distinct(self, key: str, member: str, now: float, window: float, cap: int) -> int:
-        entry = self._touch(key)
+        entries = self._entries
+        entry = entries.get(key)
         start = math.floor(now / window) * window
-        if not isinstance(entry, _Distinct):
-            entry = self._put(key, _Distinct(start, start + 2 * window))
-        elif start > entry.start:
-            entry.previous = entry.current if start - entry.start <= window else set()
-            entry.current = set()
-            entry.start = start
-            entry.expires = start + 2 * window
-            self._expire(now)
-        if len(entry.current) < cap:
-            entry.current.add(member)
+        if type(entry) is not _Distinct:
+            replaces = entry is not None
+            entry = _Distinct(start, start + 2 * window)
+            self._put(key, entry, replaces)
+        else:
+            entries.move_to_end(key)
+            if start > entry.start:
+                entry.previous = entry.current if start - entry.start <= window else _NONE
+                entry.current = set()
+                entry.start = start
+                entry.expires = start + 2 * window
+                self._expire(now)
+        current = entry.current
+        if len(current) < cap:
+            current.add(member)
         if not entry.previous:
-            return len(entry.current)
+            return len(current)
         # The previous bucket counts while any of it is inside the window: distinct members
         # cannot be weighted like counts, and missing an enumeration at a bucket edge is worse.
-        return min(cap, len(entry.current | entry.previous))
+        return min(cap, len(current | entry.previous))
 
     def load(self, key: str, kind: type[T], now: float) -> T | None:
         entry = self._entries.get(key)
-        if not isinstance(entry, _Record) or entry.expires < now:
+        if type(entry) is not _Record or entry.expires < now:
             return None
         value = entry.value
         return value if isinstance(value, kind) else None
 
     def save(self, key: str, value: object, now: float, ttl: float) -> None:
-        entry = self._touch(key)
-        if isinstance(entry, _Record):
+        entries = self._entries
+        entry = entries.get(key)
+        if type(entry) is _Record:
+            entries.move_to_end(key)
             entry.value = value
             entry.expires = now + ttl
         else:
-            self._put(key, _Record(value, now + ttl))
+            self._put(key, _Record(value, now + ttl), entry is not None)
         self._expire(now)
 
-    def _touch(self, key: str) -> _Window | _Distinct | _Record | None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
-
-    def _put(self, key: str, entry: _E) -> _E:
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        if len(self._entries) > self.max_keys:
-            self._expire(entry.expires - 1e-9, limit=16)
-            while len(self._entries) > self.max_keys:
-                self._entries.popitem(last=False)
+    def _put(self, key: str, entry: _Entry, replaces: bool) -> None:
+        """Store a new entry at the hot end; `replaces` when the key held another kind."""
+        entries = self._entries
+        entries[key] = entry
+        if replaces:
+            entries.move_to_end(key)
+        elif len(entries) > self.max_keys:
+            self._expire(_expiry(entry) - 1e-9, limit=16)
+            while len(entries) > self.max_keys:
+                entries.popitem(last=False)
                 self.evicted += 1
-        return entry
 
     def _expire(self, now: float, limit: int = 4) -> None:
         """Drop expired entries from the cold end; a bounded amount of work per call."""
+        entries = self._entries
         for _ in range(limit):
-            if not self._entries:
+            key = next(iter(entries), None)  # the coldest key
+            if key is None:
                 return
-            key, entry = next(iter(self._entries.items()))
-            if entry.expires < now:
-                del self._entries[key]
+            if _expiry(entries[key]) < now:
+                del entries[key]
                 self.expired += 1
             else:
                 return
+
+
+def _expiry(entry: _Entry) -> float:
+    return entry[1] if isinstance(entry, tuple) else entry.expires
