@@ -321,6 +321,8 @@ def run_worker(
     stream: ExchangeStream | None = None
     try:
         engine = build_engine(config, spec, state=backends.state)
+        if engine.schema is not None:  # the guards in front stripped answers if they enforce
+            engine.schema.enforced = config.enforce.mode == "enforce"
         store = Store(config.store.url)
         store.create()
         analysis, state = config.analysis, config.state

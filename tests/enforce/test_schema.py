@@ -223,6 +223,7 @@ def test_strip_returns_the_answer_without_what_the_spec_does_not_document(
         endpoints={"GET /v2/customers/{id}": Override(strip_undocumented=True)}
     )
     validation = SchemaValidation(telco, settings)
+    validation.enforced = True  # as an enforcing in-line guard sets it
     exchange = answer("GET", f"/v2/customers/{customer.customer_id}", leaked)
     assert validation.strips(exchange)
     stripped = orjson.loads(validation.strip(exchange) or b"")
@@ -235,6 +236,28 @@ def test_strip_returns_the_answer_without_what_the_spec_does_not_document(
     assert validation.strips(documented) and validation.strip(documented) is None
     other = answer("GET", "/v2/plans", orjson.loads(bodies.PLANS))
     assert not validation.strips(other) and validation.strip(other) is None
+
+
+def test_the_evidence_says_stripped_only_where_answers_are_altered(
+    telco: ApiSpec, population: Population
+) -> None:
+    """Only an enforcing guard strips: in replay, and under enforce.mode monitor or off, the
+    evidence must not claim it did."""
+    customer = population.subscribers[1]
+    validation = SchemaValidation(telco, SchemaSettings(strip_undocumented=True))
+    exchange = answer(
+        "GET", f"/v2/customers/{customer.customer_id}", bodies.fixture_record(customer)
+    )
+
+    def stripped() -> str:
+        return one(validation.check_response(exchange), RESPONSE_UNDOCUMENTED).evidence["stripped"]
+
+    assert not validation.enforced and stripped() == "false"  # a replay strips nothing
+    validation.enforced = True
+    assert stripped() == "true"
+    validation.enforced = False
+    assert stripped() == "false"
+    assert SchemaValidation(telco).check_response(exchange)[0].evidence["stripped"] == "false"
 
 
 # -- real public specs -------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
+import logging
 import queue
 import threading
 import time
@@ -8,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from apishield.enforce.schema import RESPONSE_UNDOCUMENTED
 from apishield.exchange import Action, Exchange
-from apishield.inline.asgi import ApishieldMiddleware
+from apishield.inline.asgi import ApishieldMiddleware, Message
 from apishield.inline.guard import Guard
 from apishield.limits import BlockAction
 
-from .conftest import MakeGuard
+from .conftest import MakeGuard, customer_spec
 
 PAYLOAD = b'{"id":40213377,"email":"ada@example.org","plan":"unlimited"}'
 
@@ -385,3 +390,292 @@ def test_a_scanner_caught_by_the_detectors_is_fed_decoys(make_guard: MakeGuard) 
     before = len(reached)
     (decoy,) = _get(app, "/items/99", ip=BOT)
     assert (decoy.status_code, decoy.json()) == (200, {}) and len(reached) == before
+
+
+# -- stripping undocumented answer fields ------------------------------------------------------
+
+LEAKY = {"id": 7, "name": "Ada", "password_hash": "x" * 40, "plan": {"code": "p1", "cost": 9}}
+"""What the app answers: two fields the spec does not document (password_hash, plan.cost)."""
+CLEAN = {"id": 7, "name": "Ada", "plan": {"code": "p1"}}
+RAW = json.dumps(LEAKY).encode()
+
+
+def _pieces(raw: bytes, pieces: int) -> list[bytes]:
+    step = -(-len(raw) // pieces)
+    return [raw[i : i + step] for i in range(0, len(raw), step)]
+
+
+def _leaky(
+    guard: Guard | None, pieces: int = 1, media: str = "application/json", gzipped: bool = False
+) -> Starlette:
+    """GET /customers/{customer} answers LEAKY, whole (with a length) or streamed in `pieces`
+    (without one); gzipped, it is content-encoded as sent."""
+    raw = gzip.compress(RAW, mtime=0) if gzipped else RAW
+    headers = {"x-trace": "t1", **({"content-encoding": "gzip"} if gzipped else {})}
+
+    async def customer(request: Request) -> Response:
+        if pieces == 1:
+            return Response(raw, media_type=media, headers=headers)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for piece in _pieces(raw, pieces):
+                yield piece
+
+        return StreamingResponse(chunks(), media_type=media, headers=headers)
+
+    middleware = [Middleware(ApishieldMiddleware, guard=guard)] if guard is not None else []
+    return Starlette(routes=[Route("/customers/{customer}", customer)], middleware=middleware)
+
+
+def _leaky_fastapi(guard: Guard | None) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/customers/{customer}")
+    async def customer(customer: int) -> dict[str, Any]:
+        return LEAKY
+
+    if guard is not None:
+        app.add_middleware(ApishieldMiddleware, guard=guard)
+    return app
+
+
+def _documented(guard: Guard | None) -> Starlette:
+    async def customer(request: Request) -> JSONResponse:
+        return JSONResponse(CLEAN)
+
+    middleware = [Middleware(ApishieldMiddleware, guard=guard)] if guard is not None else []
+    return Starlette(routes=[Route("/customers/{customer}", customer)], middleware=middleware)
+
+
+def _stripping(make_guard: MakeGuard, **sections: Any) -> tuple[Guard, Any]:
+    enforce = {"openapi": {"strip_undocumented": True}, **sections.pop("enforce", {})}
+    return make_guard(spec=customer_spec(), enforce=enforce, **sections)
+
+
+def _strip_stats(guard: Guard) -> Any:
+    return guard.stats()["strip"]
+
+
+def _drive(
+    guard: Guard, messages: list[Message], path: str = "/customers/7"
+) -> tuple[list[Message], list[int]]:
+    """An app that sends `messages` for GET `path`, behind the middleware: what the server
+    got, and how many messages it had got each time the app had sent one."""
+    got: list[Message] = []
+    seen: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        for message in messages:
+            await send(message)
+            seen.append(len(got))
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def server(message: Message) -> None:
+        got.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"api.test")],
+        "client": ("198.51.100.20", 51000),
+    }
+    asyncio.run(ApishieldMiddleware(app, guard)(scope, receive, server))
+    return got, seen
+
+
+def _streamed(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> list[Message]:
+    start: Message = {"type": "http.response.start", "status": 200, "headers": headers}
+    body: list[Message] = [
+        {"type": "http.response.body", "body": chunk, "more_body": True} for chunk in chunks
+    ]
+    return [start, *body, {"type": "http.response.body", "body": b""}]
+
+
+@pytest.mark.parametrize(
+    ("framework", "pieces"), [("starlette", 1), ("starlette", 4), ("fastapi", 1)]
+)
+def test_undocumented_fields_are_stripped_and_analysis_sees_the_original(
+    make_guard: MakeGuard, framework: str, pieces: int
+) -> None:
+    guard, analysed = _stripping(make_guard)
+    app = _leaky(guard, pieces) if framework == "starlette" else _leaky_fastapi(guard)
+    (response,) = _get(app, "/customers/7")
+    assert response.status_code == 200 and response.json() == CLEAN
+    assert b"password_hash" not in response.content
+    assert response.headers["content-length"] == str(len(response.content))
+    assert [v for k, v in response.headers.raw if k == b"content-length"] == [
+        str(len(response.content)).encode()
+    ]
+    if framework == "starlette":
+        assert response.headers["x-trace"] == "t1"
+    assert _strip_stats(guard) == {"stripped": 1, "too_large": 0}
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and json.loads(exchange.response.body or b"") == LEAKY
+    assert exchange.response.body_size == len(exchange.response.body or b"")
+    finding = next(f for f in exchange.findings if f.rule_id == RESPONSE_UNDOCUMENTED)
+    assert finding.evidence["fields"] == "$.password_hash, $.plan.cost"
+    assert finding.evidence["stripped"] == "true"
+
+
+def test_documented_non_json_and_compressed_answers_pass_byte_identical(
+    make_guard: MakeGuard,
+) -> None:
+    guard, _ = _stripping(make_guard)
+    cases = [
+        (_documented(None), _documented(guard)),
+        (_leaky(None, 1, "text/plain"), _leaky(guard, 1, "text/plain")),
+        (_leaky(None, 4, "text/plain"), _leaky(guard, 4, "text/plain")),
+        (_leaky(None, 1, gzipped=True), _leaky(guard, 1, gzipped=True)),
+        (_leaky(None, 4, gzipped=True), _leaky(guard, 4, gzipped=True)),
+    ]
+    for bare, shielded in cases:
+        (expected,) = _get(bare, "/customers/7")
+        (got,) = _get(shielded, "/customers/7")
+        assert got.status_code == expected.status_code == 200
+        assert got.content == expected.content
+        assert got.headers.raw == expected.headers.raw
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 0}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/customers/7", [(b"content-type", b"text/plain")]),
+        ("/customers/7", [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")]),
+        ("/orders/7", [(b"content-type", b"application/json")]),
+    ],
+    ids=["text", "gzip", "json-elsewhere"],
+)
+def test_answers_that_cannot_be_stripped_are_never_held(
+    make_guard: MakeGuard, path: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Each message reaches the server before the app sends the next one: not JSON, content-
+    encoded, or on an endpoint the spec does not strip."""
+    guard, _ = _stripping(make_guard)
+    messages = _streamed(headers, [b"a" * 10, b"b" * 10, b"c" * 10])
+    got, seen = _drive(guard, messages, path)
+    assert got == messages
+    assert seen == [1, 2, 3, 4, 5]
+
+
+def test_a_stripped_answer_is_held_until_its_last_message(make_guard: MakeGuard) -> None:
+    guard, _ = _stripping(make_guard)
+    messages = _streamed([(b"content-type", b"application/json")], _pieces(RAW, 3))
+    got, seen = _drive(guard, messages)
+    assert seen == [0, 0, 0, 0, 2]
+    assert [m["type"] for m in got] == ["http.response.start", "http.response.body"]
+    assert json.loads(got[1]["body"]) == CLEAN and not got[1].get("more_body", False)
+    assert got[0]["headers"] == [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(got[1]["body"])).encode()),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["monitor", "off"])
+def test_monitor_and_off_modes_never_alter_an_answer(make_guard: MakeGuard, mode: str) -> None:
+    guard, analysed = _stripping(make_guard, enforce={"mode": mode})
+    (bare,) = _get(_leaky(None), "/customers/7")
+    (response,) = _get(_leaky(guard), "/customers/7")
+    assert response.content == bare.content == RAW
+    assert response.headers.raw == bare.headers.raw
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 0}
+    guard.flush()
+    exchange = analysed.get_nowait()
+    finding = next(f for f in exchange.findings if f.rule_id == RESPONSE_UNDOCUMENTED)
+    assert finding.evidence["stripped"] == "false"  # reported, and said not to have gone
+
+
+@pytest.mark.parametrize("pieces", [1, 4])
+def test_an_answer_past_the_cap_goes_out_whole_counted_and_logged_once(
+    make_guard: MakeGuard, pieces: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard, analysed = _stripping(make_guard, ingest={"max_body_bytes": 32})
+    (bare,) = _get(_leaky(None, pieces), "/customers/7")
+    with caplog.at_level(logging.WARNING, logger="apishield.inline"):
+        responses = _get(_leaky(guard, pieces), "/customers/7", "/customers/7")
+    for response in responses:
+        assert response.content == bare.content == RAW
+        assert response.headers.raw == bare.headers.raw
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 2}
+    warnings = [r.getMessage() for r in caplog.records if r.name == "apishield.inline"]
+    assert len(warnings) == 1
+    assert "GET /customers/{customer}" in warnings[0] and "max_body_bytes (32)" in warnings[0]
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and exchange.response.body == RAW[:32]
+    assert exchange.response.body_size == len(RAW)
+
+
+def test_a_streamed_answer_is_held_only_up_to_the_cap(make_guard: MakeGuard) -> None:
+    """Past the cap what is held goes out, and the rest streams as the app sends it."""
+    guard, _ = _stripping(make_guard, ingest={"max_body_bytes": 32})
+    messages = _streamed([(b"content-type", b"application/json")], [b" " * 10] * 10)
+    got, seen = _drive(guard, messages)
+    assert got == messages
+    assert seen == [0, 0, 0, 0, 5, 6, 7, 8, 9, 10, 11, 12]  # 40 bytes: just past the cap
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 1}
+
+
+def test_a_declared_length_past_the_cap_is_never_held(make_guard: MakeGuard) -> None:
+    guard, _ = _stripping(make_guard, ingest={"max_body_bytes": 32})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"40")]
+    messages = _streamed(headers, [b" " * 20, b" " * 20])
+    got, seen = _drive(guard, messages)
+    assert got == messages and seen == [1, 2, 3, 4]
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 1}
+
+
+def test_a_failed_strip_is_counted_and_sends_the_original(make_guard: MakeGuard) -> None:
+    guard, _ = _stripping(make_guard)
+    schema = guard.engine.schema
+    assert schema is not None
+
+    def broken(exchange: Exchange) -> bytes | None:
+        raise RuntimeError("strip bug")
+
+    schema.strip = broken  # type: ignore[method-assign]
+    (bare,) = _get(_leaky(None), "/customers/7")
+    (response,) = _get(_leaky(guard), "/customers/7")
+    assert response.content == bare.content and response.headers.raw == bare.headers.raw
+    assert guard.errors["response"] == 1
+    assert _strip_stats(guard) == {"stripped": 0, "too_large": 0}
+
+
+def test_an_answer_broken_off_while_held_is_never_sent(make_guard: MakeGuard) -> None:
+    """Held answers go out whole or not at all: half an answer could carry the fields out."""
+    guard, analysed = _stripping(make_guard)
+    messages = _streamed([(b"content-type", b"application/json")], _pieces(RAW, 3))[:3]
+    got, seen = _drive(guard, messages)
+    assert got == [] and seen == [0, 0, 0]
+    guard.flush()
+    exchange = analysed.get_nowait()  # analysis still hears what the app sent
+    assert exchange.response is not None and exchange.response.body == b"".join(
+        m["body"] for m in messages[1:]
+    )
+
+
+def test_one_endpoint_can_strip_while_the_default_does_not(make_guard: MakeGuard) -> None:
+    endpoints = {"GET /customers/{customer}": {"strip_undocumented": True}}
+    guard, _ = make_guard(spec=customer_spec(), enforce={"openapi": {"endpoints": endpoints}})
+    (stripped,) = _get(_leaky(guard), "/customers/7")
+    assert stripped.json() == CLEAN
+    other, _ = make_guard(
+        spec=customer_spec(),
+        enforce={
+            "openapi": {
+                "strip_undocumented": True,
+                "endpoints": {"GET /customers/{customer}": {"strip_undocumented": False}},
+            }
+        },
+    )
+    (kept,) = _get(_leaky(other), "/customers/7")
+    assert kept.content == RAW
+    plain, _ = make_guard(spec=customer_spec())
+    (unstripped,) = _get(_leaky(plain), "/customers/7")
+    assert unstripped.content == RAW

@@ -27,12 +27,13 @@ import orjson
 import pytest
 from aiohttp import web
 
+from apishield.enforce.schema import RESPONSE_UNDOCUMENTED
 from apishield.inline.asgi import ApishieldMiddleware
 from apishield.inline.guard import Guard
 from apishield.inline.proxy import ReverseProxy, Upstream, UpstreamError
 from apishield.inline.server import ListenError, Server, parse_listen
 
-from .conftest import MakeGuard
+from .conftest import MakeGuard, customer_spec
 
 BIG = bytes(range(256)) * 4096 * 8  # 8 MiB, every byte value
 PAYLOAD = b'{"id":40213377,"email":"ada@example.org","plan":"unlimited"}'
@@ -208,6 +209,32 @@ def test_a_large_streamed_answer_arrives_byte_identical(
     assert len(chunks) > 1
     guard.flush()
     assert guard.processed == 1
+
+
+def test_an_undocumented_field_of_the_upstream_answer_is_stripped(
+    upstream: UpstreamApp, make_guard: MakeGuard
+) -> None:
+    guard, analysed = make_guard(
+        spec=customer_spec(), enforce={"openapi": {"strip_undocumented": True}}
+    )
+    server = _serve(upstream.url, guard)
+    try:
+        with _client(upstream.url) as direct, _client(server.url) as client:
+            plain = direct.get("/customers/40213377")
+            answer = client.get("/customers/40213377")
+    finally:
+        server.stop(15)
+    assert plain.content == PAYLOAD and plain.headers["content-length"] == str(len(PAYLOAD))
+    assert answer.status_code == 200
+    assert answer.json() == {"id": 40213377, "plan": "unlimited"}  # the spec has no email
+    assert answer.headers["content-length"] == str(len(answer.content))
+    assert answer.headers["x-trace"] == "abc"
+    assert guard.stats()["strip"] == {"stripped": 1, "too_large": 0}
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.response is not None and exchange.response.body == PAYLOAD
+    finding = next(f for f in exchange.findings if f.rule_id == RESPONSE_UNDOCUMENTED)
+    assert finding.evidence["fields"] == "$.email" and finding.evidence["stripped"] == "true"
 
 
 def test_forwarding_headers_are_appended(upstream: UpstreamApp, proxied: tuple[str, Guard]) -> None:

@@ -93,6 +93,11 @@ class SchemaValidation:
         self.spec = spec
         self.default = settings.default()
         self.rules = endpoint_rules(spec.operations, settings)
+        self.enforced = False
+        """Whether answers are really stripped where `strip_undocumented` says so: only an
+        in-line guard in `enforce.mode` enforce strips (and the workers analysing its traffic
+        say so); a replay, or monitor and off modes, send every answer as it came, and the
+        evidence must not claim otherwise."""
         self.uncompiled: dict[OpKey, str] = {}
         """Operations whose schema jsonschema-rs could not compile, with why; not validated."""
         self._requests: dict[OpKey, _RequestPlan] = {}
@@ -190,7 +195,8 @@ class SchemaValidation:
         verdict = validator.judge(value, MAX_RESPONSE_ERRORS)
         if not verdict.undocumented:
             return []
-        return [_exposure(_label(op), status, verdict, rule.strip_undocumented)]
+        stripped = rule.strip_undocumented and self.enforced
+        return [_exposure(_label(op), status, verdict, stripped)]
 
     def strips(self, exchange: Exchange) -> bool:
         """Whether the middleware should hold this request's answer back for `strip`."""

@@ -11,6 +11,17 @@ keep working) while its first `max_body_bytes` are copied for analysis. The fini
 is handed to the guard's worker after the last body message went out, so analysis never delays
 an answer. Only "http" scopes are inspected; websockets and lifespan pass straight through.
 
+Stripping (`enforce.openapi.strip_undocumented`): on an endpoint whose undocumented answer
+fields are to be withheld, a JSON answer (not content-encoded, without trailers) is held, its
+start message and body messages, until its last body message; it then goes out as one body
+without those fields and with its content-length rewritten, or as the messages the app sent
+when there were none. Analysis still gets the answer as the app gave it. Holding stops at
+`max_body_bytes`: an answer that declares a larger content-length is never held, and one that
+outgrows the cap is released as it stands and streams on unstripped; both are counted in the
+guard's `too_large` and logged once. An answer the app leaves unfinished while held is never
+sent (the server answers for the app that broke off), so a partial answer cannot carry the
+fields out. Every other answer, and every answer in monitor or off mode, streams untouched.
+
 Refusals are answered here without calling the app. A tarpit waits on the event loop
 (`asyncio.sleep`), holding the client's connection and nothing of the server's but a timer,
 then answers 429; a decoy answers 200 with its decoy body.
@@ -20,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import Exchange, Request, Response
 from apishield.inline.guard import Guard, Refusal
 
@@ -37,6 +49,9 @@ class ApishieldMiddleware:
     def __init__(self, app: ASGIApp, guard: Guard) -> None:
         self.app = app
         self.guard = guard
+        self._schema = _stripping(guard)
+        """The spec's validation when an answer may be stripped; None spares requests the
+        look-up."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,11 +83,33 @@ class ApishieldMiddleware:
             # The guard failed open: the app sees the request exactly as it came.
             await self.app(scope, body.replay, send)
             return
-        recorder = _Recorder(send, guard)
+        stripper = self._stripper(exchange, send)
+        recorder = _Recorder(send if stripper is None else stripper.send, guard)
         try:
             await self.app(scope, body.replay, recorder.send)
         finally:
             recorder.finish(exchange)
+
+    def _stripper(self, exchange: Exchange, send: Send) -> _Stripper | None:
+        """Something to hold the answer in, when its undocumented fields are to be withheld."""
+        schema = self._schema
+        if schema is None:
+            return None
+        try:
+            strips = schema.strips(exchange)
+        except Exception:
+            self.guard.failed("request")
+            return None
+        return _Stripper(send, self.guard, schema, exchange) if strips else None
+
+
+def _stripping(guard: Guard) -> SchemaValidation | None:
+    """The guard's schema validation when some endpoint strips and answers can be altered."""
+    schema, policy = guard.engine.schema, guard.policy
+    if schema is None or guard.max_body_bytes <= 0 or policy.monitor or policy.off:
+        return None
+    rules = (schema.default, *schema.rules.values())
+    return schema if any(rule.strip_undocumented for rule in rules) else None
 
 
 def _exchange(scope: Scope, now: float) -> Exchange:
@@ -155,11 +192,7 @@ class _Recorder:
         kind = message["type"]
         if kind == "http.response.start":
             self._status = int(message["status"])
-            for raw_name, raw_value in message.get("headers", ()):
-                name = raw_name.decode("latin-1").lower()
-                value = raw_value.decode("latin-1")
-                held = self._headers.get(name)
-                self._headers[name] = value if held is None else f"{held}, {value}"
+            self._headers = _fold(message.get("headers", ()))
         elif kind == "http.response.body":
             chunk = message.get("body", b"")
             self._size += len(chunk)
@@ -175,6 +208,109 @@ class _Recorder:
             self._guard.submit(exchange)
         except Exception:
             self._guard.failed("response")
+
+
+class _Stripper:
+    """Stands between the recorder and the server for an answer that may lose undocumented
+    fields: holds the start and body messages (up to the cap) until the last, then sends the
+    answer stripped or as it came. What is not held (not JSON, compressed, with trailers, too
+    large) passes straight through."""
+
+    def __init__(
+        self, send: Send, guard: Guard, schema: SchemaValidation, exchange: Exchange
+    ) -> None:
+        self._send = send
+        self._guard = guard
+        self._schema = schema
+        self._exchange = exchange
+        self._cap = guard.max_body_bytes
+        self._waiting = True
+        """No start message yet: the first one decides whether the answer is held."""
+        self._start: Message | None = None
+        """The held start message; None when nothing is held."""
+        self._held: list[Message] = []
+        self._size = 0
+
+    async def send(self, message: Message) -> None:
+        start = self._start
+        kind = message["type"]
+        if start is None:
+            if self._waiting and kind == "http.response.start":
+                self._waiting = False
+                if self._holds(message):
+                    self._start = message
+                    return
+            await self._send(message)
+            return
+        if kind != "http.response.body":
+            # Anything else (a second start, pathsend, trailers): out with what is held.
+            await self._release()
+            await self._send(message)
+            return
+        self._held.append(message)
+        self._size += len(message.get("body", b""))
+        if self._size > self._cap:
+            self._guard.count_too_large(self._exchange)
+            await self._release()
+        elif not message.get("more_body", False):
+            await self._end(start)
+
+    def _holds(self, start: Message) -> bool:
+        if start.get("trailers", False):
+            return False
+        headers = _fold(start.get("headers", ()))
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._cap:
+            self._guard.count_too_large(self._exchange)
+            return False
+        media = headers.get("content-type", "").partition(";")[0].strip().lower()
+        json = not media or media == "application/json" or media.endswith("+json")
+        return json and headers.get("content-encoding", "identity").lower() == "identity"
+
+    async def _end(self, start: Message) -> None:
+        """The whole answer is held: out stripped when something was to go, else as it came."""
+        body = b"".join(m.get("body", b"") for m in self._held)
+        stripped = self._strip(start, body)
+        if stripped is None:
+            await self._release()
+            return
+        self._start, self._held = None, []
+        self._guard.stripped += 1
+        headers = [(n, v) for n, v in start.get("headers", ()) if n.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(stripped)).encode("latin-1")))
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": stripped})
+
+    def _strip(self, start: Message, body: bytes) -> bytes | None:
+        exchange = self._exchange
+        try:
+            # The recorder sets the same answer again when the exchange is finished.
+            headers = _fold(start.get("headers", ()))
+            exchange.response = Response(int(start["status"]), headers, body, len(body))
+            return self._schema.strip(exchange)
+        except Exception:
+            self._guard.failed("response")
+            return None
+
+    async def _release(self) -> None:
+        """Send what is held as the app sent it, and hold nothing more."""
+        start, held = self._start, self._held
+        self._start, self._held = None, []
+        if start is not None:
+            await self._send(start)
+        for message in held:
+            await self._send(message)
+
+
+def _fold(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names lower-cased, repeated headers joined with commas."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in raw:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        held = headers.get(name)
+        headers[name] = value if held is None else f"{held}, {value}"
+    return headers
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:

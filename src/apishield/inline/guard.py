@@ -173,6 +173,13 @@ class Guard:
         """Held tarpits, capped per process; the middleware holds a request inside `hold`."""
         self.dropped = 0
         self.processed = 0
+        self.stripped = 0
+        """Answers the middleware sent without the fields the spec does not document."""
+        self.too_large = 0
+        """Answers that were to be stripped but outgrew `max_body_bytes`, so went out whole."""
+        if engine.schema is not None:
+            # The evidence of undocumented answer fields says whether they really went.
+            engine.schema.enforced = not (policy.monitor or policy.off)
         self.errors: Counter[str] = Counter()
         self.decisions: Counter[str] = Counter()
         """Rule id -> decisions that were not a plain allow, enforced or monitored."""
@@ -350,6 +357,21 @@ class Guard:
         if self.errors[phase] == 1:
             log.exception("apishield %s phase failed; traffic passes (logged once)", phase)
 
+    def count_too_large(self, exchange: Exchange) -> None:
+        """Count an answer that was to be stripped but went out whole, past `max_body_bytes`;
+        say so the first time, naming its operation."""
+        self.too_large += 1
+        if self.too_large == 1:
+            schema = self.engine.schema
+            op = schema.operation(exchange) if schema is not None else None
+            log.warning(
+                "apishield: an answer of %s outgrew ingest.max_body_bytes (%d) and went out "
+                "with its undocumented fields; raise the limit to strip larger answers (logged "
+                "once)",
+                f"{op.method} {op.path}" if op is not None else exchange.request.method,
+                self.max_body_bytes,
+            )
+
     # -- response phase ---------------------------------------------------------------------
 
     def submit(self, exchange: Exchange) -> None:
@@ -435,6 +457,7 @@ class Guard:
             "errors": dict(self.errors),
             "decisions": dict(self.decisions),
             "tarpits": self.tarpits.stats(),
+            "strip": {"stripped": self.stripped, "too_large": self.too_large},
             "stage_errors": dict(self.engine.pipeline.errors),
             "state": self.backends.status() if self.backends is not None else {},
             "offload": self.offload.stats() if self.offload is not None else {},

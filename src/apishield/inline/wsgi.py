@@ -27,7 +27,6 @@ answers 200 with its decoy body.
 from __future__ import annotations
 
 import io
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -41,8 +40,6 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-log = logging.getLogger("apishield.inline")
-
 _REASONS = {200: "OK", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable"}
 _SAFE = "/:@!$&'()*+,;=-._~%"
 
@@ -51,10 +48,6 @@ class ApishieldWSGIMiddleware:
     def __init__(self, app: WSGIApp, guard: Guard) -> None:
         self.app = app
         self.guard = guard
-        self.stripped = 0
-        """Answers sent without the fields the spec does not document."""
-        self.too_large = 0
-        """Answers that were to be stripped but outgrew `max_body_bytes`, so went out whole."""
         schema = guard.engine.schema
         strips = schema is not None and (
             schema.default.strip_undocumented
@@ -96,17 +89,15 @@ class ApishieldWSGIMiddleware:
             return None
         return _Stripper(self, schema, exchange, start_response) if strips else None
 
-    def count_too_large(self, exchange: Exchange) -> None:
-        self.too_large += 1
-        if self.too_large == 1:
-            op = self._schema.operation(exchange) if self._schema is not None else None
-            log.warning(
-                "apishield: an answer of %s outgrew ingest.max_body_bytes (%d) and went out "
-                "with its undocumented fields; raise the limit to strip larger answers (logged "
-                "once)",
-                f"{op.method} {op.path}" if op is not None else exchange.request.method,
-                self.guard.max_body_bytes,
-            )
+    @property
+    def stripped(self) -> int:
+        """The guard's count of answers sent without their undocumented fields."""
+        return self.guard.stripped
+
+    @property
+    def too_large(self) -> int:
+        """The guard's count of answers to strip that outgrew `max_body_bytes`."""
+        return self.guard.too_large
 
 
 def _refuse(
@@ -308,7 +299,7 @@ class _Stripper:
         if self._size <= self._cap:
             return []
         self._holding = False
-        self._middleware.count_too_large(self._exchange)
+        self._middleware.guard.count_too_large(self._exchange)
         self._start(self._headers)
         return self._release()
 
@@ -323,13 +314,13 @@ class _Stripper:
             return self._release()
         self._held = []
         self._start(_with_length(self._headers, len(stripped)))
-        self._middleware.stripped += 1
+        self._middleware.guard.stripped += 1
         return [stripped]
 
     def _holds(self, headers: dict[str, str]) -> bool:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._cap:
-            self._middleware.count_too_large(self._exchange)
+            self._middleware.guard.count_too_large(self._exchange)
             return False
         media = headers.get("content-type", "").partition(";")[0].strip().lower()
         json = not media or media == "application/json" or media.endswith("+json")
