@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test test-slow lint bench install clean bench-detection
+.PHONY: demo test test-slow lint bench install clean bench-detection bench-inline
 
 install: $(STAMP)
 
@@ -59,6 +59,17 @@ bench-detection: $(STAMP)
 			"modsecurity-crs for the ModSecurity column; it is skipped"; \
 	fi
 	$(PY) -m benchmarks.detection $(ARGS)
+
+# In-line figures: the proxy beside nginx (+ ModSecurity), the middleware's overhead, enforcement
+# under load on Redis (127.0.0.1:6379). Needs wrk (Debian's package, installed as root when missing).
+bench-inline: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+		|| echo "bench-inline: install wrk (Debian package wrk) to run these benchmarks"
+	$(PY) -m benchmarks.proxy
+	$(PY) benchmarks/inline.py
+	$(PY) -m benchmarks.enforcement
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build .mypy_cache .pytest_cache .ruff_cache
