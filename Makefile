@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test test-slow lint bench install clean bench-detection bench-inline
+.PHONY: demo test test-slow lint bench install clean bench-detection bench-inline modsecurity
 
 install: $(STAMP)
 
@@ -44,32 +44,36 @@ bench: $(STAMP)
 
 # Detection figures beside libinjection and ModSecurity + CRS (Debian packages, installed as root
 # when missing; without apt the ModSecurity column is skipped). Extra options: ARGS="--limit 50".
-bench-detection: $(STAMP)
+bench-detection: $(STAMP) modsecurity
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m benchmarks.detection $(ARGS)
+
+# In-line figures: the proxy beside nginx (+ ModSecurity), the middleware's overhead, enforcement
+# under load on Redis (127.0.0.1:6379). Needs wrk (Debian's package, installed as root when missing).
+bench-inline: $(STAMP) modsecurity
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; } \
+		|| echo "bench-inline: install wrk (Debian package wrk) to run these benchmarks"
+	$(PY) -m benchmarks.proxy
+	$(PY) benchmarks/inline.py
+	$(PY) -m benchmarks.enforcement
+
+# Debian's nginx with ModSecurity v3 and the Core Rule Set, for the benchmarks that compare against
+# them: installed as root when missing; without apt the ModSecurity rows are skipped.
+modsecurity:
 	@if [ -d /usr/share/modsecurity-crs ] && [ -e /usr/lib/nginx/modules/ngx_http_modsecurity_module.so ]; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		had_nginx=$$(test -e /run/nginx.pid && echo yes); \
 		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			nginx libnginx-mod-http-modsecurity modsecurity-crs >/dev/null; } \
-		|| echo "bench-detection: apt-get install failed: the ModSecurity column will be skipped"; \
+		|| echo "modsecurity: apt-get install failed: the ModSecurity column will be skipped"; \
 		if [ -z "$$had_nginx" ] && [ -s /run/nginx.pid ]; then kill "$$(cat /run/nginx.pid)"; fi; \
 	else \
-		echo "bench-detection: no apt-get as root: install nginx libnginx-mod-http-modsecurity" \
+		echo "modsecurity: no apt-get as root: install nginx libnginx-mod-http-modsecurity" \
 			"modsecurity-crs for the ModSecurity column; it is skipped"; \
 	fi
-	$(PY) -m benchmarks.detection $(ARGS)
-
-# In-line figures: the proxy beside nginx (+ ModSecurity), the middleware's overhead, enforcement
-# under load on Redis (127.0.0.1:6379). Needs wrk (Debian's package, installed as root when missing).
-bench-inline: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
-		|| echo "bench-inline: install wrk (Debian package wrk) to run these benchmarks"
-	$(PY) -m benchmarks.proxy
-	$(PY) benchmarks/inline.py
-	$(PY) -m benchmarks.enforcement
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build .mypy_cache .pytest_cache .ruff_cache
