@@ -41,6 +41,39 @@ def test_a_named_value_can_still_prove_itself() -> None:
     assert classify(decide("phone"), "alice@example.com") == "email"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+14155552671", "msisdn"),
+        ("447911123456", "msisdn"),
+        ("+44 7911 123456", "msisdn"),
+        ("(415) 555-2671", "phone"),
+        ("0049 30 901820", "phone"),
+        ("+12005551234", None),  # NANP area code 200 is not in service
+        ("+44 7700 900123", None),
+        ("+1234567", None),
+        ("+alice@example.com", "email"),
+        ("n/a", None),
+    ],
+)
+def test_msisdn_fields_try_the_msisdn_then_the_phone_check(value: str, expected: str) -> None:
+    """The msisdn field's shortcut gives what its two checks and the value's own format give
+    one after another."""
+    msisdn = decide("msisdn")
+    assert msisdn.checks == ("msisdn", "phone")
+    assert classify(msisdn, value) == expected
+    assert classify(msisdn, value) == _one_by_one(msisdn, value)
+    assert classify(decide("phone"), value) == _one_by_one(decide("phone"), value)
+
+
+def _one_by_one(field: FieldName, value: str) -> str | None:
+    for check in field.checks:
+        class_id, passes = CHECKS[check]
+        if passes(value):
+            return class_id
+    return by_value(value, field.identifier)
+
+
 def test_numbers_are_classified_by_their_digits() -> None:
     assert classify(decide("card_number"), 4111111111111111) == "payment_card"
     assert classify(decide("msisdn"), 447911123456) == "msisdn"

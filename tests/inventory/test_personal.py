@@ -113,6 +113,16 @@ def test_msisdn_is_international_without_the_plus() -> None:
     assert not is_msisdn("12")
 
 
+def test_plain_and_punctuated_numbers_are_judged_alike() -> None:
+    """E.164 strings skip the punctuation stripping; the verdicts must not depend on it."""
+    for e164 in ("+14155552671", "+447911123456", "+12005551234", "+1415", "+33142685300"):
+        spaced = f"{e164[:3]} ({e164[3:6]}) {e164[6:]}"
+        assert is_international_phone(e164) == is_international_phone(spaced)
+        assert is_msisdn(e164) == is_msisdn(spaced) == is_msisdn(e164[1:])
+        assert is_national_phone(e164) == is_national_phone(spaced)
+    assert not is_international_phone("+٣٣٣٣٣٣٣٣")
+
+
 @pytest.mark.parametrize(
     "name", ["Alice", "O'Brien", "Jean-Luc Picard", "José María Aznar", "Zoë Saldaña", "Dr. No"]
 )

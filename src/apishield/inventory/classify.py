@@ -57,6 +57,8 @@ CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
 }
 """Check name -> (class it finds, check). Dates of birth are checked apart: they need the date."""
 
+_MSISDN_OR_PHONE = ("msisdn", "phone")
+"""Checked together by `personal.msisdn_or_phone`, which asks a number's plan once."""
 _MAX_VALUE = 16_384
 """Longer strings are documents, not values; the free-text scan looks at them instead."""
 
@@ -66,15 +68,23 @@ def classify(field: FieldName, value: str | int, latest: dt.date | None = None) 
     text = value if type(value) is str else str(value)
     if len(text) > _MAX_VALUE:
         return None
-    for check in field.checks:
-        if check == "date_of_birth":
-            if personal.is_birth_date(text, latest=latest):
-                return check
-            continue
-        class_id, passes = CHECKS[check]
-        if passes(text):
-            return class_id
+    checks = field.checks
+    if checks == _MSISDN_OR_PHONE:
+        found = personal.msisdn_or_phone(text)
+        if found is not None:
+            return found
+    else:
+        for check in checks:
+            if check == "date_of_birth":
+                if personal.is_birth_date(text, latest=latest):
+                    return check
+                continue
+            class_id, passes = CHECKS[check]
+            if passes(text):
+                return class_id
     if type(value) is str:
+        if text[:1] == "+" and "phone" in checks and "@" not in text:
+            return None  # the phone check has asked `is_international_phone` already
         return by_value(text, field.identifier)
     return None
 

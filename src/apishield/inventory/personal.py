@@ -28,6 +28,9 @@ NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "AU")
 field; numbers from elsewhere are recognised when sent in international form."""
 
 _plans: dict[int, tuple[re.Pattern[str], tuple[str, ...]] | None] = {}
+_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if code > 0}
+"""Calling codes as the digits that start a number, so splitting one off needs no int()."""
+_national: list[int] = []
 
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’.,-]+[^\W\d_]+)*\.?")
 _NOT_NAMES = frozenset({"unknown", "none", "null", "anonymous", "test", "guest", "user", "n.a."})
@@ -57,7 +60,13 @@ def is_email(value: str) -> bool:
 
 def is_international_phone(value: str) -> bool:
     """A "+" or "00" number whose digits fit its country's numbering plan."""
-    compact = value.translate(_PHONE_PUNCTUATION)
+    if value[:1] == "+" and value[1:].isdigit() and value.isascii():
+        return 8 <= len(value) <= 16 and _in_plan(value[1:])  # E.164: nothing to strip
+    return _is_international(value.translate(_PHONE_PUNCTUATION))
+
+
+def _is_international(compact: str) -> bool:
+    """`is_international_phone` of a number already stripped of punctuation."""
     if compact.startswith("+"):
         digits = compact[1:]
     elif compact.startswith("00"):
@@ -69,57 +78,83 @@ def is_international_phone(value: str) -> bool:
 
 def is_national_phone(value: str) -> bool:
     """A number without a country code, checked against each of `NATIONAL_REGIONS` in turn."""
-    if is_international_phone(value):
+    return _is_phone(value.translate(_PHONE_PUNCTUATION))
+
+
+def _is_phone(digits: str) -> bool:
+    """`is_national_phone` of a number already stripped of punctuation."""
+    if _is_international(digits):
         return True
-    digits = value.translate(_PHONE_PUNCTUATION)
     if not 7 <= len(digits) <= 13 or not digits.isascii() or not digits.isdigit():
         return False
     if digits == digits[0] * len(digits):
         return False
-    for region in NATIONAL_REGIONS:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is None or metadata.country_code is None:
-            continue
-        if _in_plan_of(metadata.country_code, digits):
-            return True
-    return False
+    return any(_in_plan_of(code, digits) for code in _national_codes())
 
 
 def is_msisdn(value: str) -> bool:
     """MSISDNs are international numbers, often written without the "+"."""
-    digits = value.translate(_PHONE_PUNCTUATION).removeprefix("+")
+    if value.isascii() and value.removeprefix("+").isdigit():
+        digits = value.removeprefix("+")
+    else:
+        digits = value.translate(_PHONE_PUNCTUATION).removeprefix("+")
     return 8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit() and _in_plan(digits)
+
+
+def msisdn_or_phone(value: str) -> str | None:
+    """`is_msisdn`, else `is_national_phone`: "msisdn", "phone" or None. A "+" number that fails
+    the first has failed the second too, which would only ask the same numbering plan again."""
+    if value.isascii() and value.removeprefix("+").isdigit():
+        compact = value  # nothing to strip
+    else:
+        compact = value.translate(_PHONE_PUNCTUATION)
+    digits = compact.removeprefix("+")
+    if 8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit():
+        if _in_plan(digits):
+            return "msisdn"
+        if compact[0] == "+":
+            return None
+    return "phone" if _is_phone(compact) else None
 
 
 def _in_plan(digits: str) -> bool:
     """Split off the calling code (1-3 digits, prefix-free by ITU design) and check the rest."""
     if digits[0] == "0":
         return False
+    codes = _CALLING_CODES
     for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        code = codes.get(digits[:size])
+        if code is not None:
             return _in_plan_of(code, digits[size:])
     return False
 
 
 def _in_plan_of(code: int, national: str) -> bool:
     """Like `phonenumbers.parse`, accept a trunk prefix after the country code ("+33 (0)4...")."""
-    plan = _plan(code)
+    plan = _plans[code] if code in _plans else _plan(code)
     if plan is None:
         return False
     pattern, trunk_prefixes = plan
     if pattern.fullmatch(national) is not None:
         return True
-    return any(
-        national.startswith(p) and pattern.fullmatch(national[len(p) :]) is not None
-        for p in trunk_prefixes
-    )
+    for prefix in trunk_prefixes:
+        if national.startswith(prefix) and pattern.fullmatch(national[len(prefix) :]) is not None:
+            return True
+    return False
+
+
+def _national_codes() -> list[int]:
+    """The calling codes of `NATIONAL_REGIONS`, looked up on first use."""
+    if not _national:
+        for region in NATIONAL_REGIONS:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            if metadata is not None and metadata.country_code is not None:
+                _national.append(metadata.country_code)
+    return _national
 
 
 def _plan(code: int) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """Every number-type pattern of every region that shares the calling code, as one regex."""
-    if code in _plans:
-        return _plans[code]
     branches: list[str] = []
     trunk_prefixes: set[str] = set()
     for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):

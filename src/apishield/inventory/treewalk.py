@@ -47,6 +47,7 @@ _SELF_PROVING = re.compile(
 """How values whose format alone can prove a class begin (e-mails are found by their "@")."""
 
 _CONTAINERS = (dict, list)
+_NOTHING: frozenset[str] = frozenset()
 
 Pending = list[tuple[str, FieldName, str]]
 
@@ -130,12 +131,14 @@ class Walk:
         owned: bool,
         parent: FieldName,
     ) -> None:
-        """Scalars first, so whether this object is a person is known before its children are."""
+        """Scalars first, so whether this object is a person is known before its children are.
+        A value's field path is only built when something is recorded under it."""
         found: set[str] = set()
         pending: Pending = []
         nested: list[tuple[str, FieldName, object]] = []
         prefix = path + "." if path else ""
         known, texts, maybe, proving = NAMES, self._texts, _MAYBE, _SELF_PROVING.match
+        classes, fields, latest = self.classes, self.fields, self._latest
         for key, value in items:
             name = known.get(key) or field_name(key)
             if name.inherits:
@@ -150,17 +153,42 @@ class Walk:
                         texts.append((prefix + key, value))
                     continue
             elif isinstance(value, _CONTAINERS):
-                nested.append((key, name, value))
-                if isinstance(value, list):
-                    found |= self._scalars(value, name, prefix + key + "[]")
+                found |= self._nest(nested, key, name, value, prefix)
                 continue
             elif type(value) is not int or name.plain:
                 continue
             if name.contextual:
                 pending.append((key, name, str(value)))
-            elif (class_id := self._scalar(name, value, prefix + key)) is not None:
-                found.add(class_id)
-        self._close(found, pending, nested, prefix, depth=depth + 1, owned=owned, parent=parent)
+                continue
+            # A plain name gets here with a string only.
+            class_id = (
+                by_value(str(value), name.identifier)
+                if name.plain
+                else classify(name, value, latest)
+            )
+            if class_id is None:
+                if isinstance(value, str) and len(value) >= _MIN_TEXT and " " in value:
+                    texts.append((prefix + key, value))
+                continue
+            classes[class_id] = classes.get(class_id, 0) + 1  # `_hit`, inlined
+            if len(fields) < MAX_FIELDS:
+                fields.setdefault(prefix + key, class_id)
+            found.add(class_id)
+        self._close(found, pending, nested, prefix, depth + 1, owned, parent)
+
+    def _nest(
+        self,
+        nested: list[tuple[str, FieldName, object]],
+        key: str,
+        name: FieldName,
+        value: dict[str, object] | list[object],
+        prefix: str,
+    ) -> set[str] | frozenset[str]:
+        """Keep a child container for after its siblings; a list's scalars are judged now."""
+        nested.append((key, name, value))
+        if isinstance(value, list):
+            return self._scalars(value, name, prefix + key + "[]")
+        return _NOTHING
 
     def _close(
         self,
@@ -168,7 +196,6 @@ class Walk:
         pending: Pending,
         nested: list[tuple[str, FieldName, object]],
         prefix: str,
-        *,
         depth: int,
         owned: bool,
         parent: FieldName,
@@ -176,7 +203,7 @@ class Walk:
         """Settle what needed the whole object, then walk the children, which need to know
         whether they sit inside a person."""
         if pending:
-            self._in_context(pending, prefix, found, parent.people or _personal_keys(nested))
+            self._in_context(pending, prefix, found, parent, nested)
         if owned:
             person = not found.isdisjoint(_DEFINING)
         else:
@@ -192,23 +219,33 @@ class Walk:
             else:
                 self.container(value, prefix + key, depth, owned, name, scalars=False)
 
-    def _in_context(self, pending: Pending, prefix: str, found: set[str], people: bool) -> None:
-        """Address parts and bare names mean something only together with their siblings."""
+    def _in_context(
+        self,
+        pending: Pending,
+        prefix: str,
+        found: set[str],
+        parent: FieldName,
+        nested: list[tuple[str, FieldName, object]],
+    ) -> None:
+        """Address parts and bare names mean something only together with their siblings: bare
+        names only beside personal fields, or below a key that holds people."""
         parts = [
             (name.address, key)
             for key, name, value in pending
             if name.address and _ADDRESS_CHECKS[name.address](value)
         ]
-        roles = {role for role, _ in parts}
-        if "street" in roles or len(roles) >= 2:
-            self._hit("postal_address", prefix + parts[0][1])
-            for _, key in parts:
-                if len(self.fields) < MAX_FIELDS:
-                    self.fields.setdefault(prefix + key, "postal_address")
-            found.add("postal_address")
-        if people or found & PERSONAL:
-            for key, name, value in pending:
-                if name.contextual_name and is_person_name(value):
+        if parts:
+            roles = {role for role, _ in parts}
+            if "street" in roles or len(roles) >= 2:
+                self._hit("postal_address", prefix + parts[0][1])
+                for _, key in parts:
+                    if len(self.fields) < MAX_FIELDS:
+                        self.fields.setdefault(prefix + key, "postal_address")
+                found.add("postal_address")
+        names = [(key, value) for key, name, value in pending if name.contextual_name]
+        if names and (parent.people or _personal_keys(nested) or not found.isdisjoint(PERSONAL)):
+            for key, value in names:
+                if is_person_name(value):
                     self._hit("person_name", prefix + key)
                     found.add("person_name")
 

@@ -126,7 +126,9 @@ def is_iban(value: str, *, any_case: bool = False) -> bool:
 
 
 def _digits(value: str, lengths: range) -> str | None:
-    compact = value.translate(_NUMBER_SEPARATORS)
+    if len(value) < lengths.start:
+        return None  # stripping separators only shortens it
+    compact = value if value.isdigit() else value.translate(_NUMBER_SEPARATORS)
     if len(compact) in lengths and compact.isascii() and compact.isdigit():
         return compact
     return None
@@ -214,7 +216,7 @@ def _verhoeff(digits: str) -> bool:
 def is_account_number(value: str) -> bool:
     """Bank and billing account numbers have no public check digit: a mostly-numeric 6-24 char
     code is all that can be asked for, which is why this only runs under account-like names."""
-    compact = value.translate(_NUMBER_SEPARATORS)
+    compact = value if value.isalnum() else value.translate(_NUMBER_SEPARATORS)
     if not 6 <= len(compact) <= 24 or not compact.isascii() or not compact.isalnum():
         return False
     digits = sum(map(str.isdigit, compact))
