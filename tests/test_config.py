@@ -57,3 +57,11 @@ def test_load_from_file(tmp_path: Path) -> None:
     assert config.identity.hash_ips is True
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_a_bad_url_is_reported_without_its_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("state: {backend: redis, url: 'http://ops:s3cret@cache.internal:6379/0'}\n")
+    message = str(raised.value)
+    assert "s3cret" not in message
+    assert "http://ops:***@cache.internal:6379/0" in message

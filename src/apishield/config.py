@@ -444,8 +444,19 @@ def _explain(exc: ValidationError, source: str) -> str:
         elif error["type"] == "literal_error":
             lines.append(f"  {key}: {error['input']!r} is not valid; {error['msg'].lower()}.")
         else:
-            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r}).")
+            shown = _without_password(error.get("input"))
+            lines.append(f"  {key}: {error['msg']} (got {shown!r}).")
     return "\n".join(lines)
+
+
+def _without_password(value: object) -> object:
+    """A URL's password masked, so a mistyped store or Redis URL is never echoed whole."""
+    if not isinstance(value, str) or "@" not in value or "://" not in value:
+        return value
+    scheme, _, rest = value.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{colon and ':***'}{at}{host}"
 
 
 def _keys_at(loc: list[str]) -> list[str]:
