@@ -115,6 +115,16 @@ class Engine:
     def process(self, exchange: Exchange) -> None:
         self.pipeline.run(exchange)
 
+    def touched_incident(self, exchange: Exchange, findings_before: int) -> Incident | None:
+        """The actor's open incident, when analysing `exchange` (which had `findings_before`
+        findings) just added a detection to it; what automatic blocks act on."""
+        if exchange.actor is None or len(exchange.findings) == findings_before:
+            return None
+        incident = self.detect.correlator.open.get(f"actor:{exchange.actor.key}")
+        if incident is None or incident.last_seen != exchange.started:
+            return None
+        return incident
+
     def result(self) -> InventoryResult:
         """Settle route templates learned so far, then judge every endpoint."""
         self.inventory.reconcile(self.learner.template)

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apishield.config import Config
-from apishield.detect.incidents import Incident
 from apishield.enforce import auto_block
 from apishield.engine import Engine, InventoryResult
 from apishield.exchange import Exchange
@@ -245,21 +244,12 @@ class Worker:
     def _analyse(self, exchange: Exchange) -> None:
         before = len(exchange.findings)
         self.engine.process(exchange)  # each stage is contained by the pipeline
-        incident = self._incident(exchange, before)
+        incident = self.engine.touched_incident(exchange, before)
         if incident is not None and self.blocks is not None:
             try:
                 auto_block(incident, self.blocks, self.blocking, self.bots)
             except StateUnavailable as error:
                 log.warning("worker %s: cannot raise a block: %s", self.consumer, error)
-
-    def _incident(self, exchange: Exchange, before: int) -> Incident | None:
-        """The actor's open incident, when this exchange's detection just touched it."""
-        if exchange.actor is None or len(exchange.findings) == before:
-            return None
-        incident = self.engine.detect.correlator.open.get(f"actor:{exchange.actor.key}")
-        if incident is None or incident.last_seen != exchange.started:
-            return None
-        return incident
 
     # -- acknowledging -------------------------------------------------------------------------
 

@@ -56,7 +56,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apishield.config import AutoBlockConfig, Config, load_config
-from apishield.detect.incidents import Incident
 from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request, Response
@@ -429,7 +428,7 @@ class Guard:
             before = len(exchange.findings)
             with self._lock:
                 self.engine.pipeline.run_response(exchange)
-                incident = self._incident(exchange, before)
+                incident = self.engine.touched_incident(exchange, before)
             if incident is not None:
                 auto_block(incident, self.policy.blocks, self.blocking, self.policy.config.bots)
             self.processed += 1
@@ -437,15 +436,6 @@ class Guard:
                 self.on_processed(exchange)
         except Exception:
             self.failed("response")
-
-    def _incident(self, exchange: Exchange, before: int) -> Incident | None:
-        """The actor's open incident, when this exchange's detection just touched it."""
-        if exchange.actor is None or len(exchange.findings) == before:
-            return None
-        incident = self.engine.detect.correlator.open.get(f"actor:{exchange.actor.key}")
-        if incident is None or incident.last_seen != exchange.started:
-            return None
-        return incident
 
     # -- reporting --------------------------------------------------------------------------
 
