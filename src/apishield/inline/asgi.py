@@ -35,7 +35,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from apishield.enforce.schema import SchemaValidation
-from apishield.exchange import Exchange, Request, Response
+from apishield.exchange import Exchange, Request
+from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
 
 Scope = MutableMapping[str, Any]
@@ -175,11 +176,7 @@ class _Recorder:
     def __init__(self, send: Send, guard: Guard) -> None:
         self._send = send
         self._guard = guard
-        self._cap = guard.max_body_bytes
-        self._status: int | None = None
-        self._headers: dict[str, str] = {}
-        self._body = bytearray()
-        self._size = 0
+        self._copy = AnswerCopy(guard)
 
     async def send(self, message: Message) -> None:
         try:
@@ -191,23 +188,13 @@ class _Recorder:
     def _record(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            self._status = int(message["status"])
-            self._headers = _fold(message.get("headers", ()))
+            self._copy.status = int(message["status"])
+            self._copy.headers = _fold(message.get("headers", ()))
         elif kind == "http.response.body":
-            chunk = message.get("body", b"")
-            self._size += len(chunk)
-            if len(self._body) < self._cap:
-                self._body += chunk[: self._cap - len(self._body)]
+            self._copy.add(message.get("body", b""))
 
     def finish(self, exchange: Exchange) -> None:
-        try:
-            if self._status is not None:
-                body = bytes(self._body) if self._cap > 0 else None
-                exchange.response = Response(self._status, self._headers, body, self._size)
-            exchange.duration = time.time() - exchange.started
-            self._guard.submit(exchange)
-        except Exception:
-            self._guard.failed("response")
+        self._copy.submit(exchange)
 
 
 class _Stripper:
@@ -258,14 +245,7 @@ class _Stripper:
     def _holds(self, start: Message) -> bool:
         if start.get("trailers", False):
             return False
-        headers = _fold(start.get("headers", ()))
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self._cap:
-            self._guard.count_too_large(self._exchange)
-            return False
-        media = headers.get("content-type", "").partition(";")[0].strip().lower()
-        json = not media or media == "application/json" or media.endswith("+json")
-        return json and headers.get("content-encoding", "identity").lower() == "identity"
+        return worth_holding(self._guard, self._exchange, _fold(start.get("headers", ())))
 
     async def _end(self, start: Message) -> None:
         """The whole answer is held: out stripped when something was to go, else as it came."""
@@ -282,15 +262,9 @@ class _Stripper:
         await self._send({"type": "http.response.body", "body": stripped})
 
     def _strip(self, start: Message, body: bytes) -> bytes | None:
-        exchange = self._exchange
-        try:
-            # The recorder sets the same answer again when the exchange is finished.
-            headers = _fold(start.get("headers", ()))
-            exchange.response = Response(int(start["status"]), headers, body, len(body))
-            return self._schema.strip(exchange)
-        except Exception:
-            self._guard.failed("response")
-            return None
+        headers = _fold(start.get("headers", ()))
+        status = start["status"]
+        return strip_answer(self._guard, self._schema, self._exchange, status, headers, body)
 
     async def _release(self) -> None:
         """Send what is held as the app sent it, and hold nothing more."""

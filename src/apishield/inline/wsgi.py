@@ -33,7 +33,8 @@ from typing import Any
 from urllib.parse import quote
 
 from apishield.enforce.schema import SchemaValidation
-from apishield.exchange import Exchange, Request, Response
+from apishield.exchange import Exchange, Request
+from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
 
 Environ = dict[str, Any]
@@ -201,19 +202,15 @@ class _Recorder:
         self._start_response = start_response
         self._guard = guard
         self._exchange = exchange
-        self._cap = guard.max_body_bytes
-        self._status: int | None = None
-        self._headers: dict[str, str] = {}
-        self._body = bytearray()
-        self._size = 0
+        self._copy = AnswerCopy(guard)
         self._done = False
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Callable[[bytes], object]:
         try:
-            self._status = int(status.split(" ", 1)[0])
-            self._headers = _fold(headers)
+            self._copy.status = int(status.split(" ", 1)[0])
+            self._copy.headers = _fold(headers)
         except Exception:
             self._guard.failed("response")
         write = self._start_response(status, headers, exc_info)
@@ -225,23 +222,13 @@ class _Recorder:
         return recorded_write
 
     def copy(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if len(self._body) < self._cap:
-            self._body += chunk[: self._cap - len(self._body)]
+        self._copy.add(chunk)
 
     def finish(self) -> None:
         if self._done:
             return
         self._done = True
-        try:
-            exchange = self._exchange
-            if self._status is not None:
-                body = bytes(self._body) if self._cap > 0 else None
-                exchange.response = Response(self._status, self._headers, body, self._size)
-            exchange.duration = time.time() - exchange.started
-            self._guard.submit(exchange)
-        except Exception:
-            self._guard.failed("response")
+        self._copy.submit(self._exchange)
 
 
 class _Stripper:
@@ -318,24 +305,11 @@ class _Stripper:
         return [stripped]
 
     def _holds(self, headers: dict[str, str]) -> bool:
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self._cap:
-            self._middleware.guard.count_too_large(self._exchange)
-            return False
-        media = headers.get("content-type", "").partition(";")[0].strip().lower()
-        json = not media or media == "application/json" or media.endswith("+json")
-        return json and headers.get("content-encoding", "identity").lower() == "identity"
+        return worth_holding(self._middleware.guard, self._exchange, headers)
 
     def _strip(self, body: bytes) -> bytes | None:
-        exchange = self._exchange
-        try:
-            status = int(self._status.split(" ", 1)[0])
-            # The recorder sets the same answer again when the exchange is finished.
-            exchange.response = Response(status, _fold(self._headers), body, len(body))
-            return self._schema.strip(exchange)
-        except Exception:
-            self._middleware.guard.failed("response")
-            return None
+        guard, headers = self._middleware.guard, _fold(self._headers)
+        return strip_answer(guard, self._schema, self._exchange, self._status, headers, body)
 
     def _start(self, headers: list[tuple[str, str]]) -> None:
         self._write = self._start_response(self._status, headers)
