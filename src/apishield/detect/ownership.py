@@ -142,22 +142,19 @@ class ObjectOwnership:
             "refused_objects_hour": str(refused),
         }
         if count > limit:
-            fresh = not fired_before(state, f"fired:foreign:{o.actor}", o.time, HOUR)
-            finding = Finding(
-                "bola.foreign-objects",
-                "Identity reading many objects that other identities hold",
-                Severity.HIGH,
-                evidence,
-                "API1:2023",
-            )
-            yield Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+            yield _detection(o, state, "bola.foreign-objects", evidence)
         if refused >= REFUSALS and history.max_hourly < FLOOR:
-            fresh = not fired_before(state, f"fired:refused-then-ok:{o.actor}", o.time, HOUR)
-            finding = Finding(
-                "bola.success-after-failures",
-                "Another identity's object read after a run of refused ones",
-                Severity.HIGH,
-                evidence,
-                "API1:2023",
-            )
-            yield Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+            yield _detection(o, state, "bola.success-after-failures", evidence)
+
+
+_TITLES = {
+    "bola.foreign-objects": "Identity reading many objects that other identities hold",
+    "bola.success-after-failures": "Another identity's object read after a run of refused ones",
+}
+
+
+def _detection(o: Observation, state: State, rule: str, evidence: dict[str, str]) -> Detection:
+    """A high-severity BOLA detection about `o`'s actor, fresh once an hour per rule."""
+    fresh = not fired_before(state, f"fired:{rule}:{o.actor}", o.time, HOUR)
+    finding = Finding(rule, _TITLES[rule], Severity.HIGH, evidence, "API1:2023")
+    return Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)

@@ -19,11 +19,14 @@ import difflib
 import ipaddress
 import math
 import time
+from typing import TypeVar
 
 from apishield.config import Config
 from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind
 from apishield.privacy import Hasher
 from apishield.state.factory import Backends, open_backends
+
+T = TypeVar("T", bound=str)
 
 DEFAULT_REASON = "blocked by an operator"
 _HEX = frozenset("0123456789abcdef")
@@ -82,21 +85,22 @@ def remove_block(config: Config, kind: str, value: str, hasher: Hasher | None = 
 
 
 def block_kind(kind: str) -> BlockKind:
-    for known in BLOCK_KINDS:
-        if kind == known:
-            return known
-    hint = difflib.get_close_matches(kind, BLOCK_KINDS, n=1)
-    fix = f" Did you mean '{hint[0]}'?" if hint else ""
-    raise BlocksError(f"{kind!r} is not a kind of block.{fix} Valid: {', '.join(BLOCK_KINDS)}.")
+    return _one_of(kind, BLOCK_KINDS, "a kind of block")
 
 
 def block_action(action: str) -> BlockAction:
-    for known in BLOCK_ACTIONS:
-        if action == known:
+    return _one_of(action, BLOCK_ACTIONS, "a block action")
+
+
+def _one_of(value: str, valid: tuple[T, ...], what: str) -> T:
+    """`value` as the member of `valid` it names; BlocksError with a suggestion otherwise."""
+    for known in valid:
+        if value == known:
             return known
-    hint = difflib.get_close_matches(action, BLOCK_ACTIONS, n=1)
+    names = [str(known) for known in valid]
+    hint = difflib.get_close_matches(value, names, n=1)
     fix = f" Did you mean '{hint[0]}'?" if hint else ""
-    raise BlocksError(f"{action!r} is not a block action.{fix} Valid: {', '.join(BLOCK_ACTIONS)}.")
+    raise BlocksError(f"{value!r} is not {what}.{fix} Valid: {', '.join(names)}.")
 
 
 def block_value(config: Config, kind: BlockKind, value: str, hasher: Hasher | None) -> str:
