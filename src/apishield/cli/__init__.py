@@ -1,0 +1,10 @@
+"""The `apishield` command: wiring of sources, engine, store and reports, nothing more.
+
+One module per group of commands; each registers its commands on the shared Typer app when
+imported, which this package does for all of them.
+"""
+
+from apishield.cli import analyze, blocks, inline, simulate, spec
+from apishield.cli.common import app, main
+
+__all__ = ["analyze", "app", "blocks", "inline", "main", "simulate", "spec"]

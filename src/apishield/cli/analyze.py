@@ -1,0 +1,184 @@
+"""`apishield analyze`: logs in, inventory, findings and incidents out."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import orjson
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from apishield.cli.common import (
+    ConfigOption,
+    DbOption,
+    _config,
+    _engine,
+    _fail,
+    _spec,
+    _store,
+    _write_spec,
+    app,
+    console,
+    err,
+)
+from apishield.config import FORMATS, Config
+from apishield.engine import Engine
+from apishield.ingest import IngestError, IngestStats, read_exchanges
+from apishield.inventory.endpoint import endpoint_from_summary
+from apishield.inventory.export import export_openapi
+from apishield.report.document import RunInfo, build_document
+from apishield.report.html import render_html
+from apishield.report.siem import findings_line
+from apishield.report.terminal import render
+from apishield.store.database import StoreError
+
+_PROGRESS_EVERY = 16_384
+
+
+@app.command()
+def analyze(
+    logs: Annotated[
+        list[Path], typer.Argument(help="Access logs, HAR or JSONL files (gzip ok); - for stdin.")
+    ],
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(help="IP or CIDR of a proxy whose X-Forwarded-For is believed."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    openapi: Annotated[
+        Path | None, typer.Option(help="Export the learned API as OpenAPI 3.1.")
+    ] = None,
+    findings: Annotated[
+        Path | None,
+        typer.Option(help="Write one JSON line per request with findings here (for a SIEM)."),
+    ] = None,
+    db: DbOption = None,
+    config_file: ConfigOption = None,
+    top: Annotated[int, typer.Option(help="Endpoints to list in the terminal.")] = 25,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Learn the API inventory from recorded traffic, score its risk and persist the results."""
+    config = _config(config_file)
+    updates: dict[str, Any] = {}
+    if fmt is not None:
+        if fmt not in FORMATS:
+            _fail(f"--format {fmt!r} is not known; use one of: {', '.join(FORMATS)}")
+        updates["ingest"] = config.ingest.model_copy(update={"format": fmt})
+    if trusted_proxy:
+        updates["identity"] = config.identity.model_copy(
+            update={"trusted_proxies": [_network(p) for p in trusted_proxy]}
+        )
+    config = config.model_copy(update=updates)
+    api_spec = _spec(spec or config.inventory.spec)
+    store = _store(db or config.store.url)
+    engine = _engine(config, api_spec)
+
+    started = time.time()
+    stats = IngestStats()
+    sink = _open_findings(findings)
+    try:
+        _replay(engine, logs, config, stats, quiet, sink)
+    finally:
+        if sink is not None:
+            sink.close()
+    document = build_document(
+        engine.result(),
+        RunInfo(
+            kind="analyze",
+            started_at=started,
+            finished_at=time.time(),
+            sources=[str(p) for p in logs],
+            lines=stats.lines,
+            events=stats.events,
+            skipped=stats.skipped,
+            skipped_by_reason=dict(stats.skipped_by_reason),
+            errors=[{"source": e.source, "line": e.line, "reason": e.reason} for e in stats.errors],
+        ),
+    )
+    try:
+        run_id = store.save_analysis(document)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+    render(document, console, top=top)
+    _write_outputs(document, html, json_out, openapi, engine)
+    console.print(f"Saved as run {run_id} in {store.url}")
+
+
+def _open_findings(path: Path | None) -> BinaryIO | None:
+    if path is None:
+        return None
+    try:
+        return path.open("wb")
+    except OSError as exc:
+        _fail(f"cannot write findings to {path}: {exc.strerror}")
+
+
+def _replay(
+    engine: Engine,
+    logs: list[Path],
+    config: Config,
+    stats: IngestStats,
+    quiet: bool,
+    sink: BinaryIO | None = None,
+) -> None:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, disable=quiet, transient=True) as progress:
+        for log in logs:
+            task = progress.add_task(f"{log}", total=None)
+            first = time.perf_counter()
+            count = 0
+            try:
+                for exchange in read_exchanges(
+                    log,
+                    config.ingest.format,
+                    field_map=config.ingest.field_map,
+                    max_body_bytes=config.ingest.max_body_bytes,
+                    stats=stats,
+                ):
+                    engine.process(exchange)
+                    if sink is not None and exchange.findings:
+                        sink.write(findings_line(exchange))
+                    count += 1
+                    if count % _PROGRESS_EVERY == 0:
+                        rate = count / max(time.perf_counter() - first, 1e-9)
+                        progress.update(task, description=f"{log}: {count:,} events, {rate:,.0f}/s")
+            except IngestError as exc:
+                _fail(str(exc))
+            progress.remove_task(task)
+
+
+def _write_outputs(
+    document: dict[str, Any],
+    html: Path | None,
+    json_out: Path | None,
+    openapi: Path | None,
+    engine: Engine,
+) -> None:
+    if html is not None:
+        html.write_text(render_html(document), encoding="utf-8")
+        console.print(f"HTML report: {html}")
+    if json_out is not None:
+        json_out.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        console.print(f"JSON report: {json_out}")
+    if openapi is not None:
+        endpoints = [endpoint_from_summary(e) for e in document["endpoints"]]
+        _write_spec(openapi, export_openapi(endpoints, title="Learned API", version="observed"))
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        _fail(f"--trusted-proxy {value!r} is not an IP address or CIDR such as 10.0.0.0/8")

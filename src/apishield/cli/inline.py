@@ -1,0 +1,141 @@
+"""`apishield proxy` and `apishield worker`: in-line defense and the analysis behind it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apishield.cli.common import (
+    ConfigOption,
+    DbOption,
+    _config,
+    _engine,
+    _fail,
+    _spec,
+    app,
+    err,
+)
+from apishield.config import ConfigError
+from apishield.store.database import StoreError
+
+
+@app.command()
+def proxy(
+    upstream: Annotated[
+        str, typer.Option(help="The API to protect, such as http://127.0.0.1:8000 (or /prefix).")
+    ],
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT to accept clients on (0.0.0.0:PORT for all).")
+    ] = "127.0.0.1:8080",
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    config_file: ConfigOption = None,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to connect to the upstream before answering 504.")
+    ] = 5.0,
+    read_timeout: Annotated[
+        float, typer.Option(help="Seconds the upstream may stay silent before answering 504.")
+    ] = 30.0,
+    rewrite_host: Annotated[
+        bool, typer.Option(help="Send the upstream its own host as Host, not the client's.")
+    ] = False,
+    grace: Annotated[
+        float, typer.Option(help="Seconds in-flight requests get to finish on SIGINT/SIGTERM.")
+    ] = 30.0,
+) -> None:
+    """Guard any HTTP API as a reverse proxy: refuse before the upstream answers, learn after."""
+    from apishield.inline.asgi import ApishieldMiddleware
+    from apishield.inline.guard import Guard
+    from apishield.inline.proxy import ReverseProxy, Upstream, UpstreamError
+    from apishield.inline.server import ListenError, Server, parse_listen
+    from apishield.state.factory import open_backends
+
+    config = _config(config_file)
+    try:
+        target = Upstream.parse(
+            upstream,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            rewrite_host=rewrite_host,
+        )
+        host, port = parse_listen(listen)
+    except (UpstreamError, ListenError) as exc:
+        _fail(str(exc))
+    backends = open_backends(config)
+    engine = _engine(config, _spec(spec or config.inventory.spec), backends.state)
+    guard = Guard.around(engine, config, backends)
+    try:
+        server = Server(ApishieldMiddleware(ReverseProxy(target), guard), host, port, grace=grace)
+    except ListenError as exc:
+        guard.close()
+        _fail(str(exc))
+    err.print(
+        f"apishield proxy: {server.url} -> {target.base} "
+        f"(enforce: {config.enforce.mode}); Ctrl+C or SIGTERM stops"
+    )
+    try:
+        server.serve_until_signal()
+    finally:
+        guard.close()
+    stats = guard.stats()
+    offload = guard.offload.stats() if guard.offload is not None else None
+    sent = f", {offload['sent']:,} sent to {offload['stream']}" if offload else ""
+    err.print(
+        f"stopped: {stats['processed']:,} exchanges analysed here{sent}, "
+        f"{stats['dropped']:,} dropped, decisions {stats['decisions']}"
+    )
+
+
+@app.command()
+def worker(
+    config_file: ConfigOption = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="OpenAPI/Swagger file: documented paths win.")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Consumer name in the group; a restarted worker of the same name "
+            "resumes what it left (default: host-pid)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Analyse the exchanges guards put on the Redis stream (analysis.mode: stream), as one of
+    a consumer group; SIGINT or SIGTERM finishes the batch, saves, acknowledges and exits."""
+    import os
+    import signal
+    import socket
+    import threading
+
+    from apishield.config import StoreConfig
+    from apishield.worker import run_worker
+
+    config = _config(config_file)
+    if db is not None:
+        config = config.model_copy(update={"store": StoreConfig(url=db)})
+    api_spec = _spec(spec or config.inventory.spec)
+    consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    analysis = config.analysis
+    err.print(
+        f"apishield worker {consumer}: stream {analysis.stream}, group {analysis.group}; "
+        "Ctrl+C or SIGTERM stops"
+    )
+    try:
+        report = run_worker(config, api_spec, consumer, stop)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except StoreError as exc:
+        _fail(str(exc), 1)
+    stats = report.stats
+    saved = f"latest run {report.run_ids[-1]}" if report.run_ids else "nothing to save"
+    err.print(
+        f"stopped: {stats.events:,} exchanges analysed, {stats.skipped:,} malformed, "
+        f"{report.claimed:,} taken over from other workers; {saved}"
+    )
