@@ -43,6 +43,8 @@ HOT_PATH = [
     "checks/schema.py",
     "checks/decode.py",
     "checks/protocol.py",
+    "checks/http_syntax.py",
+    "checks/multipart.py",
     "checks/transport.py",
     "checks/auth.py",
     "checks/object_ids.py",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apishield.checks.protocol import charset_allowed, check_protocol, parse_media, sample
+from apishield.checks.http_syntax import charset_allowed, parse_media, sample
+from apishield.checks.protocol import check_protocol
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Exchange, Finding, Severity
 from apishield.testing import make_exchange

@@ -18,11 +18,16 @@ import itertools
 import re
 from urllib.parse import unquote_plus, unquote_to_bytes
 
+from apishield.checks.http_syntax import (
+    TOKEN,
+    charset_allowed,
+    parse_media,
+    proto_finding,
+    sample,
+)
+from apishield.checks.multipart import check_multipart
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Exchange, Finding, Headers, Request, Severity
-
-CATEGORY = "API8:2023"
-SAMPLE_CHARS = 40
 
 HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -41,8 +46,6 @@ _WIRE_ONLY = frozenset(
 """Headers a client sends but an access log rarely records: their presence means a full capture."""
 
 _CODINGS = frozenset({"chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress", "br"})
-_SAFE_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "iso-8859-15"})
-_CHARSET_PROBE = "a=b&c+d <e>'\"%;:/\\-_.~"
 _MULTIPART_TYPES = frozenset(
     {"multipart/form-data", "multipart/related", "multipart/mixed", "multipart/alternative"}
     | {"multipart/byteranges", "multipart/x-mixed-replace"}
@@ -70,7 +73,6 @@ _RESTRICTED_SUFFIXES = (
     ".env", ".ini", ".conf", ".config", ".cfg", ".key", ".pem", ".htpasswd", ".htaccess",
 )  # fmt: skip
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _METHOD_SHAPE = re.compile(r"[A-Z][A-Z_-]{0,23}")
 """What every registered method looks like (GET, VERSION-CONTROL, M-SEARCH)."""
 _NAMES = re.compile(r"[a-z0-9_-]*")
@@ -113,11 +115,7 @@ _ENCODED_SPLIT = re.compile(
 """A line break still percent-encoded after the server's own decoding, as a second decoder (a
 redirect or cookie writer) would turn it into a header; never prose, so also searched in JSON."""
 _HEADER_LINE = re.compile(rf"{_BREAK}[A-Za-z][\w-]{{0,63}}\s*:")
-_DISPOSITION_PARAM = re.compile(r'([\w*-]+)\s*=\s*("(?:[^"\\\r\n]|\\.)*"|[^;]*)')
-_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
-_DIGITS = re.compile(r"\d{5,}")
 _LINE_ENDS = ("%0a", "%0A", "%0d", "%0D", "\r", "\n")
-_PART_HEAD_MAX = 8192
 _MAX_PARAMS = 1000
 """Parameters looked at one by one, as servers cap them (PHP's max_input_vars is 1000)."""
 _LDAP_BREAKOUT = re.compile(r"\)\s*[&|!]?\s*\(\s*(?:[&|!]|[\w.;-]+\s*[~<>]?=|\)|$)")
@@ -147,10 +145,6 @@ def check_protocol(exchange: Exchange, context: CheckContext) -> list[Finding]:
     return _gravest(out) if len(out) > 1 else out
 
 
-def _finding(rule: str, title: str, severity: Severity, **evidence: str) -> Finding:
-    return Finding(f"proto.{rule}", title, severity, evidence, CATEGORY)
-
-
 def _gravest(findings: list[Finding]) -> list[Finding]:
     best: dict[str, Finding] = {}
     for finding in findings:
@@ -158,12 +152,6 @@ def _gravest(findings: list[Finding]) -> list[Finding]:
         if kept is None or finding.severity > kept.severity:
             best[finding.rule_id] = finding
     return list(best.values())
-
-
-def sample(text: str) -> str:
-    """A short, printable excerpt: line breaks shown as escapes, long numbers masked."""
-    shown = text[:SAMPLE_CHARS].encode("unicode_escape").decode("ascii")
-    return _DIGITS.sub(lambda m: m[0][:2] + "#" * (len(m[0]) - 2), shown)
 
 
 # --- request line ---------------------------------------------------------------------------
@@ -175,13 +163,13 @@ def _method(request: Request, out: list[Finding]) -> None:
         return
     if not _METHOD_SHAPE.fullmatch(method):
         title = "malformed request method"  # case or punctuation that servers read differently
-        out.append(_finding("method", title, MEDIUM, method=sample(method)))
+        out.append(proto_finding("method", title, MEDIUM, method=sample(method)))
     elif method == "CONNECT":
         return
     elif method in RISKY_METHODS:
-        out.append(_finding("method", f"{method} request to an API", MEDIUM, method=method))
+        out.append(proto_finding("method", f"{method} request to an API", MEDIUM, method=method))
     else:
-        out.append(_finding("method", "unknown request method", LOW, method=method))
+        out.append(proto_finding("method", "unknown request method", LOW, method=method))
 
 
 def _target(request: Request, out: list[Finding]) -> None:
@@ -191,7 +179,7 @@ def _target(request: Request, out: list[Finding]) -> None:
     if request.method == "CONNECT" and _HOST.fullmatch(path):
         return  # authority-form, the one target CONNECT takes; allowing CONNECT is policy
     title = "request target is not an origin-form path"
-    out.append(_finding("request-target", title, MEDIUM, target=sample(path)))
+    out.append(proto_finding("request-target", title, MEDIUM, target=sample(path)))
 
 
 def _version(request: Request, out: list[Finding]) -> None:
@@ -199,7 +187,7 @@ def _version(request: Request, out: list[Finding]) -> None:
     if version in _VERSIONS or version.upper() in _VERSIONS:
         return
     title = "invalid or unsupported HTTP version"
-    out.append(_finding("http-version", title, MEDIUM, version=sample(version)))
+    out.append(proto_finding("http-version", title, MEDIUM, version=sample(version)))
 
 
 # --- framing: Content-Length, Transfer-Encoding, bodies on GET ---------------------------------
@@ -214,7 +202,7 @@ def _framing(request: Request, context: CheckContext, out: list[Finding]) -> Non
         _content_length(request, cl, context, out)
     elif te is None and _missing_length(request):
         title = f"{request.method} without Content-Length or Transfer-Encoding"
-        out.append(_finding("content-length", title, LOW, method=request.method))
+        out.append(proto_finding("content-length", title, LOW, method=request.method))
     if request.method in ("GET", "HEAD"):
         _get_body(request, te, cl, out)
 
@@ -223,40 +211,46 @@ def _transfer_encoding(request: Request, te: str, cl: str | None, out: list[Find
     codings = [coding.strip().lower() for coding in te.split(",")]
     if cl is not None:
         title = "both Content-Length and Transfer-Encoding"
-        out.append(_finding("smuggling", title, HIGH, transfer_encoding=sample(te)))
+        out.append(proto_finding("smuggling", title, HIGH, transfer_encoding=sample(te)))
     if (
         codings[-1:] != ["chunked"]
         or codings.count("chunked") != 1
         or not _CODINGS.issuperset(codings)
     ):
         title = "obfuscated or invalid Transfer-Encoding"
-        out.append(_finding("smuggling", title, HIGH, transfer_encoding=sample(te)))
+        out.append(proto_finding("smuggling", title, HIGH, transfer_encoding=sample(te)))
     version = request.http_version.upper()
     if version == "HTTP/1.0":
         title = "Transfer-Encoding in an HTTP/1.0 request"
-        out.append(_finding("smuggling", title, MEDIUM, version=version))
+        out.append(proto_finding("smuggling", title, MEDIUM, version=version))
     elif version.startswith(("HTTP/2", "HTTP/3", "H2", "H3")):
         title = "Transfer-Encoding in an HTTP/2 or HTTP/3 request"
-        out.append(_finding("smuggling", title, HIGH, version=version))
+        out.append(proto_finding("smuggling", title, HIGH, version=version))
 
 
 def _content_length(request: Request, cl: str, context: CheckContext, out: list[Finding]) -> None:
     values = [cl] if cl.isdigit() else [value.strip() for value in cl.split(",")]
     if len(set(values)) > 1:
-        out.append(_finding("smuggling", "conflicting Content-Length", HIGH, value=sample(cl)))
+        out.append(proto_finding("smuggling", "conflicting Content-Length", HIGH, value=sample(cl)))
         return
     if len(values) > 1:
-        out.append(_finding("content-length", "repeated Content-Length", MEDIUM, value=sample(cl)))
+        out.append(
+            proto_finding("content-length", "repeated Content-Length", MEDIUM, value=sample(cl))
+        )
     value = values[0]
     if not value.isascii() or not value.isdigit() or len(value) > 18:
-        out.append(_finding("content-length", "invalid Content-Length", MEDIUM, value=sample(cl)))
+        out.append(
+            proto_finding("content-length", "invalid Content-Length", MEDIUM, value=sample(cl))
+        )
         return
     body = request.body
     if body is None or len(body) >= context.max_body_bytes or b"\xef\xbf\xbd" in body:
         return  # not captured, cut at the cap, or re-encoded text: the length cannot be compared
     if int(value) < len(body):
         title = "body longer than its Content-Length"
-        out.append(_finding("content-length", title, MEDIUM, declared=value, seen=str(len(body))))
+        out.append(
+            proto_finding("content-length", title, MEDIUM, declared=value, seen=str(len(body)))
+        )
 
 
 def _get_body(request: Request, te: str | None, cl: str | None, out: list[Finding]) -> None:
@@ -270,7 +264,7 @@ def _get_body(request: Request, te: str | None, cl: str | None, out: list[Findin
         title = "GET request with a body but no Content-Length"
     else:
         return
-    out.append(_finding("get-body", title, MEDIUM, method=request.method))
+    out.append(proto_finding("get-body", title, MEDIUM, method=request.method))
 
 
 def _missing_length(request: Request) -> bool:
@@ -293,15 +287,15 @@ def _host(request: Request, out: list[Finding]) -> None:
     host = request.headers.get("host")
     if host is None:
         if request.http_version == "HTTP/1.1" and full_capture(request.headers):
-            out.append(_finding("host-missing", "HTTP/1.1 request without Host", MEDIUM))
+            out.append(proto_finding("host-missing", "HTTP/1.1 request without Host", MEDIUM))
         return
     host = host.strip()
     if not host:
-        out.append(_finding("host-missing", "empty Host header", MEDIUM))
+        out.append(proto_finding("host-missing", "empty Host header", MEDIUM))
     elif "," in host:
-        out.append(_finding("host", "more than one Host header", HIGH, host=sample(host)))
+        out.append(proto_finding("host", "more than one Host header", HIGH, host=sample(host)))
     elif not _plain_host(host) and not _HOST.fullmatch(host):
-        out.append(_finding("host", "malformed Host header", MEDIUM, host=sample(host)))
+        out.append(proto_finding("host", "malformed Host header", MEDIUM, host=sample(host)))
 
 
 def _plain_host(host: str) -> bool:
@@ -312,9 +306,9 @@ def _headers(headers: Headers, out: list[Finding]) -> None:
     """One pass over all names and one over all values, then per header only where it matters."""
     if not _NAMES.fullmatch("".join(headers)):
         for name in headers:
-            if not name.startswith(":") and not _TOKEN.fullmatch(name):
+            if not name.startswith(":") and not TOKEN.fullmatch(name):
                 title = "invalid character in a header name"
-                out.append(_finding("header-chars", title, MEDIUM, header=sample(name)))
+                out.append(proto_finding("header-chars", title, MEDIUM, header=sample(name)))
     values = " ".join(headers.values())
     if not values.isprintable() or "%0" in values or "HTTP/" in values:
         for name, value in headers.items():
@@ -322,12 +316,14 @@ def _headers(headers: Headers, out: list[Finding]) -> None:
     if not _RESTRICTED_NAMES.isdisjoint(headers):
         for name in _RESTRICTED_HEADERS.keys() & headers.keys():
             severity, title = _RESTRICTED_HEADERS[name]
-            out.append(_finding("restricted-header", title, severity, header=name))
+            out.append(proto_finding("restricted-header", title, severity, header=name))
     for name, limit in _HEADER_LIMITS:
         length = len(headers.get(name, ""))
         if length > limit:
             title = f"{name} header longer than {limit} characters"
-            out.append(_finding("header-length", title, MEDIUM, header=name, length=str(length)))
+            out.append(
+                proto_finding("header-length", title, MEDIUM, header=name, length=str(length))
+            )
     _header_semantics(headers, out)
 
 
@@ -338,16 +334,16 @@ def _header_value(name: str, value: str, out: list[Finding]) -> None:
         _encoded_breaks(name, value, out)
     if "HTTP/" in value and _REQUEST_LINE.search(value):
         title = "HTTP request line inside a header value"
-        out.append(_finding("splitting", title, MEDIUM, header=name))
+        out.append(proto_finding("splitting", title, MEDIUM, header=name))
 
 
 def _header_controls(name: str, value: str, out: list[Finding]) -> None:
     if "\r" in value or "\n" in value or "\x00" in value:
         title = "CR, LF or NUL in a header value"
-        out.append(_finding("header-chars", title, HIGH, header=name))
+        out.append(proto_finding("header-chars", title, HIGH, header=name))
     elif _CONTROL.search(value):
         title = "control character in a header value"
-        out.append(_finding("header-chars", title, MEDIUM, header=name))
+        out.append(proto_finding("header-chars", title, MEDIUM, header=name))
 
 
 def _encoded_breaks(name: str, value: str, out: list[Finding]) -> None:
@@ -357,14 +353,14 @@ def _encoded_breaks(name: str, value: str, out: list[Finding]) -> None:
     decoded = unquote_plus(value)
     if _SPLIT_STRICT.search(decoded) or _HEADER_LINE.search(decoded):
         title = "encoded line break and injected header in a header value"
-        out.append(_finding("splitting", title, HIGH, header=name))
+        out.append(proto_finding("splitting", title, HIGH, header=name))
 
 
 def _header_semantics(headers: Headers, out: list[Finding]) -> None:
     for name in ("user-agent", "accept"):
         value = headers.get(name)
         if value is not None and not value.strip():
-            out.append(_finding("empty-header", f"empty {name} header", LOW, header=name))
+            out.append(proto_finding("empty-header", f"empty {name} header", LOW, header=name))
     connection = headers.get("connection")
     if connection is not None and connection.lower() not in _PLAIN_CONNECTION:
         _connection(connection, out)
@@ -372,7 +368,7 @@ def _header_semantics(headers: Headers, out: list[Finding]) -> None:
     if cookie is not None:
         if cookie.lstrip()[:8].lower() == "$version":
             title = "RFC 2109 ($Version) cookie, parsed differently by servers and WAFs"
-            out.append(_finding("cookie", title, LOW, header="cookie"))
+            out.append(proto_finding("cookie", title, LOW, header="cookie"))
         if ")" in cookie:
             _ldap(cookie, "cookie", out)
     if not _OVERRIDE_NAMES.isdisjoint(headers):
@@ -388,14 +384,14 @@ def _connection(value: str, out: list[Finding]) -> None:
     tokens = [token.strip().lower() for token in value.split(",") if token.strip()]
     if "close" in tokens and "keep-alive" in tokens:
         title = "Connection asks for both close and keep-alive"
-        out.append(_finding("connection", title, MEDIUM, connection=sample(value)))
+        out.append(proto_finding("connection", title, MEDIUM, connection=sample(value)))
     elif len(set(tokens)) < len(tokens):
         title = "repeated Connection option"
-        out.append(_finding("connection", title, LOW, connection=sample(value)))
+        out.append(proto_finding("connection", title, LOW, connection=sample(value)))
     stripped = _HOP_ABUSE.intersection(tokens)
     if stripped:
         title = "Connection marks an end-to-end header hop-by-hop, so a proxy drops it"
-        out.append(_finding("connection", title, MEDIUM, headers=", ".join(sorted(stripped))))
+        out.append(proto_finding("connection", title, MEDIUM, headers=", ".join(sorted(stripped))))
 
 
 def _override(value: str, where: str, out: list[Finding]) -> None:
@@ -404,7 +400,9 @@ def _override(value: str, where: str, out: list[Finding]) -> None:
         return  # frameworks honour only letter-only method names, and none is shorter than GET
     severity = LOW if method in STANDARD_METHODS else MEDIUM
     title = "HTTP method override"
-    out.append(_finding("method-override", title, severity, where=where, method=sample(method)))
+    out.append(
+        proto_finding("method-override", title, severity, where=where, method=sample(method))
+    )
 
 
 def _accept_charsets(accept: str, out: list[Finding]) -> None:
@@ -413,46 +411,10 @@ def _accept_charsets(accept: str, out: list[Finding]) -> None:
         for charset in (value for key, value in params if key == "charset"):
             if not charset_allowed(charset):
                 title = "Accept asks for a charset that hides content from inspection"
-                out.append(_finding("charset", title, MEDIUM, charset=sample(charset)))
+                out.append(proto_finding("charset", title, MEDIUM, charset=sample(charset)))
 
 
 # --- Content-Type and charsets -------------------------------------------------------------
-
-
-def parse_media(value: str) -> tuple[str, list[tuple[str, str]], bool]:
-    """(lower-case type/subtype, [(lower-case name, unquoted value)], whether it is malformed)."""
-    media, *rest = value.split(";")
-    params: list[tuple[str, str]] = []
-    malformed = False
-    for raw in rest:
-        part = raw.strip()
-        if not part:
-            continue
-        name, sep, val = part.partition("=")
-        key = name.strip().lower()
-        if not sep or key != name.lower() or val != val.lstrip() or not _TOKEN.fullmatch(key):
-            malformed = True
-        val = val.strip()
-        if val.startswith('"'):
-            malformed = malformed or len(val) < 2 or not val.endswith('"')
-            val = val[1:-1]
-        elif val and not _TOKEN.fullmatch(val):
-            malformed = True
-        params.append((key, val))
-    return media.strip().lower(), params, malformed
-
-
-@functools.lru_cache(maxsize=256)
-def charset_allowed(charset: str) -> bool:
-    """A charset is safe when ASCII syntax (=, &, <, quotes) stays ASCII: UTF-7, UTF-16, EBCDIC
-    and unknown names let a body mean one thing to the app and another to an inspector."""
-    name = charset.strip().strip('"').lower()
-    if name in _SAFE_CHARSETS:
-        return True
-    try:
-        return _CHARSET_PROBE.encode(name) == _CHARSET_PROBE.encode("ascii")
-    except (LookupError, UnicodeError, ValueError):
-        return False
 
 
 @functools.lru_cache(maxsize=512)
@@ -466,7 +428,7 @@ def _content_type(request: Request, out: list[Finding]) -> None:
     value = request.headers.get("content-type")
     if value is None:
         if request.body and full_capture(request.headers):
-            out.append(_finding("content-type", "body without Content-Type", LOW))
+            out.append(proto_finding("content-type", "body without Content-Type", LOW))
         return
     out.extend(_content_type_findings(value))
 
@@ -478,14 +440,14 @@ def _content_type_findings(value: str) -> tuple[Finding, ...]:
     media, params, malformed = parse_media(value)
     if "," in value and _multiple_types(value):
         title = "more than one Content-Type"
-        out.append(_finding("content-type", title, MEDIUM, content_type=sample(value)))
+        out.append(proto_finding("content-type", title, MEDIUM, content_type=sample(value)))
     elif malformed or not _MEDIA.fullmatch(media):
         title = "malformed Content-Type"
-        out.append(_finding("content-type", title, MEDIUM, content_type=sample(value)))
+        out.append(proto_finding("content-type", title, MEDIUM, content_type=sample(value)))
     _type_params(media, params, out)
     if media.startswith("multipart/") and media not in _MULTIPART_TYPES:
         title = "unknown multipart subtype, which parsers handle differently"
-        out.append(_finding("content-type", title, LOW, content_type=sample(media)))
+        out.append(proto_finding("content-type", title, LOW, content_type=sample(media)))
     return tuple(out)
 
 
@@ -497,19 +459,21 @@ def _multiple_types(value: str) -> bool:
 def _type_params(media: str, params: list[tuple[str, str]], out: list[Finding]) -> None:
     charsets = [value for key, value in params if key == "charset"]
     if len(charsets) > 1:
-        out.append(_finding("charset", "more than one charset", MEDIUM, count=str(len(charsets))))
+        out.append(
+            proto_finding("charset", "more than one charset", MEDIUM, count=str(len(charsets)))
+        )
     elif charsets and not charset_allowed(charsets[0]):
         title = "charset not allowed"
-        out.append(_finding("charset", title, MEDIUM, charset=sample(charsets[0])))
+        out.append(proto_finding("charset", title, MEDIUM, charset=sample(charsets[0])))
     keys = [key for key, _ in params]
     if media.startswith("multipart/") and "boundary" not in keys:
-        out.append(_finding("multipart", "multipart type without a boundary", MEDIUM))
+        out.append(proto_finding("multipart", "multipart type without a boundary", MEDIUM))
     elif "boundary" in keys and not media.startswith("multipart/"):
         title = "boundary on a type that is not multipart"
-        out.append(_finding("content-type", title, MEDIUM, content_type=media))
+        out.append(proto_finding("content-type", title, MEDIUM, content_type=media))
     if any("/" in value and _MEDIA.fullmatch(value) for key, value in params if key != "type"):
         title = "media type hidden in a Content-Type parameter"
-        out.append(_finding("content-type", title, MEDIUM, content_type=media))
+        out.append(proto_finding("content-type", title, MEDIUM, content_type=media))
 
 
 # --- Range ---------------------------------------------------------------------------------
@@ -518,13 +482,15 @@ def _type_params(media: str, params: list[tuple[str, str]], out: list[Finding]) 
 def _range(headers: Headers, out: list[Finding]) -> None:
     legacy = headers.get("request-range")
     if legacy is not None:
-        out.append(_finding("range", "obsolete Request-Range header", LOW, header="request-range"))
+        out.append(
+            proto_finding("range", "obsolete Request-Range header", LOW, header="request-range")
+        )
     value = headers.get("range", legacy)
     if not value or not value.strip():
         return
     unit, sep, specs = value.strip().partition("=")
     if not sep:
-        out.append(_finding("range", "malformed Range", MEDIUM, range=sample(value)))
+        out.append(proto_finding("range", "malformed Range", MEDIUM, range=sample(value)))
     elif unit.strip().lower() == "bytes":
         _byte_ranges(specs, out)
 
@@ -533,21 +499,23 @@ def _byte_ranges(specs: str, out: list[Finding]) -> None:
     items = specs.split(",")
     if len(items) > 5:
         title = "more than five byte ranges"
-        out.append(_finding("range", title, MEDIUM, ranges=str(len(items))))
+        out.append(proto_finding("range", title, MEDIUM, ranges=str(len(items))))
     spans: list[tuple[int, int]] = []
     for item in items[:100]:
         first, sep, last = item.strip().partition("-")
         if not sep or not (first or last) or not (first + last).isdigit():
-            out.append(_finding("range", "malformed byte range", MEDIUM, range=sample(item)))
+            out.append(proto_finding("range", "malformed byte range", MEDIUM, range=sample(item)))
             return
         if first and last and int(last) < int(first):
-            out.append(_finding("range", "byte range ends before it starts", MEDIUM))
+            out.append(proto_finding("range", "byte range ends before it starts", MEDIUM))
             return
         if first:
             spans.append((int(first), int(last) if last else 1 << 62))
     spans.sort()
     if any(start <= end for (_, end), (start, _) in itertools.pairwise(spans)):
-        out.append(_finding("range", "overlapping byte ranges", MEDIUM, ranges=str(len(items))))
+        out.append(
+            proto_finding("range", "overlapping byte ranges", MEDIUM, ranges=str(len(items)))
+        )
 
 
 # --- query, path and form values ----------------------------------------------------------------
@@ -559,12 +527,12 @@ def _text(raw: str, location: str, splitting: re.Pattern[str], out: list[Finding
         _encoding(raw, location, out)
         if location == "body" and _BAD_PERCENT.search(raw):
             title = "invalid percent-encoding in a form body"
-            out.append(_finding("encoding", title, MEDIUM, location=location))
+            out.append(proto_finding("encoding", title, MEDIUM, location=location))
     tokens = raw.split("&")
     decoded = _form_decoded(raw, tokens)
     if "\\u" in decoded and _ASCII_ESCAPE.search(decoded):
         title = "\\u escape of a plain ASCII character"
-        out.append(_finding("encoding", title, MEDIUM, location=location))
+        out.append(proto_finding("encoding", title, MEDIUM, location=location))
     if "_method" in decoded:
         for name, _, value in _pairs(raw, tokens):
             if name == "_method":
@@ -618,13 +586,13 @@ def _decoded_pair(token: str) -> tuple[str, str, str]:
 def _encoding(raw: str, location: str, out: list[Finding]) -> None:
     if ("%u" in raw or "%U" in raw) and _PERCENT_U.search(raw):
         title = "non-standard %u encoding"
-        out.append(_finding("encoding", title, MEDIUM, location=location))
+        out.append(proto_finding("encoding", title, MEDIUM, location=location))
     if _OVERLONG.search(raw):
         title = "overlong UTF-8 encoding"
-        out.append(_finding("encoding", title, MEDIUM, location=location))
+        out.append(proto_finding("encoding", title, MEDIUM, location=location))
     if "%25" in raw and _DOUBLE_PERCENT.search(raw):
         title = "double percent-encoding of a control or path character"
-        out.append(_finding("encoding", title, MEDIUM, location=location))
+        out.append(proto_finding("encoding", title, MEDIUM, location=location))
 
 
 def _param(
@@ -634,7 +602,7 @@ def _param(
     for text, part in ((name, "name"), (value, "value")):
         if "\x00" in text:
             title = f"NUL byte in a {location} parameter {part}"
-            out.append(_finding("null-byte", title, MEDIUM, location=location, name=shown))
+            out.append(proto_finding("null-byte", title, MEDIUM, location=location, name=shown))
         match = split.search(text) or ("%0" in text and _ENCODED_SPLIT.search(text)) or None
         if match:
             title = f"line break and HTTP header or status line in a {location} parameter"
@@ -643,16 +611,16 @@ def _param(
                 "name": shown,
                 "sample": sample(text[match.start() :]),
             }
-            out.append(_finding("splitting", title, HIGH, **evidence))
+            out.append(proto_finding("splitting", title, HIGH, **evidence))
         elif "HTTP/" in text and _REQUEST_LINE.search(text):
             title = f"HTTP request line in a {location} parameter {part}"
-            out.append(_finding("splitting", title, MEDIUM, location=location, name=shown))
+            out.append(proto_finding("splitting", title, MEDIUM, location=location, name=shown))
     if "\r" in name or "\n" in name:
         title = f"line break in a {location} parameter name"
-        out.append(_finding("line-break", title, MEDIUM, location=location, name=shown))
+        out.append(proto_finding("line-break", title, MEDIUM, location=location, name=shown))
     if _CONTROL.search(name.replace("\x00", "")):
         title = f"control character in a {location} parameter name"
-        out.append(_finding("control-chars", title, LOW, location=location, name=shown))
+        out.append(proto_finding("control-chars", title, LOW, location=location, name=shown))
 
 
 def _ldap(text: str, location: str, out: list[Finding]) -> None:
@@ -662,14 +630,16 @@ def _ldap(text: str, location: str, out: list[Finding]) -> None:
         start = max(text.rfind("&", 0, at), text.rfind('"', 0, at), text.rfind(";", 0, at)) + 1
         if text.count("(", start, at) < text.count(")", start, at) + 1:
             title = "LDAP filter breakout: a value closes one filter and opens another"
-            out.append(_finding("ldap", title, MEDIUM, location=location, sample=sample(match[0])))
+            out.append(
+                proto_finding("ldap", title, MEDIUM, location=location, sample=sample(match[0]))
+            )
             return
 
 
 def _proxy_target(raw: str, out: list[Finding]) -> None:
     if ":" in raw and "|" in raw and "unix:" in raw.lower():
         title = "unix: socket target with a pipe (mod_proxy SSRF, CVE-2021-40438)"
-        out.append(_finding("proxy-target", title, HIGH, location="query"))
+        out.append(proto_finding("proxy-target", title, HIGH, location="query"))
 
 
 def _path(path: str, out: list[Finding]) -> None:
@@ -682,23 +652,23 @@ def _path(path: str, out: list[Finding]) -> None:
         _path_controls(decoded, out)
     if ("." in decoded or "~" in decoded) and _restricted_file(decoded):
         title = "request for a backup, database or configuration file"
-        out.append(_finding("restricted-file", title, MEDIUM, path=sample(decoded)))
+        out.append(proto_finding("restricted-file", title, MEDIUM, path=sample(decoded)))
     if "unix:" in decoded.lower() and "|" in decoded:
         title = "unix: socket target with a pipe (mod_proxy SSRF, CVE-2021-40438)"
-        out.append(_finding("proxy-target", title, HIGH, location="path"))
+        out.append(proto_finding("proxy-target", title, HIGH, location="path"))
 
 
 def _path_controls(decoded: str, out: list[Finding]) -> None:
     if "\x00" in decoded:
-        out.append(_finding("null-byte", "NUL byte in the path", MEDIUM, location="path"))
+        out.append(proto_finding("null-byte", "NUL byte in the path", MEDIUM, location="path"))
     if _SPLIT_STRICT.search(decoded):
         title = "line break and HTTP header or status line in the path"
-        out.append(_finding("splitting", title, HIGH, location="path"))
+        out.append(proto_finding("splitting", title, HIGH, location="path"))
     elif "\r" in decoded or "\n" in decoded:
-        out.append(_finding("line-break", "line break in the path", MEDIUM, location="path"))
+        out.append(proto_finding("line-break", "line break in the path", MEDIUM, location="path"))
     if _CONTROL.search(decoded.replace("\x00", "")):
         title = "control character in the path"
-        out.append(_finding("control-chars", title, LOW, location="path"))
+        out.append(proto_finding("control-chars", title, LOW, location="path"))
 
 
 def _restricted_file(path: str) -> bool:
@@ -731,121 +701,17 @@ def _body(request: Request, body: bytes, out: list[Finding]) -> None:
         _text(_without_line_end(body.decode("utf-8", "replace")), "body", _SPLIT_FORM, out)
     elif media == "multipart/form-data":
         boundary = next((value for key, value in params if key == "boundary"), "")
-        _multipart(body, boundary, out)
+        check_multipart(body, boundary, out)
     else:
         if b"\x00" in body and (media.endswith(("json", "xml")) or media.startswith("text/")):
             title = "NUL byte in a text body"
-            out.append(_finding("null-byte", title, MEDIUM, location="body"))
+            out.append(proto_finding("null-byte", title, MEDIUM, location="body"))
         # one-byte searches first: they run at memchr speed, longer needles do not
         if b"\\" in body and b"\\u00" in body and _ASCII_ESCAPE.search(body.decode("latin-1")):
             title = "\\u escape of a plain ASCII character"
-            out.append(_finding("encoding", title, MEDIUM, location="body"))
+            out.append(proto_finding("encoding", title, MEDIUM, location="body"))
         if b")" in body:
             _ldap(body.decode("latin-1"), "body", out)
         if b"%" in body and b"%0" in body and _ENCODED_SPLIT.search(body.decode("latin-1")):
             title = "percent-encoded line break and HTTP header in a body value"
-            out.append(_finding("splitting", title, HIGH, location="body"))
-
-
-# --- multipart ---------------------------------------------------------------------------------
-
-
-def _multipart(body: bytes, boundary: str, out: list[Finding]) -> None:
-    if not boundary:
-        return  # reported with the Content-Type
-    if len(boundary) > 70 or boundary.endswith(" ") or not _TOKEN.fullmatch(boundary.strip("'")):
-        out.append(_finding("multipart", "malformed multipart boundary", MEDIUM))
-    delimiter = b"--" + boundary.encode("utf-8", "replace")
-    at = body.find(delimiter)
-    if at < 0:
-        out.append(_finding("multipart", "multipart body never uses its boundary", MEDIUM))
-        return
-    for _ in range(200):
-        start = at + len(delimiter)
-        if body.startswith(b"--", start):
-            return
-        end = _head_end(body, start)
-        if end < 0:
-            title = f"multipart part headers without an end within {_PART_HEAD_MAX} bytes"
-            out.append(_finding("multipart", title, MEDIUM))
-            return
-        _part_head(body[start:end].decode("utf-8", "replace"), out)
-        at = body.find(delimiter, end)
-        if at < 0:
-            return
-
-
-def _head_end(body: bytes, start: int) -> int:
-    """Where a part's headers end, looked for only within `_PART_HEAD_MAX` bytes: a file part
-    without a blank line must not make every part scan the rest of the body."""
-    stop = start + _PART_HEAD_MAX
-    ends = (body.find(b"\r\n\r\n", start, stop), body.find(b"\n\n", start, stop))
-    return min((at for at in ends if at >= 0), default=-1)
-
-
-def _part_head(head: str, out: list[Finding]) -> None:
-    padding, *lines = head.split("\n")
-    if not any(line.strip() for line in lines):
-        return  # a part with no headers names no field: nothing for parsers to disagree on
-    if padding.strip():
-        title = "text after a multipart boundary"
-        out.append(_finding("multipart", title, MEDIUM, sample=sample(padding)))
-    dispositions = 0
-    for line in lines:
-        name, sep, value = line.rstrip("\r").partition(":")
-        key = name.strip().lower()
-        if not sep or name != name.strip() or not _TOKEN.fullmatch(key):
-            out.append(_finding("multipart", "malformed multipart part header", MEDIUM))
-        elif key == "content-disposition":
-            dispositions += 1
-            _disposition(value.strip(), out)
-        elif key == "content-type":
-            _media, params, _ = parse_media(value)
-            _part_charsets(params, out)
-        elif key == "content-transfer-encoding":
-            _part_transfer_encoding(value.strip().lower(), out)
-        elif key not in ("content-length", "content-id"):
-            title = "unexpected header in a multipart part"
-            out.append(_finding("multipart", title, MEDIUM, header=sample(key)))
-    if dispositions != 1:
-        title = "multipart part without exactly one Content-Disposition"
-        out.append(_finding("multipart", title, MEDIUM, count=str(dispositions)))
-
-
-def _disposition(value: str, out: list[Finding]) -> None:
-    kind, _, rest = value.partition(";")
-    if kind.strip().lower() != "form-data":
-        title = "multipart part is not form-data"
-        out.append(_finding("multipart", title, MEDIUM, disposition=sample(kind)))
-    for match in _DISPOSITION_PARAM.finditer(rest):
-        key, raw = match[1].lower(), match[2].strip()
-        text = raw[1:-1] if raw.startswith('"') else raw
-        if key in ("name", "filename"):
-            _part_name(key, text, out)
-
-
-def _part_name(key: str, text: str, out: list[Finding]) -> None:
-    """`;` (outside an HTML entity, which browsers use for characters they cannot send), quotes,
-    backslashes and control characters make parsers disagree on where a value ends, or let it
-    smuggle a second parameter (`name="a; filename=x.php"`); `=` alone is only odd."""
-    if "&" in text:
-        text = _ENTITY.sub("", text)
-    if any(char in text for char in ';"\\\r\n\x00'):
-        title = f"multipart {key} with characters that parsers split differently"
-        out.append(_finding("multipart", title, MEDIUM, param=key, sample=sample(text)))
-    elif "=" in text:
-        title = f"multipart {key} containing '='"
-        out.append(_finding("multipart", title, LOW, param=key, sample=sample(text)))
-
-
-def _part_charsets(params: list[tuple[str, str]], out: list[Finding]) -> None:
-    for key, value in params:
-        if key == "charset" and not charset_allowed(value):
-            title = "multipart part charset not allowed"
-            out.append(_finding("charset", title, MEDIUM, charset=sample(value)))
-
-
-def _part_transfer_encoding(value: str, out: list[Finding]) -> None:
-    severity = LOW if value in ("7bit", "8bit", "binary") else MEDIUM
-    title = "Content-Transfer-Encoding in a multipart part (deprecated by RFC 7578)"
-    out.append(_finding("multipart", title, severity, encoding=sample(value)))
+            out.append(proto_finding("splitting", title, HIGH, location="body"))
