@@ -5,9 +5,33 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test test-slow lint bench install clean bench-detection bench-inline modsecurity
+.PHONY: demo demo-report test test-slow lint bench install clean bench-detection bench-inline modsecurity \
+	assets browser
 
-install: $(STAMP)
+DASHBOARD := src/apishield/dashboard
+ASSETS := $(DASHBOARD)/node_modules/.package-lock.json
+
+install: $(STAMP) $(ASSETS)
+
+# The dashboard's front-end packages (Chart.js) from the npm registry, pinned by package-lock.json.
+# Without npm the dashboard still serves its tables and says that its charts need `make assets`.
+assets: $(ASSETS)
+
+$(ASSETS): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(DASHBOARD) --no-audit --no-fund --loglevel=error && touch $(ASSETS); \
+	else echo "assets: npm not found: install Node.js and npm for the dashboard's charts"; fi
+
+# Debian's Chromium for the dashboard's browser tests, installed as root when missing; without
+# apt (a laptop) those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium >/dev/null; } \
+		|| echo "browser: apt-get install chromium failed: the browser tests will be skipped"; \
+	else echo "browser: no apt-get as root: install chromium for the dashboard's browser tests"; fi
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,13 +39,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# The main job: the demo telco API behind `apishield proxy`, `apishield serve` behind that, and
+# a simulated morning of benign and attack traffic played through them; prints the dashboard's
+# URL and token. In a terminal it keeps the dashboard up until Ctrl+C; DEMO_ARGS="--duration 60"
+# bounds it. The previous, offline demo (simulate, then analyze into an HTML report): demo-report.
+demo: $(STAMP) $(ASSETS)
+	$(VENV)/bin/apishield demo --out $(DEMO_DIR) $(DEMO_ARGS)
+
+demo-report: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/apishield simulate --out $(DEMO_DIR)/traffic.jsonl.gz --format jsonl --seed 7 \
 		--days 1 --subscribers 1000 --scenarios all --truth $(DEMO_DIR)/truth.json
 	APISHIELD_HOME=$(DEMO_DIR)/home $(VENV)/bin/apishield analyze $(DEMO_DIR)/traffic.jsonl.gz \
 		--spec $(DEMO_DIR)/telco-openapi.yaml --trusted-proxy 10.0.0.0/8 \
-		--db sqlite:///$(DEMO_DIR)/apishield.db \
+		--db sqlite:///$(DEMO_DIR)/report.db \
 		--html $(DEMO_DIR)/report.html --json $(DEMO_DIR)/report.json \
 		--openapi $(DEMO_DIR)/learned-openapi.json
 	@echo "Open $(DEMO_DIR)/report.html in a browser for the full report."
@@ -31,7 +62,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint $(ASSETS) browser
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)

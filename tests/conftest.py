@@ -10,6 +10,7 @@ which puts this one back afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import hyperscan
 import pytest
@@ -47,3 +48,14 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> Compiles:
     counter = Compiles()
     monkeypatch.setattr(hscache, "compile_database", counter)
     return counter
+
+
+@pytest.fixture(scope="session")
+def small_traffic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 3,500 simulated exchanges (apishield JSONL) with a scanner and a BOLA walk in them,
+    and the telco spec beside them as telco-openapi.yaml."""
+    from apishield.sim.run import Options, simulate
+
+    out = tmp_path_factory.mktemp("sim") / "traffic.jsonl"
+    simulate(Options(out, days=0.1, subscribers=120, scenarios="scanner,bola", seed=7))
+    return out

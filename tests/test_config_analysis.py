@@ -26,8 +26,8 @@ def test_stream_settings_are_read() -> None:
 
 
 def test_a_bad_mode_lists_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match=r"analysis\.mode: 'remote' is not valid.*'stream'"):
-        parse_config("analysis:\n  mode: remote\n")
+    with pytest.raises(ConfigError, match=r"analysis\.mode: 'remotely' is not valid.*'stream'"):
+        parse_config("analysis:\n  mode: remotely\n")
 
 
 def test_a_misspelt_key_gets_a_suggestion() -> None:

@@ -44,6 +44,10 @@ ALLOWED: dict[str, set[str]] = {
     },
     "report": {"core", "engine", "inventory", "checks", "detect", "report"},
     "sim": {"core", "ingest", "sim"},
+    "alert": {"core", "alert"},
+    # The API reads the store; its ingest route parses apishield JSONL with the ingest reader.
+    "api": {"core", "store", "ingest", "api"},
+    "dashboard": {"core", "dashboard"},
 }
 # Start-up wiring (the on-disk caches analysis uses) may import every part but the CLI and
 # in-line defence, which both call it, so that they set a process up alike.
@@ -53,6 +57,10 @@ ALLOWED["worker"] = {part for allowed in ALLOWED.values() for part in allowed} |
 # In-line defence is wiring, like the CLI: it runs the engine and the policy in an app and may
 # import every part but the CLI.
 ALLOWED["inline"] = {part for allowed in ALLOWED.values() for part in allowed} | {"inline"}
+# The server is wiring too: live analysis, alerts, the API and dashboard, over HTTP (inline's
+# uvicorn server); and the demo wires the server, the proxy and the simulator together.
+ALLOWED["server"] = {part for allowed in ALLOWED.values() for part in allowed} | {"server"}
+ALLOWED["demo"] = {part for allowed in ALLOWED.values() for part in allowed} | {"demo"}
 PURE = ("normalise", "inventory", "checks", "detect", "enforce")
 IO_MODULES = {
     "os",

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -16,9 +16,12 @@ from pydantic import (
     Field,
     JsonValue,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from apishield.limits import BlockAction
 
@@ -337,7 +340,14 @@ class AnalysisConfig(_Section):
     should judge traffic together also want `state.backend: redis`, so detectors count across
     them."""
 
-    mode: Literal["local", "stream"] = "local"
+    mode: Literal["local", "stream", "remote"] = "local"
+    """"remote" posts finished exchanges in batches to an `apishield serve` (`server_url`),
+    whose engine analyses them; the guard keeps the request phase and enforcement."""
+    server_url: str = "http://127.0.0.1:8750"
+    """With mode "remote": the `apishield serve` that takes the batches (POST /api/v1/ingest)."""
+    token_file: Path | None = None
+    """With mode "remote": the file holding that server's token (its `serve.token_file`);
+    unset, the one in `data_dir`, as on the machine the server runs on."""
     stream: str = STREAM_KEY
     """The stream's key."""
     group: str = "apishield-workers"
@@ -385,6 +395,222 @@ class AnalysisConfig(_Section):
         return self
 
 
+class ServeConfig(_Section):
+    """`apishield serve`: the REST API, the dashboard, /metrics and the ingest endpoint.
+
+        serve:
+          listen: "127.0.0.1:8750"
+          save_seconds: 5
+
+    It listens on the loopback address unless told otherwise; every route but the health check
+    needs the token kept in `token_file` (created on first start, mode 0600)."""
+
+    listen: str = "127.0.0.1:8750"
+    """host:port; another address than 127.0.0.1 exposes the API beyond this machine."""
+    token_file: Path | None = None
+    """Where the API token is kept; unset, `token` in `data_dir`."""
+    save_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """How often the live analysis is written to the store (what the dashboard shows)."""
+    queue: int = Field(default=50_000, ge=1)
+    """Exchanges waiting for analysis; beyond it the ingest endpoint answers 503 and the
+    sender keeps its batch."""
+    max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest ingest request body, after decompression; larger ones are refused with 413."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, listen: str) -> str:
+        host, colon, port = listen.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("write host:port, e.g. '127.0.0.1:8750'")
+        return listen
+
+
+SeverityName = Literal["critical", "high", "medium", "low", "info"]
+AlertKind = Literal["incident", "finding"]
+SINK_TYPES = ("webhook", "slack", "syslog", "email", "stdout")
+Facility = Literal[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+]  # fmt: skip
+"""RFC 5424 facilities in code order: `get_args(Facility).index(name)` is the number."""
+
+
+class _SinkSection(_Section):
+    min_severity: SeverityName = "high"
+    """Alerts below this severity skip this sink."""
+    kinds: list[AlertKind] = Field(default_factory=lambda: list(get_args(AlertKind)), min_length=1)
+    """Which alerts this sink takes: incidents, per-request findings, or both."""
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("write the receiver's address as http(s)://host[:port]/path")
+    return url
+
+
+class WebhookSinkConfig(_SinkSection):
+    """Each alert POSTed as one JSON object."""
+
+    type: Literal["webhook"]
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Sent with every request, e.g. {"Authorization": "Bearer ..."}."""
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds for the receiver to connect and answer before the attempt counts as failed."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _http_url(url)
+
+
+class SlackSinkConfig(_SinkSection):
+    """A Slack incoming webhook: text plus Block Kit blocks."""
+
+    type: Literal["slack"]
+    url: str
+    """The incoming webhook's address (https://hooks.slack.com/services/...); keep it secret."""
+    timeout: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _http_url(url)
+
+
+class SyslogSinkConfig(_SinkSection):
+    """RFC 5424 lines (or CEF in an RFC 5424 header) over UDP, or TCP framed by octet counting
+    (RFC 6587)."""
+
+    type: Literal["syslog"]
+    host: str = "127.0.0.1"
+    port: int = Field(default=514, ge=1, le=65535)
+    protocol: Literal["udp", "tcp"] = "udp"
+    format: Literal["rfc5424", "cef"] = "rfc5424"
+    facility: Facility = "local0"
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds to connect and write over TCP."""
+
+
+class EmailSinkConfig(_SinkSection):
+    """One email per alert over SMTP; the password, if any, is read from a file."""
+
+    type: Literal["email"]
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    """Upgrade the connection with STARTTLS (the server's certificate is verified)."""
+    username: str | None = None
+    password_file: Path | None = None
+    """A file holding the SMTP password (keep it mode 0600); never the password itself."""
+    sender: str
+    to: list[str] = Field(min_length=1)
+    subject_prefix: str = "[apishield]"
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _credentials_together(self) -> EmailSinkConfig:
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError(
+                "set both username and password_file to log in, or neither to send without"
+            )
+        return self
+
+
+class StdoutSinkConfig(_SinkSection):
+    """One JSON line per alert on standard output."""
+
+    type: Literal["stdout"]
+
+
+_SINK_MODELS: dict[str, type[_SinkSection]] = {
+    "webhook": WebhookSinkConfig,
+    "slack": SlackSinkConfig,
+    "syslog": SyslogSinkConfig,
+    "email": EmailSinkConfig,
+    "stdout": StdoutSinkConfig,
+}
+
+
+def _known_sink(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Name a mistyped `type` or key by itself, with the valid choices: the union alone would
+    say only "unable to extract tag", and `_explain` cannot list keys inside a list."""
+    if isinstance(value, dict):
+        problem = _sink_problem(value)
+        if problem is not None:
+            key, message = problem
+            error = PydanticCustomError("sink", message)
+            shown = value.get("type") if key == "type" else key  # never a value: it may be secret
+            raise ValidationError.from_exception_data(
+                "sink", [InitErrorDetails(type=error, loc=(key,), input=shown)]
+            )
+    return handler(value)
+
+
+def _sink_problem(sink: dict[Any, Any]) -> tuple[str, str] | None:
+    """(key, what is wrong with it) for the first mistyped type or key of a sink, else None."""
+    kind = sink.get("type")
+    if kind is None:
+        near = difflib.get_close_matches("type", [str(k) for k in sink], n=1)
+        what = "unknown key; did you mean 'type'?" if near else "missing."
+        return (near[0] if near else "type"), f"{what} A sink needs type: {', '.join(SINK_TYPES)}"
+    model = _SINK_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        hint = difflib.get_close_matches(str(kind), SINK_TYPES, n=1)
+        fix = f"did you mean '{hint[0]}'? " if hint else ""
+        return "type", f"no such sink; {fix}valid types: {', '.join(SINK_TYPES)}"
+    valid = sorted(model.model_fields)
+    unknown = [str(key) for key in sink if key not in model.model_fields]
+    if not unknown:
+        return None
+    hint = difflib.get_close_matches(unknown[0], valid, n=1)
+    fix = f" Did you mean '{hint[0]}'?" if hint else ""
+    if unknown[0] == "password":
+        fix = " Passwords stay out of the config: put it in a file named by password_file."
+    return unknown[0], f"unknown key for a {kind} sink.{fix} Valid keys: {', '.join(valid)}"
+
+
+SinkConfig = Annotated[
+    WebhookSinkConfig | SlackSinkConfig | SyslogSinkConfig | EmailSinkConfig | StdoutSinkConfig,
+    Field(discriminator="type"),
+    WrapValidator(_known_sink),
+]
+
+
+class AlertsConfig(_Section):
+    """Alerts in real time, on incidents and high-severity findings, to each sink listed.
+
+        alerts:
+          findings_min_severity: high
+          cooldown_seconds: 600
+          sinks:
+            - type: webhook
+              url: https://siem.example/hooks/apishield
+            - type: syslog
+              host: 10.0.0.9
+              protocol: tcp
+              format: cef
+
+    Each sink has its own thread and bounded queue: a slow or dead receiver delays only its own
+    alerts, never analysis. See docs/alerts.md."""
+
+    findings_min_severity: Literal["critical", "high", "medium", "low", "info", "off"] = "high"
+    """Per-request findings at or above this severity alert; "off" alerts on incidents only."""
+    cooldown_seconds: float = Field(default=600.0, ge=0)
+    """After a finding alert, the same (actor, rule) stays quiet on that sink this long (wall
+    clock). Incidents alert when they open and when their severity rises."""
+    queue: int = Field(default=1_000, ge=1, le=1_000_000)
+    """Alerts waiting per sink; a full queue drops the new alert and counts it."""
+    retries: int = Field(default=5, ge=0, le=20)
+    """Attempts after the first before an alert is given up and counted as failed."""
+    backoff_seconds: float = Field(default=0.5, ge=0, le=30)
+    """Wait before the first retry, doubled for each one after, at most 30 s."""
+    sinks: list[SinkConfig] = Field(default_factory=list)
+    """Where alerts go: webhook, slack, syslog, email, stdout. None: no alerts."""
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("APISHIELD_HOME", Path.home() / ".apishield"))
 
@@ -402,6 +628,8 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

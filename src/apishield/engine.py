@@ -20,10 +20,12 @@ from apishield.endpoint_roles import InventoryRoles
 from apishield.enforce.schema import SchemaSettings, SchemaValidation
 from apishield.exchange import Exchange
 from apishield.facts import InventoryFacts
+from apishield.inventory.actors import ActorTally
 from apishield.inventory.data_classes import DataClassStage
 from apishield.inventory.endpoint import Endpoint
 from apishield.inventory.learner import Inventory
 from apishield.inventory.risk import Risk, score
+from apishield.inventory.series import Point, TrafficSeries
 from apishield.inventory.spec import ApiSpec
 from apishield.inventory.status import Coverage, EndpointStatus, classify
 from apishield.normalise.actor import ActorResolver, JwtReader
@@ -50,6 +52,7 @@ class InventoryResult:
     findings: FindingsTally = field(default_factory=FindingsTally)
     incidents: list[Incident] = field(default_factory=list)
     stage_errors: dict[str, int] = field(default_factory=dict)
+    actors: ActorTally = field(default_factory=ActorTally)
 
 
 class Engine:
@@ -73,6 +76,8 @@ class Engine:
         )
         self.inventory = Inventory()
         self.findings = FindingsTally()
+        self.series = TrafficSeries()
+        self.actors = ActorTally()
         context = context or CheckContext()
         context.facts = InventoryFacts(self.inventory, spec)
         context.max_body_bytes = config.ingest.max_body_bytes
@@ -109,6 +114,8 @@ class Engine:
                 self.inventory,
                 self.detect,
                 self.findings,
+                self.series,
+                self.actors,
             ],
         )
 
@@ -139,7 +146,16 @@ class Engine:
             findings=self.findings,
             incidents=self.detect.correlator.incidents(),
             stage_errors=self._errors(),
+            actors=self.actors,
         )
+
+    def series_points(self, *, settled_only: bool = False) -> list[Point]:
+        """Per-endpoint traffic buckets not handed over yet, under settled templates: all of
+        them (the end of a replay) or those event time has left behind (a live analysis)."""
+        retemplate = self.learner.template
+        if settled_only:
+            return self.series.settled(retemplate)
+        return self.series.drain(retemplate=retemplate)
 
     def _errors(self) -> dict[str, int]:
         errors = dict(self.pipeline.errors)

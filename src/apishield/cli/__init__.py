@@ -4,7 +4,7 @@ One module per group of commands; each registers its commands on the shared Type
 imported, which this package does for all of them.
 """
 
-from apishield.cli import analyze, blocks, inline, simulate, spec
+from apishield.cli import analyze, blocks, demo, inline, serve, simulate, spec
 from apishield.cli.common import app, main
 
-__all__ = ["analyze", "app", "blocks", "inline", "main", "simulate", "spec"]
+__all__ = ["analyze", "app", "blocks", "demo", "inline", "main", "serve", "simulate", "spec"]

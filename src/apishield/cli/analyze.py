@@ -108,7 +108,7 @@ def analyze(
         ),
     )
     try:
-        run_id = store.save_analysis(document)
+        run_id = store.save_analysis(document, engine.series_points())
     except StoreError as exc:
         _fail(str(exc), 1)
     render(document, console, top=top)

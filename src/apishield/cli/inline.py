@@ -82,7 +82,8 @@ def proxy(
         guard.close()
     stats = guard.stats()
     offload = guard.offload.stats() if guard.offload is not None else None
-    sent = f", {offload['sent']:,} sent to {offload['stream']}" if offload else ""
+    where = offload.get("stream") or offload.get("server") if offload else None
+    sent = f", {offload['sent']:,} sent to {where}" if offload else ""
     err.print(
         f"stopped: {stats['processed']:,} exchanges analysed here{sent}, "
         f"{stats['dropped']:,} dropped, decisions {stats['decisions']}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,8 @@ class Correlator:
         self._ids = itertools.count(1)
         self._members: dict[tuple[str, str], str] = {}
         """(actor, endpoint) -> the scope of the campaign it last took part in."""
+        self.on_change: Callable[[Incident], None] | None = None
+        """Told of every incident a detection opens or grows (live alerting and metrics)."""
 
     def add(self, detection: Detection) -> Incident:
         scope = self._scope(detection)
@@ -140,6 +143,8 @@ class Correlator:
         incident.add(detection)
         if scope.startswith("campaign:"):
             self._remember(detection, scope)
+        if self.on_change is not None:
+            self.on_change(incident)
         return incident
 
     def _scope(self, detection: Detection) -> str:

@@ -3,8 +3,6 @@ copy for analysis, decide whether an answer is held for stripping, and strip it.
 
 from __future__ import annotations
 
-import time
-
 from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import Exchange, Response
 from apishield.inline.guard import Guard
@@ -33,7 +31,7 @@ class AnswerCopy:
             if self.status is not None:
                 body = bytes(self.body) if self.cap > 0 else None
                 exchange.response = Response(self.status, self.headers, body, self.size)
-            exchange.duration = time.time() - exchange.started
+            exchange.duration = self.guard.clock() - exchange.started
             self.guard.submit(exchange)
         except Exception:
             self.guard.failed("response")

@@ -30,7 +30,6 @@ then answers 429; a decoy answers 200 with its decoy body.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -62,7 +61,7 @@ class ApishieldMiddleware:
         body = _BodyReader(receive, guard.max_body_bytes)
         exchange: Exchange | None = None
         try:
-            exchange = _exchange(scope, time.time())
+            exchange = _exchange(scope, guard.clock())
             await body.read_ahead(exchange.request)
         except Exception:
             guard.failed("request")
@@ -72,7 +71,7 @@ class ApishieldMiddleware:
             if exchange is not None:
                 # Timed before any tarpit: its wait is not the API's latency.
                 exchange.response = refusal.response()
-                exchange.duration = time.time() - exchange.started
+                exchange.duration = guard.clock() - exchange.started
             with guard.tarpits.hold(refusal) as delay:
                 if delay > 0:
                     await asyncio.sleep(delay)

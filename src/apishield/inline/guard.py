@@ -41,6 +41,13 @@ serialises what it drains and adds it to a Redis stream in pipelined batches
 guard's own engine then runs the request phase only; its detectors, inventory and automatic
 blocks are the workers' (blocks reach the guard through shared state). While the stream is away,
 the thread analyses locally as in local mode, or drops and counts (`analysis.on_unavailable`).
+
+Analysis on a server: with `analysis.mode: remote` the thread posts the same JSONL batches to
+an `apishield serve` (`apishield.inline.remote`), whose engine analyses them and whose
+dashboard shows them; this guard keeps the request phase and enforcement, as in stream mode.
+A batch the server asks to wait for (503) is kept and sent again, a few at most; while the
+server cannot be reached, or refuses the token (logged as an error once), exchanges are
+analysed here or dropped and counted, as in stream mode.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +69,7 @@ from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request, Response
 from apishield.ingest.openapi import load_spec
 from apishield.inline.offload import StreamOffload
+from apishield.inline.remote import RemoteOffload
 from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
@@ -149,13 +158,14 @@ class Guard:
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
         backends: Backends | None = None,
-        offload: StreamOffload | None = None,
+        offload: StreamOffload | RemoteOffload | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """`on_processed` is called on the worker thread after each exchange's response phase
         (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned;
         `backends` are the state the engine and policy use, reported in `stats()` and closed
-        with the guard. With `offload`, the thread sends exchanges to a stream instead of
-        analysing them (`on_processed` then hears only of those analysed here)."""
+        with the guard. With `offload`, the thread sends exchanges to a stream or a server
+        instead of analysing them (`on_processed` then hears only of those analysed here)."""
         self.engine = engine
         self.policy = policy
         self.backends = backends
@@ -166,6 +176,9 @@ class Guard:
         self.offload = offload
         self.batch_size = offload.batch if offload is not None else batch_size
         self.on_processed = on_processed
+        self.clock = clock
+        """When a request arrives and its answer ends: the wall clock, or a simulated one
+        (`apishield demo`), so detectors and blocks judge in the time the traffic lives in."""
         bots = policy.config.bots
         self.tarpit_seconds = bots.tarpit_seconds
         self.tarpits = Tarpits(bots.max_tarpits)
@@ -284,15 +297,15 @@ class Guard:
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
     ) -> Guard:
-        """A guard around a built engine, with the policy, state and analysis (here, or on
-        a stream for workers) `config` describes."""
+        """A guard around a built engine, with the policy, state and analysis (here, on a
+        stream for workers, or on an `apishield serve`) `config` describes."""
         policy = Policy(
             config.enforce,
             buckets or backends.buckets,
             blocks or backends.blocks,
             schema=engine.schema,
         )
-        offload = StreamOffload.from_config(config) if config.analysis.mode == "stream" else None
+        offload = _offload(config)
         return cls(
             engine,
             policy,
@@ -412,7 +425,7 @@ class Guard:
             if any(item is _STOP for item in batch):
                 return
 
-    def _send(self, offload: StreamOffload, exchanges: list[Exchange]) -> None:
+    def _send(self, offload: StreamOffload | RemoteOffload, exchanges: list[Exchange]) -> None:
         """To the stream; what it does not take is analysed here, or dropped and counted."""
         try:
             unsent = offload.send(exchanges)
@@ -455,3 +468,13 @@ class Guard:
 
 
 _JSON: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+
+
+def _offload(config: Config) -> StreamOffload | RemoteOffload | None:
+    """Where the response phase goes: a Redis stream, an `apishield serve`, or nowhere (here)."""
+    mode = config.analysis.mode
+    if mode == "stream":
+        return StreamOffload.from_config(config)
+    if mode == "remote":
+        return RemoteOffload.from_config(config)
+    return None

@@ -96,7 +96,7 @@ class StreamOffload:
 
     def encode(self, exchange: Exchange) -> bytes:
         """One JSONL line, bodies cut at `max_body_bytes` with their real size kept."""
-        return exchange_to_jsonl(_capped(exchange, self.max_body_bytes))
+        return exchange_to_jsonl(capped(exchange, self.max_body_bytes))
 
     def stats(self) -> dict[str, object]:
         return {
@@ -155,7 +155,7 @@ class StreamOffload:
         )
 
 
-def _capped(exchange: Exchange, cap: int) -> Exchange:
+def capped(exchange: Exchange, cap: int) -> Exchange:
     request, response = exchange.request, exchange.response
     request_over = request.body is not None and len(request.body) > cap
     response_over = response is not None and response.body is not None and len(response.body) > cap

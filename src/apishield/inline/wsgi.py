@@ -61,7 +61,7 @@ class ApishieldWSGIMiddleware:
         guard = self.guard
         exchange: Exchange | None = None
         try:
-            exchange = _exchange(environ, time.time())
+            exchange = _exchange(environ, guard.clock())
             _read_ahead(environ, exchange.request, guard.max_body_bytes)
         except Exception:
             guard.failed("request")
@@ -107,7 +107,7 @@ def _refuse(
     if exchange is not None:
         # Timed before any tarpit: its wait is not the API's latency.
         exchange.response = refusal.response()
-        exchange.duration = time.time() - exchange.started
+        exchange.duration = guard.clock() - exchange.started
     with guard.tarpits.hold(refusal) as delay:
         if delay > 0:
             time.sleep(delay)  # at most enforce.bots.tarpit_seconds, on this worker thread

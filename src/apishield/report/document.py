@@ -54,6 +54,7 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
         "findings": _findings(result.findings),
         "incidents": _incidents(result.incidents),
         "endpoints": endpoints,
+        "actors": _actors(result),
     }
 
 
@@ -71,6 +72,21 @@ def _incidents(incidents: list[Incident]) -> dict[str, Any]:
         "total": len(incidents),
         "items": [i.summary() for i in incidents[:MAX_INCIDENTS]],
     }
+
+
+MAX_ACTORS = 1_000
+"""Actors a document lists, the busiest, plus every actor an incident names."""
+
+
+def _actors(result: InventoryResult) -> list[dict[str, Any]]:
+    named = frozenset(actor for incident in result.incidents for actor in incident.actors)
+    actors = result.actors.summaries(MAX_ACTORS, named)
+    involved: Counter[str] = Counter()
+    for incident in result.incidents:
+        involved.update(incident.actors.keys())
+    for actor in actors:
+        actor["incidents"] = involved.get(actor["actor"], 0)
+    return actors
 
 
 def _findings(tally: FindingsTally) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,8 @@ from apishield.sim.truth import Truth, iso
 DEFAULT_START = "2026-01-05"
 """A Monday: the week has five working days and a weekend."""
 PROGRESS_EVERY = 16_384
+SPEC = resources.files("apishield.sim").joinpath("data/telco-openapi.yaml")
+"""The demo telco API's documented spec (it leaves out the shadow and test endpoints)."""
 _JITTER_SIZE = 4096
 Progress = Callable[[int, float], None]
 """Called with the requests written so far and the share of the window they reach (0 to 1)."""
@@ -44,6 +46,9 @@ class Options:
     truth: Path | None = None
     limit: int | None = None
     """Stop after this many requests (a quick sample); None for the whole window."""
+    onsets: Mapping[str, float] | None = None
+    """Hours after the start at which named scenarios begin, instead of their place in the
+    reference week (`apishield demo` packs them into its first hours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +59,19 @@ class Summary:
     truth: Truth
 
 
-def simulate(options: Options, progress: Progress | None = None) -> Summary:
-    """Write the traffic, the documented spec beside it, and the ground truth if asked."""
-    began = time.perf_counter()
+@dataclass(slots=True)
+class Plan:
+    """Everything a run plays: the API and its state, the merged actors, the ground truth."""
+
+    api: TelcoApi
+    world: World
+    calendar: Calendar
+    streams: list[Stream]
+    truth: Truth
+
+
+def plan(options: Options) -> Plan:
+    """The population, the API, the benign actors and the chosen attacks, not yet played."""
     calendar = Calendar.parse(options.start, options.days)
     chosen = attacks.select(options.scenarios)
     population = build_population(options.seed, options.subscribers)
@@ -65,19 +80,25 @@ def simulate(options: Options, progress: Progress | None = None) -> Summary:
     streams = subscriber_streams(world) + business_streams(world) + service_streams(world)
     truth = Truth(_options(options), (calendar.start, calendar.end))
     for scenario in chosen:
-        onset = scenario.onset(calendar)
+        moved = (options.onsets or {}).get(scenario.name)
+        onset = scenario.onset(calendar) if moved is None else calendar.start + moved * 3600
         attack = scenario.build(world, onset, random.Random(f"{options.seed}:{scenario.name}"))
         streams += attack.streams
         truth.attacks.append((scenario, attack, onset))
     truth.benign.update(benign_actors(world, api))
-    written = _write(options, streams, api, calendar, truth, progress)
+    return Plan(api, world, calendar, streams, truth)
+
+
+def simulate(options: Options, progress: Progress | None = None) -> Summary:
+    """Write the traffic, the documented spec beside it, and the ground truth if asked."""
+    began = time.perf_counter()
+    played = plan(options)
+    written = _write(options, played.streams, played.api, played.calendar, played.truth, progress)
     spec = options.out.parent / "telco-openapi.yaml"
-    spec.write_bytes(
-        resources.files("apishield.sim").joinpath("data/telco-openapi.yaml").read_bytes()
-    )
+    spec.write_bytes(SPEC.read_bytes())
     if options.truth is not None:
-        truth.write(options.truth)
-    return Summary(written, time.perf_counter() - began, spec, truth)
+        played.truth.write(options.truth)
+    return Summary(written, time.perf_counter() - began, spec, played.truth)
 
 
 def _write(

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from apishield.store.schema import (
+    actors,
+    endpoint_key,
+    endpoint_minutes,
     endpoints,
     finding_rules,
+    incident_endpoints,
     incidents,
     ingest_errors,
     metadata,
+    named_endpoint_key,
     runs,
     threat_levels,
 )
 
 _EXAMPLES = "sqlite:///apishield.db or postgresql+psycopg://user@127.0.0.1:5432/apishield"
+
+
+class Point(Protocol):
+    """One bucket of an endpoint's traffic (`apishield.inventory.series.Point`)."""
+
+    @property
+    def key(self) -> tuple[str, str, str]: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def p95_ms(self) -> float | None: ...
 
 
 class StoreError(Exception):
@@ -47,40 +69,46 @@ class Store:
     def create(self) -> None:
         try:
             metadata.create_all(self.engine)
+            found = inspect(self.engine)
+            columns = {c["name"] for c in found.get_columns("endpoints")}
+            columns |= {f"runs.{c['name']}" for c in found.get_columns("runs")}
         except OperationalError as exc:
             raise StoreError(f"cannot open the store at {self.url}: {exc.orig}") from exc
+        if not {"key", "runs.summary"} <= columns:
+            raise StoreError(
+                f"the store at {self.url} was written by an older apishield, without endpoint "
+                "ids; give a new database (--db) or delete this one and analyse again"
+            )
 
-    def save_analysis(self, document: Mapping[str, Any]) -> int:
+    def save_analysis(self, document: Mapping[str, Any], series: Sequence[Point] = ()) -> int:
         """Write one analysis run in a single transaction: a crash leaves no half run behind."""
-        run = document["run"]
         try:
             with self.engine.begin() as conn:
                 run_id: int = conn.execute(
-                    insert(runs).returning(runs.c.id),
-                    {
-                        "kind": run["kind"],
-                        "started_at": run["started_at"],
-                        "finished_at": run["finished_at"],
-                        "sources": run["sources"],
-                        "lines": run["lines"],
-                        "events": run["events"],
-                        "skipped": run["skipped"],
-                        "spec_title": run.get("spec_title"),
-                        "coverage": document.get("coverage"),
-                        "stage_errors": run.get("stage_errors", {}),
-                    },
+                    insert(runs).returning(runs.c.id), _run_row(document)
                 ).scalar_one()
-                rows = [_endpoint_row(run_id, e) for e in document["endpoints"]]
-                if rows:
-                    conn.execute(insert(endpoints), rows)
-                errors = [{"run_id": run_id, **e} for e in run.get("errors", [])]
-                if errors:
-                    conn.execute(insert(ingest_errors), errors)
-                _save_findings(conn, run_id, document.get("findings"))
-                _save_incidents(conn, run_id, document.get("incidents"))
+                _save_contents(conn, run_id, document)
+                _save_series(conn, run_id, series)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
         return run_id
+
+    def replace_run(
+        self, run_id: int, document: Mapping[str, Any], series: Sequence[Point] = ()
+    ) -> None:
+        """Overwrite a live run with a newer snapshot of the same analysis, in one transaction;
+        traffic buckets are only added (each is handed over once)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(runs).where(runs.c.id == run_id).values(_run_row(document)))
+                for table in (endpoints, ingest_errors, finding_rules, threat_levels, incidents):
+                    conn.execute(delete(table).where(table.c.run_id == run_id))
+                for table in (actors, incident_endpoints):
+                    conn.execute(delete(table).where(table.c.run_id == run_id))
+                _save_contents(conn, run_id, document)
+                _save_series(conn, run_id, series)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
 
     def load_findings(self, run_id: int) -> dict[str, Any]:
         """The findings section of one run, in the analysis document's shape."""
@@ -146,6 +174,69 @@ class Store:
             return [dict(row) for row in rows]
 
 
+def _run_row(document: Mapping[str, Any]) -> dict[str, Any]:
+    run = document["run"]
+    return {
+        "kind": run["kind"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "sources": run["sources"],
+        "lines": run["lines"],
+        "events": run["events"],
+        "skipped": run["skipped"],
+        "spec_title": run.get("spec_title"),
+        "coverage": document.get("coverage"),
+        "stage_errors": run.get("stage_errors", {}),
+        "summary": document.get("summary"),
+    }
+
+
+def _save_contents(conn: Connection, run_id: int, document: Mapping[str, Any]) -> None:
+    rows = [_endpoint_row(run_id, e) for e in document["endpoints"]]
+    if rows:
+        conn.execute(insert(endpoints), rows)
+    errors = [{"run_id": run_id, **e} for e in document["run"].get("errors", [])]
+    if errors:
+        conn.execute(insert(ingest_errors), errors)
+    _save_findings(conn, run_id, document.get("findings"))
+    _save_incidents(conn, run_id, document.get("incidents"))
+    _save_actors(conn, run_id, document.get("actors") or [])
+
+
+def _save_actors(conn: Connection, run_id: int, items: Sequence[Mapping[str, Any]]) -> None:
+    rows = [
+        {
+            "run_id": run_id,
+            "actor": item["actor"],
+            "requests": item["requests"],
+            "high": item["threat"]["high"],
+            "incidents": item.get("incidents", 0),
+            "last_seen": item["last_seen"],
+            "detail": item,
+        }
+        for item in items
+    ]
+    if rows:
+        conn.execute(insert(actors), rows)
+
+
+def _save_series(conn: Connection, run_id: int, series: Sequence[Point]) -> None:
+    rows = [
+        {
+            "run_id": run_id,
+            "endpoint": endpoint_key(*point.key),
+            "start": point.start,
+            "seconds": point.seconds,
+            "requests": point.requests,
+            "errors": point.errors,
+            "p95_ms": point.p95_ms,
+        }
+        for point in series
+    ]
+    if rows:
+        conn.execute(insert(endpoint_minutes), rows)
+
+
 def _endpoint_row(run_id: int, endpoint: Mapping[str, Any]) -> dict[str, Any]:
     summary = {
         k: v
@@ -154,6 +245,7 @@ def _endpoint_row(run_id: int, endpoint: Mapping[str, Any]) -> dict[str, Any]:
     }
     return {
         "run_id": run_id,
+        "key": endpoint_key(endpoint["method"], endpoint["host"], endpoint["template"]),
         "method": endpoint["method"],
         "host": endpoint["host"],
         "template": endpoint["template"],
@@ -201,3 +293,14 @@ def _save_incidents(conn: Connection, run_id: int, section: Mapping[str, Any] | 
         for item in section["items"]
     ]
     conn.execute(insert(incidents), rows)
+    links = {
+        (item["id"], key)
+        for item in section["items"]
+        for name in item["endpoints"]
+        if (key := named_endpoint_key(name)) is not None
+    }
+    if links:
+        conn.execute(
+            insert(incident_endpoints),
+            [{"run_id": run_id, "incident": n, "endpoint": key} for n, key in sorted(links)],
+        )

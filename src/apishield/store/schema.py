@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -31,6 +34,7 @@ runs = Table(
     Column("spec_title", String(256)),
     Column("coverage", JSON),
     Column("stage_errors", JSON),
+    Column("summary", JSON),  # the document's summary: counts by state, risk, data class
 )
 
 endpoints = Table(
@@ -40,6 +44,7 @@ endpoints = Table(
     Column(
         "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
     ),
+    Column("key", String(16), nullable=False, index=True),
     Column("method", String(16), nullable=False),
     Column("host", String(255), nullable=False),
     Column("template", Text, nullable=False),
@@ -109,3 +114,55 @@ incidents = Table(
     Column("last_seen", Float, nullable=False),
     Column("detail", JSON, nullable=False),  # rules, actors, endpoints, timeline: no raw values
 )
+
+
+endpoint_minutes = Table(
+    "endpoint_minutes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("endpoint", String(16), nullable=False),
+    Column("start", Float, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("p95_ms", Float),
+    Index("endpoint_minutes_lookup", "run_id", "endpoint", "start"),
+)
+"""Traffic per endpoint per event-time bucket (a minute live, wider for long replays)."""
+
+actors = Table(
+    "actors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("actor", Text, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("high", Integer, nullable=False),
+    Column("incidents", Integer, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("detail", JSON, nullable=False),  # addresses, templates, counts: no raw values
+)
+
+incident_endpoints = Table(
+    "incident_endpoints",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("incident", Integer, primary_key=True),
+    Column("endpoint", String(16), primary_key=True, index=True),
+)
+"""Which endpoints an incident touched, by endpoint id, for the endpoint page."""
+
+
+def endpoint_key(method: str, host: str, template: str) -> str:
+    """An endpoint's id, the same in every snapshot and run: links stay valid while live."""
+    return hashlib.sha256(f"{method} {host} {template}".encode()).hexdigest()[:12]
+
+
+def named_endpoint_key(name: str) -> str | None:
+    """The id of an endpoint as detectors name it ("METHOD host template"), None if malformed."""
+    method, _, rest = name.partition(" ")
+    host, _, template = rest.partition(" ")
+    return endpoint_key(method, host, template) if template else None

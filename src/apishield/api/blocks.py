@@ -1,0 +1,69 @@
+"""Blocks as the dashboard manages them: list, add, lift (what `apishield blocks` does)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from apishield.api.parts import ApiParts, BlockList
+from apishield.limits import Block
+
+
+class NewBlock(BaseModel):
+    kind: Literal["ip", "identity", "key", "session"]
+    value: str = Field(min_length=1, max_length=256)
+    seconds: float | None = Field(default=None, gt=0)
+    reason: str = Field(default="blocked from the dashboard", max_length=200)
+    action: Literal["block", "tarpit", "decoy"] = "block"
+
+
+def block_routes(parts: ApiParts) -> APIRouter:
+    router = APIRouter(tags=["blocks"])
+
+    def blocks() -> BlockList:
+        if parts.blocks is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                "this server enforces nothing: run it with the guards' state (state.backend: "
+                "redis) or as `apishield demo` to manage blocks here",
+            )
+        return parts.blocks
+
+    @router.get("/blocks")
+    def listed() -> dict[str, Any]:
+        if parts.blocks is None:
+            return {"shared": False, "items": []}
+        return {"shared": parts.blocks.shared, "items": [_shown(b) for b in parts.blocks.list()]}
+
+    @router.post("/blocks", status_code=status.HTTP_201_CREATED)
+    def add(block: NewBlock) -> dict[str, Any]:
+        try:
+            added = blocks().add(block.kind, block.value, block.seconds, block.reason, block.action)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return _shown(added)
+
+    @router.delete("/blocks/{kind}/{value:path}")
+    def remove(kind: str, value: str) -> dict[str, bool]:
+        try:
+            removed = blocks().remove(kind, value)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        if not removed:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind} block on {value!r}")
+        return {"removed": True}
+
+    return router
+
+
+def _shown(block: Block) -> dict[str, Any]:
+    return {
+        "kind": block.kind,
+        "value": block.value,
+        "action": block.action,
+        "reason": block.reason,
+        "until": None if math.isinf(block.until) else block.until,
+    }

@@ -1,0 +1,121 @@
+"""Who uses the API: per actor, its addresses, endpoints, volume, errors and threat-level mix.
+
+An actor is the key incidents use (`id:…`, `key:…`, `session:…`, `ip:…`), so the dashboard can go
+from an incident to everything its actors did. Memory is bounded: at most `max_actors` actors,
+16 addresses and 32 endpoints each (beyond those, distinct counts only up to a cap). When the
+table is full, a new actor is kept only if its request carries a medium or worse finding, in
+place of the actor with the fewest requests; the rest are counted in `overflow`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from apishield.exchange import Exchange, Severity
+
+MAX_ACTORS = 20_000
+MAX_IPS = 16
+MAX_ENDPOINTS = 32
+MAX_DISTINCT = 256
+"""Addresses and endpoints counted per actor beyond those listed, for the distinct counts."""
+
+
+@dataclass(slots=True)
+class ActorStats:
+    identity: str | None
+    requests: int = 0
+    errors: int = 0
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    ips: set[str] = field(default_factory=set)
+    endpoints: Counter[str] = field(default_factory=Counter)
+    more_ips: set[str] = field(default_factory=set)
+    more_endpoints: set[str] = field(default_factory=set)
+    threat: list[int] = field(default_factory=lambda: [0, 0, 0])
+    """Requests at threat level low, medium, high."""
+
+    def summary(self, key: str) -> dict[str, Any]:
+        return {
+            "actor": key,
+            "identity": self.identity,
+            "ips": sorted(self.ips),
+            "ip_count": len(self.ips) + len(self.more_ips),
+            "endpoints": dict(self.endpoints.most_common(10)),
+            "endpoint_count": len(self.endpoints) + len(self.more_endpoints),
+            "requests": self.requests,
+            "errors": self.errors,
+            "threat": dict(zip(("low", "medium", "high"), self.threat, strict=True)),
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+
+class ActorTally:
+    """A response stage: counts each exchange against its actor."""
+
+    name = "actors"
+
+    def __init__(self, max_actors: int = MAX_ACTORS) -> None:
+        self.max_actors = max_actors
+        self.actors: dict[str, ActorStats] = {}
+        self.overflow = 0
+        """Requests of actors that did not fit."""
+
+    def __call__(self, exchange: Exchange) -> None:
+        actor = exchange.actor
+        if actor is None:
+            return
+        key = actor.key
+        stats = self.actors.get(key)
+        level = exchange.threat_level
+        if stats is None:
+            if len(self.actors) >= self.max_actors and not self._make_room(level):
+                self.overflow += 1
+                return
+            stats = self.actors[key] = ActorStats(actor.identity, first_seen=exchange.started)
+        stats.requests += 1
+        started = exchange.started
+        if started > stats.last_seen:
+            stats.last_seen = started
+        if started < stats.first_seen:
+            stats.first_seen = started
+        response = exchange.response
+        if response is not None and response.status >= 400:
+            stats.errors += 1
+        stats.threat[2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0] += 1
+        _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
+        request = exchange.request
+        route = f"{request.method} {request.host} {exchange.route or request.path}"
+        if route in stats.endpoints or len(stats.endpoints) < MAX_ENDPOINTS:
+            stats.endpoints[route] += 1
+        elif len(stats.more_endpoints) < MAX_DISTINCT:
+            stats.more_endpoints.add(route)
+
+    def summaries(
+        self, limit: int = 1_000, keep: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """The `limit` busiest actors, riskiest first among equals, plus every actor in `keep`
+        (those named by incidents)."""
+        ranked = sorted(
+            self.actors.items(), key=lambda item: (-item[1].requests, -item[1].threat[2])
+        )
+        chosen = {key for key, _ in ranked[:limit]} | (keep & self.actors.keys())
+        return [stats.summary(key) for key, stats in ranked if key in chosen]
+
+    def _make_room(self, level: Severity) -> bool:
+        if level < Severity.MEDIUM:
+            return False
+        quietest = min(self.actors, key=lambda key: self.actors[key].requests)
+        self.overflow += self.actors.pop(quietest).requests
+        return True
+
+
+def _add(listed: set[str], more: set[str], value: str, limit: int) -> None:
+    if value in listed:
+        return
+    if len(listed) < limit:
+        listed.add(value)
+    elif len(more) < MAX_DISTINCT:
+        more.add(value)

@@ -1,0 +1,1 @@
+"""`apishield serve`: live analysis behind the REST API, dashboard, metrics and alerts."""

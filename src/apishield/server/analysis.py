@@ -1,0 +1,223 @@
+"""The server's live analysis: one engine on one thread, fed by the ingest endpoint and by
+followed log files, written to the store as one run that each snapshot overwrites.
+
+Exchanges wait on a bounded queue; a batch is taken whole or refused whole (`offer` answers
+False), so the ingest endpoint can tell its sender to keep the batch and nothing is lost. The
+thread runs both phases of the engine on each exchange in arrival order, raises the blocks
+severe incidents call for, tells the alerter and the metrics, and every `save_seconds`
+writes a snapshot: the document `analyze` writes, kind "live", plus the traffic buckets that
+event time has left behind. A store that refuses a write is logged and tried at the next
+snapshot; the analysis goes on.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from apishield.config import AutoBlockConfig, BotsConfig
+from apishield.detect.incidents import Incident
+from apishield.enforce import auto_block
+from apishield.engine import Engine
+from apishield.exchange import Exchange
+from apishield.limits import Blocks
+from apishield.report.document import RunInfo, build_document
+from apishield.server.metrics import Metrics
+from apishield.store.database import Store, StoreError
+
+log = logging.getLogger("apishield.server")
+
+
+class Alerts(Protocol):
+    """`apishield.alert.Alerter`, as the analysis uses it: calls that never block."""
+
+    def incident(self, summary: Mapping[str, Any]) -> None: ...
+    def finding(self, exchange: Exchange) -> None: ...
+
+
+class LiveAnalysis:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        *,
+        sources: Sequence[str] = ("live",),
+        blocks: Blocks | None = None,
+        blocking: AutoBlockConfig | None = None,
+        bots: BotsConfig | None = None,
+        alerts: Alerts | None = None,
+        metrics: Metrics | None = None,
+        queue_size: int = 50_000,
+        save_seconds: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock` is what event time is compared with for the lag: the wall clock, or the
+        demo's accelerated one."""
+        self.engine = engine
+        self.store = store
+        self.sources = list(sources)
+        self.blocks = blocks
+        self.blocking = blocking or AutoBlockConfig()
+        self.bots = bots or BotsConfig()
+        self.alerts = alerts
+        self.metrics = metrics or Metrics()
+        self.queue_size = queue_size
+        self.save_seconds = save_seconds
+        self.clock = clock
+        self.started = time.time()
+        self.accepted = 0
+        self.refused = 0
+        self.processed = 0
+        self.skipped = 0
+        """Lines the ingest endpoint or the followers could not read (counted where read)."""
+        self.latest = -math.inf
+        """Event time of the latest exchange analysed."""
+        self.saves = 0
+        self.failures = 0
+        self.first_incident_seconds: float | None = None
+        """Wall seconds from the start of the analysis to its first incident."""
+        self._queue: collections.deque[Exchange] = collections.deque()
+        self._ready = threading.Condition()
+        self._stop = False
+        self._want_save = False
+        self._seen: dict[int, int] = {}
+        """Incident id -> severity last told to the alerts."""
+        engine.detect.correlator.on_change = self._changed
+        self.run_id = store.save_analysis(self.document())
+        self._thread = threading.Thread(target=self._loop, name="apishield-analysis", daemon=True)
+        self._thread.start()
+
+    # -- the ingest side (any thread) -------------------------------------------------------
+
+    def offer(self, exchanges: Sequence[Exchange]) -> bool:
+        with self._ready:
+            if len(self._queue) + len(exchanges) > self.queue_size:
+                self.refused += len(exchanges)
+                self.metrics.dropped.inc(len(exchanges))
+                return False
+            self._queue.extend(exchanges)
+            self.accepted += len(exchanges)
+            self.metrics.queue.set(len(self._queue))
+            self._ready.notify()
+        return True
+
+    def put(self, exchange: Exchange) -> None:
+        """One exchange from a follower: waits for room instead of refusing (a file can wait)."""
+        while not self.offer((exchange,)):
+            time.sleep(0.05)
+
+    def stats(self) -> dict[str, Any]:
+        lag = self.clock() - self.latest if self.processed else None
+        return {
+            "queued": len(self._queue),
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "processed": self.processed,
+            "skipped": self.skipped,
+            "lag_seconds": round(lag, 3) if lag is not None else None,
+            "saves": self.saves,
+        }
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything offered so far is analysed and saved (tests, shutdown)."""
+        with self._ready:
+            self._want_save = True
+            self._ready.notify()
+            return self._ready.wait_for(lambda: not self._want_save, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Analyse what is queued, write the last snapshot (every traffic bucket), stop."""
+        with self._ready:
+            self._stop = True
+            self._ready.notify()
+        self._thread.join(timeout)
+
+    # -- the analysis thread ----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        last_save = time.monotonic()
+        while True:
+            with self._ready:
+                if not (self._queue or self._stop or self._want_save):
+                    self._ready.wait(timeout=self.save_seconds)
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), 256))]
+                self.metrics.queue.set(len(self._queue))
+                drained = not self._queue
+                stop = self._stop and drained
+                wanted = self._want_save and drained
+            for exchange in batch:
+                self._analyse(exchange)
+            if stop or wanted or time.monotonic() - last_save >= self.save_seconds:
+                self.save(final=stop)
+                last_save = time.monotonic()
+            if wanted:
+                with self._ready:
+                    self._want_save = False
+                    self._ready.notify_all()
+            if stop:
+                return
+
+    def _analyse(self, exchange: Exchange) -> None:
+        try:
+            before = len(exchange.findings)
+            self.engine.process(exchange)
+            incident = self.engine.touched_incident(exchange, before)
+            if incident is not None and self.blocks is not None:
+                auto_block(incident, self.blocks, self.blocking, self.bots)
+            if exchange.findings and self.alerts is not None:
+                self.alerts.finding(exchange)
+            self.metrics.exchange(exchange)
+        except Exception:
+            self.failures += 1
+            if self.failures == 1:
+                log.exception("live analysis failed on an exchange; it goes on (logged once)")
+            return
+        self.processed += 1
+        if exchange.started > self.latest:
+            self.latest = exchange.started
+            self.metrics.lag.set(max(0.0, self.clock() - exchange.started))
+
+    def _changed(self, incident: Incident) -> None:
+        told = self._seen.get(incident.id)
+        if told is None:
+            self.metrics.incident(incident)
+            if self.first_incident_seconds is None:
+                self.first_incident_seconds = round(time.time() - self.started, 1)
+        if told is None or incident.severity > told:
+            self._seen[incident.id] = incident.severity
+            if self.alerts is not None:
+                self.alerts.incident(incident.summary())
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def document(self) -> dict[str, Any]:
+        return build_document(
+            self.engine.result(),
+            RunInfo(
+                kind="live",
+                started_at=self.started,
+                finished_at=time.time(),
+                sources=self.sources,
+                lines=self.accepted + self.skipped,
+                events=self.processed,
+                skipped=self.skipped,
+                skipped_by_reason={},
+                errors=[],
+            ),
+        )
+
+    def save(self, final: bool = False) -> None:
+        """Write a snapshot. Only the analysis thread calls it: the engine is single-threaded."""
+        try:
+            self.store.replace_run(
+                self.run_id, self.document(), self.engine.series_points(settled_only=not final)
+            )
+        except StoreError:
+            log.exception("cannot write the live analysis to the store; trying again later")
+            return
+        self.saves += 1

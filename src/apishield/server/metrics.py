@@ -1,0 +1,88 @@
+"""Prometheus metrics of a server: what it saw, decided and found, and how far behind it is.
+
+Its own registry (not the process-global one), so two servers in one process (tests, the demo)
+never collide. Labels are bounded: rule ids and severities are finite; endpoints are route
+templates, at most `MAX_ENDPOINTS` of them, the rest under "other".
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from apishield.detect.incidents import Incident
+from apishield.exchange import Exchange, threat_label
+
+MAX_ENDPOINTS = 500
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "apishield_requests", "Exchanges analysed, by threat level", ["threat"], registry=r
+        )
+        self.decisions = Counter(
+            "apishield_decisions",
+            "Decisions other than a plain allow, by action and whether enforced",
+            ["action", "enforced"],
+            registry=r,
+        )
+        self.findings = Counter(
+            "apishield_findings",
+            "Findings, by rule and severity",
+            ["rule", "severity"],
+            registry=r,
+        )
+        self.incidents = Counter(
+            "apishield_incidents",
+            "Incidents opened, by category and severity at opening",
+            ["category", "severity"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "apishield_upstream_latency_seconds",
+            "Answer time per endpoint (method and route template)",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge(
+            "apishield_ingest_lag_seconds",
+            "Wall clock minus the event time of the latest exchange analysed",
+            registry=r,
+        )
+        self.queue = Gauge("apishield_queue_depth", "Exchanges waiting for analysis", registry=r)
+        self.dropped = Counter(
+            "apishield_ingest_refused",
+            "Exchanges refused because the analysis queue was full (senders retry)",
+            registry=r,
+        )
+        self._endpoints: set[str] = set()
+
+    def exchange(self, exchange: Exchange) -> None:
+        self.requests.labels(threat_label(exchange.threat_level)).inc()
+        decision = exchange.decision
+        if decision.rule:
+            self.decisions.labels(decision.action.value, str(decision.enforced).lower()).inc()
+        for finding in exchange.findings:
+            self.findings.labels(finding.rule_id, finding.severity.label).inc()
+        if exchange.duration is not None:
+            self.latency.labels(self._endpoint(exchange)).observe(exchange.duration)
+
+    def incident(self, incident: Incident) -> None:
+        """An incident's first detection."""
+        self.incidents.labels(incident.category, incident.severity.label).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def _endpoint(self, exchange: Exchange) -> str:
+        name = f"{exchange.request.method} {exchange.route or '(unrouted)'}"
+        if name in self._endpoints:
+            return name
+        if len(self._endpoints) < MAX_ENDPOINTS:
+            self._endpoints.add(name)
+            return name
+        return "other"

@@ -1,0 +1,41 @@
+"""Webhook: the alert's JSON body and the configured headers reach a real HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from apishield.alert import Alerter
+from apishield.exchange import Severity
+
+from ..conftest import HttpReceiver, summary, webhook
+
+
+def test_the_json_body_and_headers_arrive(
+    alerters: Callable[..., Alerter], http: Callable[..., HttpReceiver]
+) -> None:
+    receiver = http()
+    headers = {"Authorization": "Bearer test-token", "X-Team": "secops"}
+    alerter = alerters({"sinks": [webhook(receiver.url, headers=headers)]})
+    alerter.incident(summary(9, (Severity.HIGH, Severity.CRITICAL), rules=("a.one", "b.two")))
+    [(path, got_headers, body)] = receiver.inbox.wait(1)
+    assert path == "/hook"
+    assert got_headers["authorization"] == "Bearer test-token"
+    assert got_headers["x-team"] == "secops"
+    assert got_headers["content-type"] == "application/json"
+    assert body == {
+        "source": "apishield",
+        "kind": "incident",
+        "severity": "critical",
+        "title": "Title of b.two",
+        "category": "API1:2023",
+        "incident_id": 9,
+        "scope": "actor:ip:203.0.113.9",
+        "rules": ["a.one", "b.two"],
+        "actors": ["ip:203.0.113.9"],
+        "ips": ["203.0.113.9"],
+        "endpoints": ["GET api.example.com /v2/customers/{id}"],
+        "first_seen": "2023-11-14T22:13:20.000Z",
+        "last_seen": "2023-11-14T22:13:21.000Z",
+        "raised_at": body["raised_at"],
+        "evidence": {"a.one.objects": "120", "b.two.objects": "120"},
+    }

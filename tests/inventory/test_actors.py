@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from apishield.exchange import Actor, Finding, Severity
+from apishield.inventory.actors import MAX_IPS, ActorTally
+from apishield.testing import T0, make_exchange
+
+
+def _seen(
+    tally: ActorTally,
+    actor: Actor,
+    *,
+    status: int = 200,
+    at: float = 0.0,
+    severity: Severity | None = None,
+    route: str = "/x/{id}",
+) -> None:
+    exchange = make_exchange(path="/x/1", status=status, started=T0 + at)
+    exchange.actor = actor
+    exchange.route = route
+    if severity is not None:
+        exchange.findings.append(Finding("test.rule", "test", severity))
+    tally(exchange)
+
+
+def test_counts_volume_addresses_endpoints_and_threat() -> None:
+    tally = ActorTally()
+    for i in range(30):
+        _seen(
+            tally, Actor(ip=f"198.51.100.{i}", identity="alice"), at=i, status=404 if i < 3 else 200
+        )
+    _seen(tally, Actor(ip="198.51.100.1", identity="alice"), severity=Severity.HIGH, route="/y")
+    [summary] = tally.summaries()
+    assert summary["actor"] == "id:alice" and summary["identity"] == "alice"
+    assert summary["requests"] == 31 and summary["errors"] == 3
+    assert len(summary["ips"]) == MAX_IPS and summary["ip_count"] == 30
+    assert summary["endpoints"] == {"GET api.example.com /x/{id}": 30, "GET api.example.com /y": 1}
+    assert summary["threat"] == {"low": 30, "medium": 0, "high": 1}
+    assert (summary["first_seen"], summary["last_seen"]) == (T0, T0 + 29)
+
+
+def test_a_full_table_keeps_threatening_newcomers_only() -> None:
+    tally = ActorTally(max_actors=2)
+    _seen(tally, Actor(ip="192.0.2.1"))
+    _seen(tally, Actor(ip="192.0.2.1"))
+    _seen(tally, Actor(ip="192.0.2.2"))
+    _seen(tally, Actor(ip="192.0.2.3"))  # benign newcomer: counted, not listed
+    assert tally.overflow == 1
+    _seen(tally, Actor(ip="192.0.2.4"), severity=Severity.MEDIUM)  # replaces the quietest
+    assert set(tally.actors) == {"ip:192.0.2.1", "ip:192.0.2.4"}
+    assert tally.overflow == 2
+
+
+def test_summaries_keep_actors_named_by_incidents() -> None:
+    tally = ActorTally()
+    for i in range(5):
+        for _ in range(5 - i):
+            _seen(tally, Actor(ip=f"192.0.2.{i}"))
+    chosen = [s["actor"] for s in tally.summaries(limit=2, keep=frozenset({"ip:192.0.2.4"}))]
+    assert chosen == ["ip:192.0.2.0", "ip:192.0.2.1", "ip:192.0.2.4"]

@@ -1,0 +1,75 @@
+"""`apishield demo --duration N`: the whole product in one bounded run, as `make demo` starts it:
+the telco API behind the proxy, the server behind that, simulated traffic through all of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from apishield.demo import Demo, DemoOptions
+
+
+def test_a_bounded_demo_run_catches_blocks_and_alerts(tmp_path: Path) -> None:
+    alerts: list[dict[str, object]] = []
+    demo = Demo(
+        DemoOptions(
+            tmp_path,
+            subscribers=200,
+            hours=0.5,
+            speed=600.0,
+            duration=30.0,
+            port=0,
+            scenarios="scanner,bola,flood",
+            onsets={"scanner": 0.02, "bola": 0.05, "flood": 0.2},
+        ),
+        lambda alert, latency: alerts.append(alert),
+    )
+    try:
+        demo.start()
+        import threading
+
+        progress = demo.run(threading.Event())
+        demo.settle()
+        summary = demo.summary()
+        headers = {"authorization": f"Bearer {demo.console.token}"}
+        overview = httpx.get(f"{demo.console.url}/api/v1/overview", headers=headers).json()
+    finally:
+        demo.close()
+    assert progress.done and progress.sent > 1_000 and progress.failed == 0
+    assert summary["endpoints"] >= 10
+    assert summary["incidents"] > 0 and overview["incidents"]["total"] == summary["incidents"]
+    assert {"high", "critical"} & set(summary["by_severity"])
+    assert alerts and all(a["severity"] in ("high", "critical") for a in alerts)
+    assert summary["refused"] > 0, "blocks and rate limits answer at the proxy"
+    assert overview["summary"]["requests"] == progress.sent
+
+
+def test_the_command_prints_the_dashboard_and_a_summary(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apishield.cli",
+            "demo",
+            "--out",
+            str(tmp_path),
+            "--duration",
+            "8",
+            "--port",
+            "0",
+            "--subscribers",
+            "100",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "/login?token=" in done.stderr
+    assert "endpoints discovered" in done.stdout and "requests played" in done.stdout
+    assert (tmp_path / "apishield.db").exists()
