@@ -190,3 +190,26 @@ def test_the_documented_example_reads() -> None:
     assert exchange.response is not None
     assert exchange.response.body == b"\x00\xff\x01\x02"
     assert exchange.response.body_size == 4
+
+
+def test_a_guards_decision_round_trips_and_a_plain_allow_writes_none() -> None:
+    from apishield.exchange import Action, Decision
+
+    allowed = make_exchange(path="/a")
+    assert b'"decision"' not in exchange_to_jsonl(allowed)
+    refused = make_exchange(path="/a", status=429)
+    refused.decision = Decision(Action.THROTTLE, "rate limit", "enforce.rate.actor", enforced=False)
+    line = exchange_to_jsonl(refused)
+    back = jsonl_parser(ParseOptions("t"))(line, 1)
+    assert back.decision == Decision(Action.THROTTLE, "rate limit", "enforce.rate.actor", (), False)
+
+
+@pytest.mark.parametrize(
+    "decision",
+    ['{"action": "nuke", "rule": "", "reason": "", "enforced": true}', '{"action": "block"}', "3"],
+)
+def test_a_bad_decision_is_a_counted_skip(decision: str) -> None:
+    record = orjson.loads(exchange_to_jsonl(make_exchange(path="/a")))
+    record["decision"] = orjson.loads(decision)
+    with pytest.raises(Skip):
+        jsonl_parser(ParseOptions("t"))(orjson.dumps(record), 1)

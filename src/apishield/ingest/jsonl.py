@@ -3,7 +3,8 @@
 Access logs lose headers and bodies; this format keeps everything a source saw, so traffic
 captured by the middleware or proxy can be analysed again later with the same result. The format
 is described in docs/jsonl-format.md. Analysis results (actor, route, findings) are not written:
-they are recomputed on replay.
+they are recomputed on replay. A guard's decision is, when it was not a plain allow: it depended
+on live state (buckets, blocks) that replay cannot rebuild.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from apishield.exchange import Exchange, Headers, Request, Response
+from apishield.exchange import Action, Decision, Exchange, Headers, Request, Response
 from apishield.ingest.base import ParseOptions
 from apishield.ingest.jsonlog import load_object
 from apishield.ingest.stats import Skip, number, shown
@@ -34,6 +35,14 @@ def exchange_to_jsonl(exchange: Exchange) -> bytes:
         "request": _request_record(exchange.request),
         "response": None if exchange.response is None else _response_record(exchange.response),
     }
+    decision = exchange.decision
+    if decision.action is not Action.ALLOW:
+        record["decision"] = {
+            "action": decision.action.value,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "enforced": decision.enforced,
+        }
     try:
         return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
@@ -63,7 +72,10 @@ class JsonlParser:
         response = None
         if record.get("response") is not None:
             response = self._response(_object(record, "response"))
-        return Exchange(request, response, started, duration, f"{self._name}:{line_no}")
+        exchange = Exchange(request, response, started, duration, f"{self._name}:{line_no}")
+        if record.get("decision") is not None:
+            exchange.decision = _decision(_object(record, "decision"))
+        return exchange
 
     def _request(self, fields: dict[str, Any]) -> Request:
         get = fields.get
@@ -100,6 +112,23 @@ class JsonlParser:
             raise Skip("bad field response.status", shown(status))
         body, size = _body(fields, "response", self._cap)
         return Response(status, _headers(fields, "response"), body, size)
+
+
+_ACTIONS = {action.value: action for action in Action}
+
+
+def _decision(fields: dict[str, Any]) -> Decision:
+    action = _ACTIONS.get(fields.get("action"))  # type: ignore[arg-type]
+    rule, reason, enforced = (
+        fields.get("rule", ""),
+        fields.get("reason", ""),
+        fields.get("enforced"),
+    )
+    if action is None:
+        raise Skip("bad field decision.action", shown(fields.get("action")))
+    if type(rule) is not str or type(reason) is not str or type(enforced) is not bool:
+        raise Skip("bad field decision", "rule and reason are strings, enforced a boolean")
+    return Decision(action, reason[:200], rule[:128], enforced=enforced)
 
 
 def jsonl_parser(options: ParseOptions) -> JsonlParser:
