@@ -50,6 +50,7 @@ from apishield.sim.traffic.timeline import merge
 from apishield.startup import build_engine
 from apishield.state.factory import open_backends
 from apishield.store.database import Store
+from apishield.store.views import Views
 
 DAY = 86_400.0
 DEMO_ONSETS = {
@@ -200,7 +201,7 @@ class Demo:
         config = demo_config(out, self.inbox.url)
         spec = load_spec(spec_path)
         self.backends = open_backends(config)
-        store = Store(config.store.url)
+        self.store = store = Store(config.store.url)
         store.create()
         self.console = ConsoleServer(
             config,
@@ -278,17 +279,19 @@ class Demo:
         sys.setswitchinterval(self._interval)
 
     def summary(self) -> dict[str, Any]:
+        """What the run found, as the store (and so the dashboard) has it after `settle`."""
         analysis = self.console.analysis
-        result = analysis.engine.result() if analysis is not None else None
-        incidents = result.incidents if result is not None else []
+        assert analysis is not None  # the demo's server always analyses
+        overview = Views(self.store).overview(analysis.run_id)
+        severities = overview["incidents"]["by_severity"]
         return {
             "requests": self.progress.sent,
             "refused": self.refused(),
             "failed": self.progress.failed,
-            "endpoints": len(result.endpoints) if result is not None else 0,
-            "incidents": len(incidents),
-            "by_severity": _severities(incidents),
-            "first_incident_seconds": analysis.first_incident_seconds if analysis else None,
+            "endpoints": overview["summary"]["endpoints"],
+            "incidents": overview["incidents"]["total"],
+            "by_severity": {level: n for level, n in severities.items() if n},
+            "first_incident_seconds": analysis.first_incident_seconds,
             "blocks": len(self.console.blocks.list()),
             "alerts": len(self.inbox.latencies),
             "alert_latency_ms": _latency_ms(self.inbox.latencies),
@@ -324,13 +327,6 @@ def _latency_ms(latencies: list[float]) -> dict[str, float] | None:
         "p50": round(ordered[len(ordered) // 2] * 1000, 1),
         "max": round(ordered[-1] * 1000, 1),
     }
-
-
-def _severities(incidents: list[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for incident in incidents:
-        counts[incident.severity.label] = counts.get(incident.severity.label, 0) + 1
-    return counts
 
 
 @contextlib.contextmanager

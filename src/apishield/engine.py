@@ -5,6 +5,7 @@ The engine does no I/O: sources feed it exchanges, and the caller decides where 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from apishield.checks import CheckContext, CheckStage, Phase, select_checks
@@ -148,6 +149,18 @@ class Engine:
             stage_errors=self._errors(),
             actors=self.actors,
         )
+
+    def snapshot(self) -> InventoryResult:
+        """`result()` with templates settled on a copy of the inventory, so a live analysis goes
+        on as if no snapshot had been taken: settling mid-stream would merge endpoints earlier
+        than a replay does, and change what later exchanges are judged against."""
+        inventory = self.inventory
+        live = inventory.endpoints
+        inventory.endpoints = copy.deepcopy(live)
+        try:
+            return self.result()
+        finally:
+            inventory.endpoints = live
 
     def series_points(self, *, settled_only: bool = False) -> list[Point]:
         """Per-endpoint traffic buckets not handed over yet, under settled templates: all of

@@ -11,8 +11,8 @@ saved is still pending, and another worker takes it over once it has been idle f
 `analysis.claim_idle_seconds`. Delivery is at least once: entries a dead worker had analysed
 but not saved are analysed again, and count twice in shared detector state.
 
-A worker's run is cumulative (everything it analysed since it started), so its latest run is its
-whole view; several workers each keep their own runs. An entry that is not an exchange is
+Each worker keeps one run in the store, rewritten at every save with everything it analysed
+since it started (and its traffic buckets added); several workers each keep their own. An entry that is not an exchange is
 counted by reason, acknowledged, and never stops the worker; neither does Redis going away
 (logged once, tried again every `state.probe_seconds`) or the store refusing a write (tried
 again at the next save, nothing acknowledged meanwhile).
@@ -21,7 +21,6 @@ again at the next save, nothing acknowledged meanwhile).
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import threading
 import time
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field
 
 from apishield.config import Config
 from apishield.enforce import auto_block
-from apishield.engine import Engine, InventoryResult
+from apishield.engine import Engine
 from apishield.exchange import Exchange
 from apishield.ingest.base import ParseOptions
 from apishield.ingest.jsonl import JsonlParser
@@ -96,6 +95,7 @@ class Worker:
         self._clock = clock
         self._started = time.time()
         self._unsaved: list[str] = []
+        self._run_id: int | None = None
         self._held: set[str] = set()
         """Ids analysed and not yet acknowledged: never taken over from ourselves."""
         self._unacked: list[str] = []
@@ -133,7 +133,7 @@ class Worker:
             self.handle(entries)
             if len(self._unsaved) >= self.settings.save_every or self._clock() >= self._next_save:
                 self.save()
-        if self.save() and not self._unacked:
+        if self.save(final=True) and not self._unacked:
             self._forget()
         return self.report
 
@@ -147,13 +147,15 @@ class Worker:
             if exchange is not None:
                 self._analyse(exchange)
 
-    def save(self) -> bool:
+    def save(self, final: bool = False) -> bool:
         """Write the run to the store if anything was handled since the last write, then
-        acknowledge what it holds; False when the store refused (nothing acknowledged)."""
+        acknowledge what it holds; False when the store refused (nothing acknowledged). The
+        first write makes the worker's run; later ones rewrite it and add the traffic buckets
+        event time has left behind (all of them when `final`)."""
         self._next_save = self._clock() + self.settings.save_seconds
         if self._unsaved:
             try:
-                self.report.run_ids.append(self.store.save_analysis(self.document()))
+                self.report.run_ids.append(self._write(final))
             except StoreError as error:
                 if not self._store_failing:
                     log.error(
@@ -169,6 +171,15 @@ class Worker:
         self._ack()
         return True
 
+    def _write(self, final: bool) -> int:
+        document = self.document()
+        series = self.engine.series_points(settled_only=not final)
+        if self._run_id is None:
+            self._run_id = self.store.save_analysis(document, series)
+        else:
+            self.store.replace_run(self._run_id, document, series)
+        return self._run_id
+
     def document(self) -> dict[str, object]:
         """The run so far, in the shape `analyze` saves."""
         stats = self.report.stats
@@ -183,7 +194,7 @@ class Worker:
             skipped_by_reason=dict(stats.skipped_by_reason),
             errors=[{"source": e.source, "line": e.line, "reason": e.reason} for e in stats.errors],
         )
-        return build_document(settled_result(self.engine), info)
+        return build_document(self.engine.snapshot(), info)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -281,19 +292,6 @@ class Worker:
         if self._away:
             self._away = False
             log.warning("worker %s: the stream at %s is back", self.consumer, self.stream.where)
-
-
-def settled_result(engine: Engine) -> InventoryResult:
-    """`engine.result()` with templates settled on a copy of the inventory, so the live one
-    goes on as if no run had been saved: settling mid-stream would merge endpoints earlier than
-    a replay does, and change what later exchanges are judged against."""
-    inventory = engine.inventory
-    live = inventory.endpoints
-    inventory.endpoints = copy.deepcopy(live)
-    try:
-        return engine.result()
-    finally:
-        inventory.endpoints = live
 
 
 def run_worker(

@@ -1,7 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright) over a real
 `apishield serve` of a real analysis: every page loads without errors, the endpoint's charts
 draw, an incident opens with its timeline, blocks are added and lifted, a missing token asks
-for one, and attacker-shaped data stays text.
+for one, attacker-shaped data stays text, and the API docs render with no other origin.
 
 `APISHIELD_SCREENSHOTS=1` also saves the main pages to docs/screenshots/.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from apishield.dashboard import NO_CHARTS, NODE_MODULES, VENDOR
+from apishield.dashboard import DOCS_URL, NO_CHARTS, NODE_MODULES, VENDOR
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -427,4 +427,38 @@ def test_a_live_run_refreshes_keeping_scroll_and_filters(tab: Tab) -> None:
     assert shown.query_selector("select").input_value() == "shadow"
     states = {s.inner_text() for s in shown.query_selector_all("table.grid tbody .badge")}
     assert "shadow" in states and "documented" not in states
+    assert tab.problems == []
+
+
+@pytest.mark.skipif(
+    not (NODE_MODULES / VENDOR["swagger-ui-bundle.js"]).is_file(),
+    reason="Swagger UI is not installed: `make assets`",
+)
+def test_the_api_docs_render_offline(browser: Any, console: Console) -> None:
+    """Swagger UI from this server alone: any request to another origin is refused and counted,
+    and a violation of the page's policy would show as a console error."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    outside: list[str] = []
+
+    def local_only(route: Any) -> None:
+        if route.request.url.startswith(console.url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
+    tab = Tab(context.new_page(), console)
+    tab.watch()
+    try:
+        tab.page.goto(console.url + DOCS_URL)
+        path = tab.page.wait_for_selector(
+            '.opblock-summary-path[data-path="/api/v1/endpoints"]', timeout=15000
+        )
+        assert path.inner_text().replace("\u200b", "") == "/api/v1/endpoints"
+        assert "apishield" in tab.page.inner_text(".information-container")
+        assert tab.page.evaluate("typeof SwaggerUIBundle") == "function"
+    finally:
+        context.close()
+    assert outside == []
     assert tab.problems == []

@@ -37,7 +37,7 @@ def create_app(parts: ApiParts) -> FastAPI:
         version=__version__,
         description="Discover, detect and defend HTTP APIs from their traffic.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.parts = parts

@@ -4,7 +4,8 @@ The page, its scripts and its styles carry no data, so they are served without t
 datum comes from `/api`, which asks for it. Chart.js comes from npm (`make assets` installs the
 version package-lock.json pins into `node_modules/` beside this file) and is served from one
 whitelisted file, never from a path the request names. Without it the page still works and says
-that its charts need `make assets`.
+that its charts need `make assets`. The REST API's docs page (`/api/docs`, `apidocs.py`) loads
+Swagger UI the same way.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from apishield.dashboard import apidocs
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 NODE_MODULES = HERE / "node_modules"
 
-VENDOR = {"chart.js": "chart.js/dist/chart.umd.js"}
-"""The only files of node_modules the page may load, by the name it asks for."""
+CHART_JS = "chart.js"
+VENDOR = {CHART_JS: "chart.js/dist/chart.umd.js", **apidocs.VENDOR}
+"""The only files of node_modules the pages may load, by the name they ask for."""
+
+DOCS_URL = "/api/docs"
 
 NO_CHARTS = b"window.APISHIELD_NO_CHARTS = true;\n"
-"""Answered for a missing vendor file, so the page explains instead of breaking."""
+"""Answered for a missing Chart.js, so the page explains instead of breaking."""
 
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -58,8 +64,11 @@ HEADERS = {
 
 
 def mount(app: FastAPI, *, node_modules: Path = NODE_MODULES) -> None:
-    """Serve the dashboard on `app`: `/` (the page), `/static/{name}` and `/vendor/{name}`."""
+    """Serve the dashboard on `app`: `/` (the page), `/static/{name}`, `/vendor/{name}` and, when
+    `app` has an OpenAPI document, its docs at `/api/docs` (create the app with `docs_url=None`)."""
     files = _static_files()
+    if app.openapi_url is not None:
+        _mount_docs(app, app.openapi_url, node_modules)
 
     @app.api_route("/", methods=READ, include_in_schema=False)
     async def index() -> Response:
@@ -81,9 +90,27 @@ def mount(app: FastAPI, *, node_modules: Path = NODE_MODULES) -> None:
                 status.HTTP_404_NOT_FOUND, f"no vendor file {name!r}; there are: {known}"
             )
         path = node_modules / relative
-        if not path.is_file():
+        if path.is_file():
+            return _file(path)
+        if name == CHART_JS:
             return Response(NO_CHARTS, media_type=MEDIA_TYPES[".js"], headers=HEADERS)
-        return _file(path)
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"vendor file {name!r} is not installed: run `make assets`"
+        )
+
+
+def _mount_docs(app: FastAPI, openapi_url: str, node_modules: Path) -> None:
+    """`/api/docs`: Swagger UI when swagger-ui-dist is installed, else a page saying so."""
+    page = apidocs.swagger_page(f"{app.title} API docs", openapi_url)
+    headers = {**HEADERS, "Content-Security-Policy": apidocs.docs_csp(page)}
+    missing = apidocs.missing_page(openapi_url)
+    installed = [node_modules / relative for relative in apidocs.VENDOR.values()]
+
+    @app.api_route(DOCS_URL, methods=READ, include_in_schema=False)
+    async def docs() -> Response:
+        if all(path.is_file() for path in installed):
+            return HTMLResponse(page, headers=headers)
+        return HTMLResponse(missing, headers=HEADERS)
 
 
 def _static_files() -> dict[str, Path]:

@@ -40,24 +40,13 @@ from pathlib import Path
 from apishield.exchange import Exchange
 from apishield.ingest.base import LineParser, ParseOptions
 from apishield.ingest.detect import detect_format
-from apishield.ingest.envoy import envoy_parser
 from apishield.ingest.fieldmap import merge_fields
-from apishield.ingest.jsonl import jsonl_parser
-from apishield.ingest.jsonlog import json_parser
-from apishield.ingest.nginx import nginx_parser
-from apishield.ingest.reader import line_limit
+from apishield.ingest.reader import LINE_PARSERS, line_limit
 from apishield.ingest.stats import IngestError, IngestStats, Skip
 from apishield.ingest.stream import BOM, HEAD_BYTES
 
 log = logging.getLogger("apishield.ingest")
 
-LINE_PARSERS: dict[str, Callable[[ParseOptions], LineParser]] = {
-    "nginx": nginx_parser,
-    "nginx-json": json_parser,
-    "envoy": envoy_parser,
-    "jsonl": jsonl_parser,
-}
-"""The formats a follower reads: those with one event per line."""
 MAX_LINES = 10_000
 CHUNK = 64 << 10
 """Bytes per read: a few hundred log lines."""

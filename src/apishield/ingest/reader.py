@@ -46,11 +46,15 @@ def lines_of(make_parser: Callable[[ParseOptions], LineParser]) -> Reader:
     return read
 
 
+LINE_PARSERS: dict[str, Callable[[ParseOptions], LineParser]] = {
+    "nginx": nginx_parser,
+    "nginx-json": json_parser,
+    "envoy": envoy_parser,
+    "jsonl": jsonl_parser,
+}
+"""The formats with one event per line: read here, and followed by `ingest.follow`."""
 READERS: dict[str, Reader] = {
-    "nginx": lines_of(nginx_parser),
-    "nginx-json": lines_of(json_parser),
-    "envoy": lines_of(envoy_parser),
-    "jsonl": lines_of(jsonl_parser),
+    **{name: lines_of(parser) for name, parser in LINE_PARSERS.items()},
     "har": read_har,
 }
 

@@ -197,7 +197,7 @@ class LiveAnalysis:
 
     def document(self) -> dict[str, Any]:
         return build_document(
-            self.engine.result(),
+            self.engine.snapshot(),
             RunInfo(
                 kind="live",
                 started_at=self.started,
