@@ -19,7 +19,7 @@ assets: $(ASSETS)
 
 $(ASSETS): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
 	@if command -v npm >/dev/null; then \
-		npm ci --prefix $(DASHBOARD) --no-audit --no-fund --loglevel=error && touch $(ASSETS); \
+		npm ci --prefix $(DASHBOARD) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(ASSETS); \
 	else echo "assets: npm not found: install Node.js and npm for the dashboard's charts"; fi
 
 # Debian's Chromium for the dashboard's browser tests, installed as root when missing; without

@@ -73,3 +73,33 @@ def test_the_command_prints_the_dashboard_and_a_summary(tmp_path: Path) -> None:
     assert "/login?token=" in done.stderr
     assert "endpoints discovered" in done.stdout and "requests played" in done.stdout
     assert (tmp_path / "apishield.db").exists()
+
+
+def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apishield.cli", "demo", "--out", str(tmp_path), "--port", "0",
+         "--subscribers", "100", "--keep-serving"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if " sim | " in line:  # the traffic is flowing through every part
+                break
+            assert process.poll() is None, process.stderr.read()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "stopping..." in stderr and "Traceback" not in stderr

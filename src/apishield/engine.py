@@ -54,6 +54,8 @@ class InventoryResult:
     incidents: list[Incident] = field(default_factory=list)
     stage_errors: dict[str, int] = field(default_factory=dict)
     actors: ActorTally = field(default_factory=ActorTally)
+    not_found_routes: int = 0
+    """Undocumented routes that only ever answered 404: probed, so left out of `endpoints`."""
 
 
 class Engine:
@@ -138,7 +140,11 @@ class Engine:
         self.inventory.reconcile(self.learner.template)
         endpoints = list(self.inventory.endpoints.values())
         statuses, coverage = classify(endpoints, self.spec)
-        views = [EndpointView(e, statuses[e.key], score(e, statuses[e.key])) for e in endpoints]
+        answered = [e for e in endpoints if statuses[e.key].documented or not _only_404(e)]
+        if len(answered) < len(endpoints):
+            # Paths that only ever answered 404 are probes (a scanner's guesses), not endpoints.
+            statuses, coverage = classify(answered, self.spec)
+        views = [EndpointView(e, statuses[e.key], score(e, statuses[e.key])) for e in answered]
         views.sort(key=lambda v: (-v.risk.score, -v.endpoint.requests, v.endpoint.template))
         return InventoryResult(
             endpoints=views,
@@ -148,6 +154,7 @@ class Engine:
             incidents=self.detect.correlator.incidents(),
             stage_errors=self._errors(),
             actors=self.actors,
+            not_found_routes=len(endpoints) - len(answered),
         )
 
     def snapshot(self) -> InventoryResult:
@@ -176,6 +183,11 @@ class Engine:
             errors.update((f"check {name}", n) for name, n in stage.errors.items())
         errors.update((f"detector {name}", n) for name, n in self.detect.errors.items())
         return errors
+
+
+def _only_404(endpoint: Endpoint) -> bool:
+    statuses = endpoint.statuses
+    return bool(statuses) and all(code == 404 for code in statuses)
 
 
 def _checks(config: Config) -> tuple[Check, ...]:

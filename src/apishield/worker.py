@@ -12,10 +12,10 @@ saved is still pending, and another worker takes it over once it has been idle f
 but not saved are analysed again, and count twice in shared detector state.
 
 Each worker keeps one run in the store, rewritten at every save with everything it analysed
-since it started (and its traffic buckets added); several workers each keep their own. An entry that is not an exchange is
-counted by reason, acknowledged, and never stops the worker; neither does Redis going away
-(logged once, tried again every `state.probe_seconds`) or the store refusing a write (tried
-again at the next save, nothing acknowledged meanwhile).
+since it started (and its traffic buckets added); several workers each keep their own. An
+entry that is not an exchange is counted by reason, acknowledged, and never stops the worker;
+neither does Redis going away (logged once, tried again every `state.probe_seconds`) or the
+store refusing a write (tried again at the next save, nothing acknowledged meanwhile).
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def test_serve_analyses_what_it_is_sent_and_what_it_follows(
                 log.write(b"".join(lines[2000:]))
 
             def analysed() -> bool:
-                return api.get("/api/v1/overview").json()["summary"]["requests"] == len(lines)
+                return api.get("/api/v1/overview").json()["run"]["events"] == len(lines)
 
             _until(analysed)
             overview = api.get("/api/v1/overview").json()

@@ -35,8 +35,12 @@ def block_routes(parts: ApiParts) -> APIRouter:
     @router.get("/blocks")
     def listed() -> dict[str, Any]:
         if parts.blocks is None:
-            return {"shared": False, "items": []}
-        return {"shared": parts.blocks.shared, "items": [_shown(b) for b in parts.blocks.list()]}
+            return {"shared": False, "now": None, "items": []}
+        return {
+            "shared": parts.blocks.shared,
+            "now": parts.blocks.now(),
+            "items": [_shown(b) for b in parts.blocks.list()],
+        }
 
     @router.post("/blocks", status_code=status.HTTP_201_CREATED)
     def add(block: NewBlock) -> dict[str, Any]:

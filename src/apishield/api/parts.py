@@ -32,6 +32,10 @@ class BlockList(Protocol):
 
     def list(self) -> list[Block]: ...
 
+    def now(self) -> float:
+        """The clock blocks are judged by: the wall clock, or a simulated one in the demo."""
+        ...
+
     def add(self, kind: str, value: str, seconds: float | None, reason: str, action: str) -> Block:
         """Raises ValueError (BlocksError) naming the bad kind, value or action."""
         ...

@@ -75,6 +75,12 @@ def serve(
         _fail(str(exc))
     except StoreError as exc:
         _fail(str(exc), 1)
+    if server.http.host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(
+            f"[yellow]warning:[/] listening on {server.http.host}: the API, the dashboard and "
+            "the ingest endpoint are reachable from other machines, in plain HTTP; put a "
+            "TLS-terminating proxy in front, or listen on 127.0.0.1"
+        )
     what = f"run {run}" if run is not None else "live analysis"
     err.print(f"apishield serve: {what}, store {store.url}")
     err.print(f"Dashboard: [bold]{server.login_url}[/]")

@@ -49,7 +49,7 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
             "stage_errors": result.stage_errors,
             "spec_title": result.spec.title if result.spec else None,
         },
-        "summary": _summary(endpoints),
+        "summary": {**_summary(endpoints), "not_found_routes": result.not_found_routes},
         "coverage": _coverage(result),
         "findings": _findings(result.findings),
         "incidents": _incidents(result.incidents),

@@ -36,6 +36,9 @@ class ManagedBlocks:
     def list(self) -> list[Block]:
         return self.blocks.list(self.clock())
 
+    def now(self) -> float:
+        return self.clock()
+
     def add(self, kind: str, value: str, seconds: float | None, reason: str, action: str) -> Block:
         checked = block_kind(kind)
         stored = block_value(self.config, checked, value, self.hasher)

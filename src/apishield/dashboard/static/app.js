@@ -5,7 +5,7 @@
 // `refresh()` fetches and replaces only the parts that show data.
 
 import { Unauthorized, get } from "./api.js";
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { compact, time } from "./format.js";
 import { actorsPage } from "./page-actors.js";
 import { blocksPage } from "./page-blocks.js";
@@ -198,7 +198,8 @@ async function updateRun() {
     live = Boolean(run.live);
     const when = live ? run.started_at : (run.finished_at ?? run.started_at);
     const span = when ? `${live ? "since" : "analysed"} ${time(when).slice(0, 16)} UTC` : "";
-    runLine.replaceChildren(
+    fill(
+      runLine,
       live
         ? h("span", { class: "live" }, h("span", { class: "live-dot" }), "Live")
         : h("span", { class: "snapshot" }, "Snapshot"),

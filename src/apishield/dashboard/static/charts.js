@@ -74,8 +74,10 @@ function isolated(context) {
   return present(i) && !present(i - 1) && !present(i + 1) ? 2.5 : 0;
 }
 
-/** Draws (or redraws with new data) a per-minute line chart on `canvas`. */
-export function timeSeries(canvas, points, { label, color, unit }) {
+/** Draws (or redraws with new data) a per-minute line chart on `canvas`; `area` shades under
+ * the line, which suits counts, not a series with gaps (a gauge like p95), where it would draw
+ * slivers. */
+export function timeSeries(canvas, points, { label, color, unit, area = true }) {
   configure();
   const existing = window.Chart.getChart(canvas);
   const span = points.length ? points[points.length - 1].x - points[0].x : 0;
@@ -91,7 +93,7 @@ export function timeSeries(canvas, points, { label, color, unit }) {
     pointBackgroundColor: color,
     pointBorderWidth: 0,
     pointHoverRadius: 3,
-    fill: true,
+    fill: area,
     spanGaps: false,
     tension: 0,
   };

@@ -32,6 +32,13 @@ export function append(el, children) {
   return el;
 }
 
+/** Replaces `el`'s children the way `h` adds them: null and false are dropped, where
+ * `replaceChildren` would show them as the text "null". */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** A console route (`#/...`) or a path of this server for an href; anything else (another
  * origin, a `javascript:` URL) becomes `#/`. */
 export function route(value) {

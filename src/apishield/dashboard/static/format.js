@@ -40,6 +40,11 @@ export function clock(seconds, withDay = false) {
   return withDay ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
 }
 
+/** `1 incident`, `3 incidents`. */
+export function plural(count, noun) {
+  return `${num(count)} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** `3 h 12 min`, `45 s`. */
 export function duration(seconds) {
   if (!isNumber(seconds) || seconds < 0) return DASH;
@@ -51,11 +56,14 @@ export function duration(seconds) {
   return `${Math.round(hours / 24)} days`;
 }
 
-/** A block's end: null is for good; wall-clock seconds otherwise. */
-export function until(seconds) {
+/** A block's end: null is for good; seconds on the guards' clock otherwise. The server lists
+ * only blocks in force, so an end already past on `now` (the browser's clock unless the server
+ * says) means the guards run on another clock, as `apishield demo`'s accelerated one: the time
+ * is shown without a countdown rather than as expired. */
+export function until(seconds, now = Date.now() / 1000) {
   if (seconds === null || seconds === undefined) return "for good";
-  const left = seconds - Date.now() / 1000;
-  return left > 0 ? `${time(seconds)} UTC (in ${duration(left)})` : `${time(seconds)} UTC (expired)`;
+  const left = seconds - now;
+  return left > 0 ? `${time(seconds)} UTC (in ${duration(left)})` : `${time(seconds)} UTC`;
 }
 
 /** Entries of a `{key: count}` object, largest first. */

@@ -33,16 +33,17 @@ export function blocksPage(ctx) {
     scope.textContent = answer?.shared
       ? "Shared with every guard on the same state (Redis): a change here applies everywhere."
       : "Kept by this server's own state: guards on other state do not see these blocks.";
-    body.replaceChildren(table(columns(ctx), rows, { empty: "No block is in force." }));
+    const now = typeof answer?.now === "number" ? answer.now : undefined;
+    body.replaceChildren(table(columns(ctx, now), rows, { empty: "No block is in force." }));
   }
 
   return { el, refresh };
 }
 
-function columns(ctx) {
+function columns(ctx, now) {
   return [
     { title: "Kind", cell: (b) => h("span", { class: "chip" }, b.kind ?? "") },
-    { title: "Value", cell: (b) => h("code", null, b.value ?? "") },
+    { title: "Value", class: "nowrap", cell: (b) => h("code", null, b.value ?? "") },
     {
       title: "Action",
       cell: (b) =>
@@ -53,7 +54,7 @@ function columns(ctx) {
         ),
     },
     { title: "Reason", cell: (b) => b.reason ?? "" },
-    { title: "Until", cell: (b) => until(b.until) },
+    { title: "Until", class: "nowrap", cell: (b) => until(b.until, now) },
     {
       title: "",
       class: "actions",

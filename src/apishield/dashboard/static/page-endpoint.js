@@ -4,7 +4,7 @@
 import { get, optional } from "./api.js";
 import { COLORS, available, canvasOf, chartBox, perMinute, timeSeries } from "./charts.js";
 import { h, keyValues, link, panel, path, table } from "./dom.js";
-import { counts, ms, num, percent, sum, time } from "./format.js";
+import { counts, ms, num, percent, plural, sum, time } from "./format.js";
 import { dataClasses, method, risk, severity, stat, state } from "./widgets.js";
 
 const CHARTS = [
@@ -48,7 +48,8 @@ export function endpointPage(ctx) {
     if (!available()) return;
     CHARTS.forEach((c, i) => {
       const points = perMinute(series?.minutes, series?.[c.name], c.fill);
-      timeSeries(canvasOf(boxes[i]), points, { label: c.title, color: c.color, unit: c.unit });
+      const style = { label: c.title, color: c.color, unit: c.unit, area: c.fill !== null };
+      timeSeries(canvasOf(boxes[i]), points, style);
     });
   }
 
@@ -100,7 +101,7 @@ function figures(e, series) {
     stat("without credentials", percent(e.unauthenticated_share), {
       tone: e.unauthenticated_share >= 0.5 ? "high" : null,
     }),
-    stat("findings", num((e.findings ?? []).length), { sub: `${num((e.incidents ?? []).length)} incidents` }),
+    stat("findings", num((e.findings ?? []).length), { sub: plural((e.incidents ?? []).length, "incident") }),
   ];
 }
 
@@ -163,7 +164,7 @@ function sections(e) {
     ),
     h(
       "div",
-      { class: "row row-2" },
+      { class: "row row-2 row-top" },
       panel(
         "Parameters",
         table(

@@ -2,9 +2,9 @@
 // with the evidence of each detection; its IP actors can be blocked from here.
 
 import { actorIp, blockIp, endpointIds, get, optional } from "./api.js";
-import { h, keyValues, link, panel, path, table } from "./dom.js";
+import { fill, h, keyValues, link, panel, path, table } from "./dom.js";
 import { counts, duration, num, time } from "./format.js";
-import { chips, severity } from "./widgets.js";
+import { chips, routeCode, severity } from "./widgets.js";
 
 export function incidentPage(ctx) {
   const id = ctx.params[0];
@@ -127,7 +127,7 @@ function rulesTable(incident) {
 
 function endpointName(name, links) {
   const id = links?.get(name);
-  return id ? link(path("endpoints", id), h("code", null, name)) : h("code", null, name ?? "");
+  return id ? link(path("endpoints", id), routeCode(name)) : routeCode(name ?? "");
 }
 
 const SHOWN_ENDPOINTS = 8;
@@ -147,7 +147,8 @@ function endpointsTable(endpoints, links, view) {
       { title: "Detections", num: true, cell: ([, n]) => num(n) },
     ];
     const more = rows.length - shown.length;
-    box.replaceChildren(
+    fill(
+      box,
       table(columns, shown, { empty: "No endpoint recorded." }),
       more > 0
         ? h("button", { class: "btn btn-small more", onclick: showAll }, `Show ${num(more)} more`)

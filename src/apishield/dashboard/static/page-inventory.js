@@ -5,7 +5,7 @@
 import { get, items } from "./api.js";
 import { h, link, path, table } from "./dom.js";
 import { STATES, counts, ms, num, percent } from "./format.js";
-import { dataClasses, method, pager, risk, state } from "./widgets.js";
+import { dataClasses, method, pager, risk, routeCode, state } from "./widgets.js";
 
 const LIMIT = 500;
 
@@ -150,7 +150,7 @@ const columns = (showHost) => [
     title: "Endpoint",
     sort: "template",
     cell: (e) => [
-      link(path("endpoints", e.id), h("code", null, e.template ?? "?")),
+      link(path("endpoints", e.id), routeCode(e.template)),
       showHost ? h("div", { class: "sub" }, e.host ?? "") : null,
     ],
   },

@@ -4,8 +4,8 @@
 import { get, items, optional } from "./api.js";
 import { COLORS, available, canvasOf, chartBox, doughnut } from "./charts.js";
 import { h, link, panel, path, table } from "./dom.js";
-import { SEVERITIES, STATES, THREAT_LEVELS, compact, counts, num, percent, sum } from "./format.js";
-import { bars, dataClasses, method, risk, severity, stat, state } from "./widgets.js";
+import { SEVERITIES, STATES, THREAT_LEVELS, compact, counts, num, percent, plural, sum } from "./format.js";
+import { bars, dataClasses, method, risk, routeCode, severity, stat, state } from "./widgets.js";
 
 export function overviewPage() {
   const cards = h("div", { class: "stats" });
@@ -96,7 +96,7 @@ function headline(overview, summary) {
     }),
     stat("endpoints", num(summary.endpoints), {
       href: "#/inventory",
-      sub: has("hosts") ? `on ${num(summary.hosts)} host(s)` : null,
+      sub: has("hosts") ? `on ${plural(summary.hosts, "host")}` : null,
     }),
     stat("high-risk endpoints", num(byRisk.high ?? 0), {
       tone: byRisk.high ? "high" : null,
@@ -186,7 +186,7 @@ export function endpointName(e) {
     { class: "endpoint" },
     method(e.method),
     " ",
-    link(path("endpoints", e.id), h("code", null, e.template ?? "?")),
+    link(path("endpoints", e.id), routeCode(e.template)),
   );
 }
 

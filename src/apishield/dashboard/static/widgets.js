@@ -17,6 +17,13 @@ export function state(value) {
   return h("span", { class: `badge state-${name}` }, String(value ?? "unknown"));
 }
 
+/** A route template as code that may wrap after a "/", so a long one breaks between segments
+ * rather than inside a word. */
+export function routeCode(template) {
+  const segments = String(template ?? "?").split(/(?<=\/)(?=.)/);
+  return h("code", null, segments.map((segment, i) => (i ? [h("wbr"), segment] : segment)));
+}
+
 export function method(value) {
   const name = String(value ?? "");
   const known = ["GET", "POST", "PUT", "PATCH", "DELETE"].includes(name) ? name.toLowerCase() : "other";
