@@ -138,6 +138,7 @@ class Engine:
     def result(self) -> InventoryResult:
         """Settle route templates learned so far, then judge every endpoint."""
         self.inventory.reconcile(self.learner.template)
+        self.actors.settle(self.learner.template)
         endpoints = list(self.inventory.endpoints.values())
         statuses, coverage = classify(endpoints, self.spec)
         answered = [e for e in endpoints if statuses[e.key].documented or not _only_404(e)]

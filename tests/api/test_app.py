@@ -27,7 +27,7 @@ from apishield.store.database import Store
 from apishield.store.views import Views
 from apishield.testing import make_exchange
 
-TOKEN = "test-token-0123456789"
+TOKEN = "test-token-0123456789-abcdefghijklmnop"
 
 
 class TestClient:
@@ -76,6 +76,12 @@ class Sink:
         self.got.extend(exchanges)
         return True
 
+    def fits(self, count: int) -> bool:
+        return count <= 1_000
+
+    def count_skipped(self, lines: int) -> None:
+        self.skipped = getattr(self, "skipped", 0) + lines
+
     def stats(self) -> dict[str, Any]:
         return {"queued": len(self.got), "accepted": len(self.got), "skipped": 0, "lag_seconds": 0}
 
@@ -107,6 +113,9 @@ def parts(store: tuple[Store, int], tmp_path: Path) -> ApiParts:
         metrics=lambda: b"apishield_requests_total 1\n",
         max_batch_bytes=64 * 1024,
     )
+
+
+NDJSON = {"content-type": "application/x-ndjson"}
 
 
 @pytest.fixture
@@ -185,13 +194,16 @@ def _batch(count: int) -> bytes:
 
 def test_ingest_takes_batches_and_counts_bad_lines(client: TestClient, parts: ApiParts) -> None:
     body = _batch(3) + b"not json\n" + b'{"v": 9}\n' + b"\xff\xfe\n"
-    answer = client.post("/api/v1/ingest", content=body)
+    answer = client.post("/api/v1/ingest", content=body, headers=NDJSON)
     assert answer.status_code == 202
     result = answer.json()
     assert result["accepted"] == 3 and result["skipped"] == 3
     assert [e["line"] for e in result["errors"]] == [4, 5, 6]
+    assert parts.ingest.skipped == 3  # type: ignore[union-attr]
     zipped = client.post(
-        "/api/v1/ingest", content=gzip.compress(_batch(2)), headers={"content-encoding": "gzip"}
+        "/api/v1/ingest",
+        content=gzip.compress(_batch(2)),
+        headers={**NDJSON, "content-encoding": "gzip"},
     )
     assert zipped.json()["accepted"] == 2
     assert len(parts.ingest.got) == 5  # type: ignore[union-attr]
@@ -200,18 +212,21 @@ def test_ingest_takes_batches_and_counts_bad_lines(client: TestClient, parts: Ap
 def test_ingest_refuses_what_is_too_large_or_cannot_be_queued(
     client: TestClient, parts: ApiParts
 ) -> None:
-    assert client.post("/api/v1/ingest", content=b"x" * (65 * 1024)).status_code == 413
+    big = b"x" * (65 * 1024)
+    assert client.post("/api/v1/ingest", content=big, headers=NDJSON).status_code == 413
     bomb = gzip.compress(b"\n" * (10 * 1024 * 1024))
-    answer = client.post("/api/v1/ingest", content=bomb, headers={"content-encoding": "gzip"})
-    assert answer.status_code == 413
-    assert (
-        client.post(
-            "/api/v1/ingest", content=b"garbage", headers={"content-encoding": "gzip"}
-        ).status_code
-        == 400
+    answer = client.post(
+        "/api/v1/ingest", content=bomb, headers={**NDJSON, "content-encoding": "gzip"}
     )
+    assert answer.status_code == 413
+    zipped = {**NDJSON, "content-encoding": "gzip"}
+    assert client.post("/api/v1/ingest", content=b"garbage", headers=zipped).status_code == 400
+    two = gzip.compress(_batch(1)) + gzip.compress(_batch(1))
+    assert client.post("/api/v1/ingest", content=two, headers=zipped).status_code == 400
+    cut = gzip.compress(_batch(3))[:-12]
+    assert client.post("/api/v1/ingest", content=cut, headers=zipped).status_code == 400
     parts.ingest.room = 1  # type: ignore[union-attr]
-    full = client.post("/api/v1/ingest", content=_batch(2))
+    full = client.post("/api/v1/ingest", content=_batch(2), headers=NDJSON)
     assert full.status_code == 503 and full.headers["retry-after"] == "1"
     assert parts.ingest.got == []  # type: ignore[union-attr]  # all or nothing
 
@@ -219,3 +234,31 @@ def test_ingest_refuses_what_is_too_large_or_cannot_be_queued(
 def test_metrics_are_served_as_prometheus_text(client: TestClient) -> None:
     answer = client.get("/metrics")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+
+
+def test_the_cookie_cannot_be_used_from_another_site_or_to_ingest(parts: ApiParts) -> None:
+    browser = TestClient(create_app(parts))
+    browser.get("/login", params={"token": TOKEN})
+    block = {"kind": "ip", "value": "192.0.2.1"}
+    other = {"sec-fetch-site": "same-site"}
+    assert browser.post("/api/v1/blocks", json=block, headers=other).status_code == 403
+    assert browser.delete("/api/v1/blocks/ip/192.0.2.1", headers=other).status_code == 403
+    assert browser.get("/api/v1/blocks", headers=other).status_code == 200  # reading is fine
+    ours = {"sec-fetch-site": "same-origin"}
+    assert browser.post("/api/v1/blocks", json=block, headers=ours).status_code == 201
+    assert browser.post("/api/v1/ingest", content=_batch(1), headers=NDJSON).status_code == 401
+
+
+def test_bodies_are_read_only_after_the_token_and_only_in_their_type(
+    client: TestClient, parts: ApiParts
+) -> None:
+    anonymous = TestClient(create_app(parts))
+    huge = b"{" + b" " * 5_000_000 + b"}"
+    json_type = {"content-type": "application/json"}
+    assert anonymous.post("/api/v1/blocks", content=huge, headers=json_type).status_code == 401
+    assert client.post("/api/v1/blocks", content=huge, headers=json_type).status_code == 413
+    text = {"content-type": "text/plain"}
+    assert client.post("/api/v1/blocks", content=b"{}", headers=text).status_code == 415
+    assert client.post("/api/v1/ingest", content=_batch(1), headers=text).status_code == 415
+    bad = client.post("/api/v1/blocks", json={"kind": "ip"})
+    assert bad.status_code == 422 and "value" in str(bad.json()["detail"])

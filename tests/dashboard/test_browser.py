@@ -433,15 +433,20 @@ def test_a_live_run_refreshes_keeping_scroll_and_filters(tab: Tab) -> None:
         route.fulfill(response=answer, json=overview)
 
     tab.page.route("**/api/v1/overview", live)
+    tab.page.set_viewport_size({"width": 1280, "height": 300})  # short: the list must scroll
     tab.page.goto(f"{tab.console.url}/?live=1#/inventory?state=shadow")
     shown = tab.page.wait_for_selector('.page[data-route="/inventory"][data-loaded]')
     assert tab.page.query_selector(".run .live") is not None
-    tab.page.evaluate("window.scrollTo(0, 400)")
+    target = tab.page.evaluate(
+        "Math.min(150, document.documentElement.scrollHeight - window.innerHeight)"
+    )
+    assert target > 20, "the page must scroll for this test to mean anything"
+    tab.page.evaluate(f"window.scrollTo(0, {target})")
     shown.query_selector("table.grid").evaluate("t => { t.dataset.old = '1'; }")
     tab.page.wait_for_function(
         "() => !document.querySelector('table.grid[data-old]')", timeout=15000
     )
-    assert tab.page.evaluate("window.scrollY") == 400
+    assert tab.page.evaluate("window.scrollY") == target
     assert shown.query_selector("select").input_value() == "shadow"
     states = {s.inner_text() for s in shown.query_selector_all("table.grid tbody .badge")}
     assert "shadow" in states and "documented" not in states

@@ -213,3 +213,10 @@ def test_a_bad_decision_is_a_counted_skip(decision: str) -> None:
     record["decision"] = orjson.loads(decision)
     with pytest.raises(Skip):
         jsonl_parser(ParseOptions("t"))(orjson.dumps(record), 1)
+
+
+def test_a_request_line_longer_than_any_server_takes_is_a_counted_skip() -> None:
+    record = orjson.loads(exchange_to_jsonl(make_exchange(path="/a")))
+    record["request"]["path"] = "/" + "a/" * 40_000
+    with pytest.raises(Skip, match="too long"):
+        jsonl_parser(ParseOptions("t"))(orjson.dumps(record), 1)

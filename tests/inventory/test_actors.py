@@ -57,3 +57,16 @@ def test_summaries_keep_actors_named_by_incidents() -> None:
             _seen(tally, Actor(ip=f"192.0.2.{i}"))
     chosen = [s["actor"] for s in tally.summaries(limit=2, keep=frozenset({"ip:192.0.2.4"}))]
     assert chosen == ["ip:192.0.2.0", "ip:192.0.2.1", "ip:192.0.2.4"]
+
+
+def test_provisional_routes_are_named_by_their_settled_template() -> None:
+    tally = ActorTally()
+    for user in ("alice", "bob"):
+        exchange = make_exchange(path=f"/users/{user}/profile", started=T0)
+        exchange.actor = Actor(ip="192.0.2.9")
+        exchange.route = f"/users/{user}/profile"  # provisional: each value seen once
+        tally(exchange)
+    tally.settle(lambda host, path: "/users/{param}/profile")
+    [summary] = tally.summaries()
+    assert summary["endpoints"] == {"GET api.example.com /users/{param}/profile": 2}
+    assert "alice" not in str(summary)

@@ -53,3 +53,18 @@ def test_provisional_templates_merge_when_settled() -> None:
     series(two)
     points = series.drain(retemplate=lambda host, path: "/a/{id}")
     assert [(p.key[2], p.requests) for p in points] == [("/a/{id}", 2)]
+
+
+def test_many_distinct_hosts_fold_into_one_series_and_never_stall() -> None:
+    from apishield.inventory.series import MAX_KEYS, OTHER
+
+    series = TrafficSeries(max_cells=100)
+    for i in range(MAX_KEYS + 500):
+        exchange = _exchange(float(i % 7))
+        exchange.request.host = f"h{i}.example"
+        series(exchange)
+    assert len(series.cells) == MAX_KEYS + 1 and OTHER in series.cells
+    assert series.seconds == 60.0  # one cell per key: coarsening would free nothing
+    points = series.drain()
+    assert sum(p.requests for p in points) == MAX_KEYS + 500
+    assert series.cells == {} and series.samples == {}

@@ -65,7 +65,11 @@ def test_serve_analyses_what_it_is_sent_and_what_it_follows(
         headers = {"authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=10.0) as api:
             assert httpx.get(f"{base}/api/v1/overview").status_code == 401
-            sent = api.post("/api/v1/ingest", content=b"".join(lines[1000:2000]) + b"junk\n")
+            sent = api.post(
+                "/api/v1/ingest",
+                content=b"".join(lines[1000:2000]) + b"junk\n",
+                headers={"content-type": "application/x-ndjson"},
+            )
             assert sent.status_code == 202
             result = sent.json()
             assert (result["accepted"], result["skipped"]) == (1000, 1)

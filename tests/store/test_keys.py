@@ -34,3 +34,20 @@ def test_jwt_keys(tmp_path: Path) -> None:
         load_jwt_key(JwtConfig(jwks_file=jwks))
     with pytest.raises(ConfigError, match="verify_key_file"):
         load_jwt_key(JwtConfig(verify_key_file=tmp_path / "missing"))
+
+
+def test_an_empty_or_short_token_file_is_refused_not_accepted(tmp_path: Path) -> None:
+    from apishield.config import ConfigError
+    from apishield.store.keys import api_token, read_token
+
+    token = tmp_path / "token"
+    made = api_token(token)
+    assert len(made) >= 32 and api_token(token) == made
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["token"]  # no temporary file left behind
+    for content in ("\n", "short"):
+        token.write_text(content)
+        with pytest.raises(ConfigError, match="Delete the file"):
+            api_token(token)
+        with pytest.raises(ConfigError, match="Delete the file"):
+            read_token(token)

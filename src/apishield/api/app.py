@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from apishield import __version__
@@ -15,7 +15,8 @@ from apishield.api.parts import ApiParts
 from apishield.store.views import SEVERITIES, ActorSort, EndpointSort, NotFoundError
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**31)]
+Number = Annotated[int, Path(ge=0, le=2**31)]
 
 
 def _run(request: Request) -> int:
@@ -57,7 +58,7 @@ def create_app(parts: ApiParts) -> FastAPI:
     guarded = [Depends(check)]
     app.include_router(_read_routes(parts), prefix="/api/v1", dependencies=guarded)
     app.include_router(block_routes(parts), prefix="/api/v1", dependencies=guarded)
-    app.include_router(ingest_routes(parts), prefix="/api/v1", dependencies=guarded)
+    app.include_router(ingest_routes(parts, check.bearer_only), prefix="/api/v1")
 
     @app.get("/metrics", tags=["server"], dependencies=guarded)
     def metrics() -> Response:
@@ -112,7 +113,7 @@ def _read_routes(parts: ApiParts) -> APIRouter:
         return views.incidents(run_id, severity=severity, limit=limit, offset=offset)
 
     @router.get("/incidents/{number}")
-    def incident(run_id: Run, number: int) -> dict[str, Any]:
+    def incident(run_id: Run, number: Number) -> dict[str, Any]:
         return views.incident(run_id, number)
 
     @router.get("/actors")

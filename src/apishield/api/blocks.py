@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field, ValidationError
 
 from apishield.api.parts import ApiParts, BlockList
 from apishield.limits import Block
@@ -42,8 +42,20 @@ def block_routes(parts: ApiParts) -> APIRouter:
             "items": [_shown(b) for b in parts.blocks.list()],
         }
 
-    @router.post("/blocks", status_code=status.HTTP_201_CREATED)
-    def add(block: NewBlock) -> dict[str, Any]:
+    @router.post(
+        "/blocks",
+        status_code=status.HTTP_201_CREATED,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": NewBlock.model_json_schema()}},
+            }
+        },
+    )
+    async def add(request: Request) -> dict[str, Any]:
+        # The body is read here, after the token was checked and never beyond MAX_BODY bytes,
+        # rather than by FastAPI before its dependencies run.
+        block = await _new_block(request)
         try:
             added = blocks().add(block.kind, block.value, block.seconds, block.reason, block.action)
         except ValueError as exc:
@@ -61,6 +73,23 @@ def block_routes(parts: ApiParts) -> APIRouter:
         return {"removed": True}
 
     return router
+
+
+MAX_BODY = 4_096
+
+
+async def _new_block(request: Request) -> NewBlock:
+    if request.headers.get("content-type", "").partition(";")[0].strip() != "application/json":
+        raise HTTPException(415, "send the block as Content-Type: application/json")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise HTTPException(413, f"a block is described in at most {MAX_BODY} bytes")
+    try:
+        return NewBlock.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from exc
 
 
 def _shown(block: Block) -> dict[str, Any]:

@@ -9,9 +9,10 @@ are counted and the first 20 named by line number; they never fail the batch.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -29,14 +30,19 @@ class TooLargeError(ValueError):
     pass
 
 
-def ingest_routes(parts: ApiParts) -> APIRouter:
-    router = APIRouter(tags=["ingest"])
+NDJSON = "application/x-ndjson"
+
+
+def ingest_routes(parts: ApiParts, bearer_only: Callable[[Request], None]) -> APIRouter:
+    router = APIRouter(tags=["ingest"], dependencies=[Depends(bearer_only)])
     parse = JsonlParser(ParseOptions("ingest"))
 
     @router.post("/ingest", status_code=status.HTTP_202_ACCEPTED)
     async def ingest(request: Request) -> Any:
         if parts.ingest is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "this server does not analyse")
+        if request.headers.get("content-type", "").partition(";")[0].strip() != NDJSON:
+            raise HTTPException(415, f"send apishield JSONL as Content-Type: {NDJSON}")
         cap = parts.max_batch_bytes
         try:
             body = await _body(request, cap)
@@ -47,12 +53,16 @@ def ingest_routes(parts: ApiParts) -> APIRouter:
         except zlib.error as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad gzip body: {exc}") from exc
         exchanges, errors, skipped = await run_in_threadpool(_parse, parse, body)
+        if not parts.ingest.fits(len(exchanges)):
+            raise HTTPException(413, f"{len(exchanges)} exchanges are more than the server queues")
         if exchanges and not parts.ingest.offer(exchanges):
             return JSONResponse(
                 {"detail": "the analysis queue is full; send this batch again"},
                 status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(RETRY_SECONDS)},
             )
+        if skipped:
+            parts.ingest.count_skipped(skipped)
         return {"accepted": len(exchanges), "skipped": skipped, "errors": errors}
 
     return router
@@ -73,10 +83,15 @@ async def _body(request: Request, cap: int) -> bytes:
 
 
 def _gunzip(body: bytes, cap: int) -> bytes:
+    """One whole gzip member: a cut or concatenated stream is refused, never half read."""
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
     data = inflate.decompress(body, cap + 1)
     if len(data) > cap or inflate.unconsumed_tail:
         raise TooLargeError(f"the batch inflates past {cap} bytes; send smaller batches")
+    if not inflate.eof:
+        raise zlib.error("the gzip stream is cut short")
+    if inflate.unused_data:
+        raise zlib.error("data after the gzip stream: send one gzip member per batch")
     return data
 
 

@@ -21,6 +21,14 @@ class IngestSink(Protocol):
         """Queue every exchange for analysis, or none of them (False: full, try again later)."""
         ...
 
+    def fits(self, count: int) -> bool:
+        """Whether a batch this large could ever be queued."""
+        ...
+
+    def count_skipped(self, lines: int) -> None:
+        """Lines of a batch that could not be read."""
+        ...
+
     def stats(self) -> dict[str, Any]:
         """queued, accepted, skipped, lag_seconds: for the overview and /metrics."""
         ...

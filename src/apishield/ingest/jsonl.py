@@ -22,6 +22,9 @@ from apishield.ingest.jsonlog import load_object
 from apishield.ingest.stats import Skip, number, shown
 
 VERSION = 1
+MAX_TARGET = 65_536
+"""Characters of path and query together: servers refuse longer ones (414), and routing one
+costs time in proportion."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -91,6 +94,11 @@ class JsonlParser:
         if not (texts[0] and texts[1] and all(type(text) is str for text in texts)):
             texts = _request_texts(fields)
         method, path, query, scheme, host, peer_ip, version = texts
+        if len(path) + len(query) > MAX_TARGET or len(method) > 32 or len(host) > 1024:
+            raise Skip(
+                "request line too long",
+                f"path and query of {len(path) + len(query)} characters; at most {MAX_TARGET}",
+            )
         body, size = _body(fields, "request", self._cap)
         headers = _headers(fields, "request")
         return Request(

@@ -9,7 +9,9 @@ place of the actor with the fewest requests; the rest are counted in `overflow`.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,8 @@ MAX_ACTORS = 20_000
 MAX_IPS = 16
 MAX_ENDPOINTS = 32
 MAX_DISTINCT = 256
+MAX_SAMPLES = 50_000
+"""Endpoint names with a raw sample path kept to settle them (the inventory caps at 20,000)."""
 """Addresses and endpoints counted per actor beyond those listed, for the distinct counts."""
 
 
@@ -62,6 +66,8 @@ class ActorTally:
         self.actors: dict[str, ActorStats] = {}
         self.overflow = 0
         """Requests of actors that did not fit."""
+        self.samples: dict[str, str] = {}
+        """Endpoint name -> one raw path, in memory only, to settle provisional templates."""
 
     def __call__(self, exchange: Exchange) -> None:
         actor = exchange.actor
@@ -88,6 +94,8 @@ class ActorTally:
         _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
         request = exchange.request
         route = f"{request.method} {request.host} {exchange.route or request.path}"
+        if route not in self.samples and len(self.samples) < MAX_SAMPLES:
+            self.samples[route] = request.path
         if route in stats.endpoints or len(stats.endpoints) < MAX_ENDPOINTS:
             stats.endpoints[route] += 1
         elif len(stats.more_endpoints) < MAX_DISTINCT:
@@ -104,10 +112,30 @@ class ActorTally:
         chosen = {key for key, _ in ranked[:limit]} | (keep & self.actors.keys())
         return [stats.summary(key) for key, stats in ranked if key in chosen]
 
+    def settle(self, retemplate: Callable[[str, str], str]) -> None:
+        """Name every endpoint by its template as the learner settles it now: an early
+        provisional route (a raw path seen once) must not reach a report."""
+        names: dict[str, str] = {}
+        for name, path in self.samples.items():
+            method, host, _ = name.split(" ", 2)
+            names[name] = f"{method} {host} {retemplate(host, path)}"
+        for stats in self.actors.values():
+            if any(names.get(name, name) != name for name in stats.endpoints):
+                settled: Counter[str] = Counter()
+                for name, count in stats.endpoints.items():
+                    settled[names.get(name, name)] += count
+                stats.endpoints = settled
+        settled_samples: dict[str, str] = {}
+        for name, path in self.samples.items():
+            settled_samples.setdefault(names[name], path)
+        self.samples = settled_samples
+
     def _make_room(self, level: Severity) -> bool:
         if level < Severity.MEDIUM:
             return False
-        quietest = min(self.actors, key=lambda key: self.actors[key].requests)
+        # The quietest of a sample: a full scan per newcomer would cost milliseconds.
+        candidates = itertools.islice(self.actors, 0, None, max(1, len(self.actors) // 64))
+        quietest = min(candidates, key=lambda key: self.actors[key].requests)
         self.overflow += self.actors.pop(quietest).requests
         return True
 

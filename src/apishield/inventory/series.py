@@ -19,12 +19,17 @@ from apishield.exchange import Exchange
 _BOUNDS: list[float] = [0.001 * 2 ** (i / 2) for i in range(27)]
 """Upper bounds in seconds: 1 ms to about 8 s; a last bucket takes anything slower."""
 MAX_CELLS = 200_000
+MAX_KEYS = 20_000
+"""Endpoints with series of their own (the inventory's cap); the rest share `OTHER`."""
 SECONDS = 60.0
+MAX_SECONDS = 7 * 86_400.0
+"""Buckets never grow wider than a week."""
 
 SeriesKey = tuple[str, str, str]
 """(method, host, route template)."""
 Retemplate = Callable[[str, str], str]
 """(host, raw path) -> the route template as the learner settles it now."""
+OTHER: SeriesKey = ("*", "*", "/{overflow}")
 
 
 @dataclass(slots=True)
@@ -85,7 +90,9 @@ class TrafficSeries:
         key = (request.method, request.host, exchange.route or request.path)
         buckets = self.cells.get(key)
         if buckets is None:
-            buckets = self.cells[key] = {}
+            if len(self.cells) >= MAX_KEYS:
+                key = OTHER
+            buckets = self.cells.setdefault(key, {})
             self.samples.setdefault(key, request.path)
         started = exchange.started
         if started > self.latest:
@@ -93,12 +100,13 @@ class TrafficSeries:
         index = int(started // self.seconds)
         cell = buckets.get(index)
         if cell is None:
-            if self.count >= self.max_cells:
-                self._coarsen()
-                self(exchange)
-                return
-            cell = buckets[index] = Cell()
-            self.count += 1
+            while self.count >= self.max_cells and self._coarsen():
+                index = int(started // self.seconds)
+                buckets = self.cells[key]  # coarsening made new bucket maps
+            cell = buckets.get(index)
+            if cell is None:
+                cell = buckets[index] = Cell()
+                self.count += 1
         cell.requests += 1
         response = exchange.response
         if response is not None and response.status >= 400:
@@ -126,6 +134,9 @@ class TrafficSeries:
                     Point(named, start, self.seconds, cell.requests, cell.errors, cell.p95_ms())
                 )
             self.count -= len(done)
+        for key in [key for key, buckets in self.cells.items() if not buckets]:
+            del self.cells[key]
+            self.samples.pop(key, None)
         return _merged(points)
 
     def settled(self, retemplate: Retemplate | None = None) -> list[Point]:
@@ -133,7 +144,11 @@ class TrafficSeries:
         which later exchanges are unlikely to reach."""
         return self.drain(self.latest - self.seconds, retemplate)
 
-    def _coarsen(self) -> None:
+    def _coarsen(self) -> bool:
+        """Double the bucket width, merging neighbours; False when that frees nothing (as many
+        endpoints as cells), and the cap is then exceeded rather than looping."""
+        if self.count <= len(self.cells) or self.seconds >= MAX_SECONDS:
+            return False
         self.seconds *= 2
         count = 0
         for key, buckets in self.cells.items():
@@ -147,6 +162,7 @@ class TrafficSeries:
             self.cells[key] = merged
             count += len(merged)
         self.count = count
+        return True
 
 
 def _merged(points: list[Point]) -> list[Point]:

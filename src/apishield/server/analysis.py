@@ -27,7 +27,7 @@ from apishield.engine import Engine
 from apishield.exchange import Exchange
 from apishield.limits import Blocks
 from apishield.report.document import RunInfo, build_document
-from apishield.server.metrics import Metrics
+from apishield.server.metrics import SETTLED, Metrics
 from apishield.store.database import Store, StoreError
 
 log = logging.getLogger("apishield.server")
@@ -53,6 +53,7 @@ class LiveAnalysis:
         alerts: Alerts | None = None,
         metrics: Metrics | None = None,
         queue_size: int = 50_000,
+        queue_bytes: int = 256 * 1024 * 1024,
         save_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +68,8 @@ class LiveAnalysis:
         self.alerts = alerts
         self.metrics = metrics or Metrics()
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
+        self._queued_bytes = 0
         self.save_seconds = save_seconds
         self.clock = clock
         self.started = time.time()
@@ -95,20 +98,39 @@ class LiveAnalysis:
     # -- the ingest side (any thread) -------------------------------------------------------
 
     def offer(self, exchanges: Sequence[Exchange]) -> bool:
+        """Queue all of `exchanges` or none: False while the queue is full by count or by the
+        bytes of bodies it holds (`queue_bytes`); the sender keeps them and tries again."""
+        size = sum(_bytes(e) for e in exchanges)
         with self._ready:
-            if len(self._queue) + len(exchanges) > self.queue_size:
+            full = len(self._queue) + len(exchanges) > self.queue_size or (
+                self._queued_bytes + size > self.queue_bytes and self._queue
+            )
+            if full or self._stop:
                 self.refused += len(exchanges)
                 self.metrics.dropped.inc(len(exchanges))
                 return False
             self._queue.extend(exchanges)
+            self._queued_bytes += size
             self.accepted += len(exchanges)
             self.metrics.queue.set(len(self._queue))
             self._ready.notify()
         return True
 
+    def fits(self, count: int) -> bool:
+        """Whether a batch of `count` exchanges could ever be queued (413 when not)."""
+        return count <= self.queue_size
+
+    def count_skipped(self, lines: int) -> None:
+        """Lines a source could not read (the ingest endpoint's malformed lines)."""
+        with self._ready:
+            self.skipped += lines
+
     def put(self, exchange: Exchange) -> None:
-        """One exchange from a follower: waits for room instead of refusing (a file can wait)."""
+        """One exchange from a follower: waits for room instead of refusing (a file can
+        wait), until the analysis stops, when the exchange is counted as refused."""
         while not self.offer((exchange,)):
+            if self._stop:
+                return
             time.sleep(0.05)
 
     def stats(self) -> dict[str, Any]:
@@ -130,12 +152,20 @@ class LiveAnalysis:
             self._ready.notify()
             return self._ready.wait_for(lambda: not self._want_save, timeout)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Analyse what is queued, write the last snapshot (every traffic bucket), stop."""
+    def close(self, timeout: float = 60.0) -> None:
+        """Analyse what is queued, write the last snapshot (every traffic bucket), stop. What
+        is still queued after `timeout` is lost, and said so."""
         with self._ready:
             self._stop = True
             self._ready.notify()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error(
+                "live analysis did not finish in %.0f s: %d exchanges still queued are not "
+                "analysed, and the last snapshot may be missing",
+                timeout,
+                len(self._queue),
+            )
 
     # -- the analysis thread ----------------------------------------------------------------
 
@@ -152,8 +182,10 @@ class LiveAnalysis:
                 wanted = self._want_save and drained
             for exchange in batch:
                 self._analyse(exchange)
+            with self._ready:
+                self._queued_bytes -= sum(_bytes(e) for e in batch)
             if stop or wanted or time.monotonic() - last_save >= self.save_seconds:
-                self.save(final=stop)
+                self._save_contained(final=stop)
                 last_save = time.monotonic()
             if wanted:
                 with self._ready:
@@ -171,7 +203,7 @@ class LiveAnalysis:
                 auto_block(incident, self.blocks, self.blocking, self.bots)
             if exchange.findings and self.alerts is not None:
                 self.alerts.finding(exchange)
-            self.metrics.exchange(exchange)
+            self.metrics.exchange(exchange, self._settled(exchange))
         except Exception:
             self.failures += 1
             if self.failures == 1:
@@ -181,6 +213,16 @@ class LiveAnalysis:
         if exchange.started > self.latest:
             self.latest = exchange.started
             self.metrics.lag.set(max(0.0, self.clock() - exchange.started))
+
+    def _settled(self, exchange: Exchange) -> str | None:
+        """The exchange's endpoint as a metrics label, once its template is established."""
+        route, request = exchange.route, exchange.request
+        if route is None:
+            return None
+        endpoint = self.engine.inventory.endpoint(request.method, request.host, route)
+        if endpoint is None or endpoint.requests < SETTLED:
+            return None
+        return f"{request.method} {route}"
 
     def _changed(self, incident: Incident) -> None:
         told = self._seen.get(incident.id)
@@ -211,6 +253,14 @@ class LiveAnalysis:
             ),
         )
 
+    def _save_contained(self, final: bool) -> None:
+        """A snapshot that fails for any reason is logged; analysis goes on."""
+        try:
+            self.save(final)
+        except Exception:
+            self.failures += 1
+            log.exception("the live analysis could not take a snapshot; it goes on")
+
     def save(self, final: bool = False) -> None:
         """Write a snapshot. Only the analysis thread calls it: the engine is single-threaded."""
         try:
@@ -221,3 +271,12 @@ class LiveAnalysis:
             log.exception("cannot write the live analysis to the store; trying again later")
             return
         self.saves += 1
+
+
+def _bytes(exchange: Exchange) -> int:
+    """What an exchange holds in memory, roughly: its bodies."""
+    response = exchange.response
+    request_body = exchange.request.body
+    return (len(request_body) if request_body else 0) + (
+        len(response.body) if response is not None and response.body else 0
+    )

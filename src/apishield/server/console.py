@@ -136,7 +136,7 @@ class ConsoleServer:
         for follower in self.followers:
             follower.close()
         if self.analysis is not None:
-            self.analysis.skipped = sum(f.stats.skipped for f in self.followers)
+            self.analysis.count_skipped(sum(f.stats.skipped for f in self.followers))
             self.analysis.close()
         if self.alerter is not None:
             self.alerter.close()

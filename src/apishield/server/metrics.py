@@ -2,7 +2,9 @@
 
 Its own registry (not the process-global one), so two servers in one process (tests, the demo)
 never collide. Labels are bounded: rule ids and severities are finite; endpoints are route
-templates, at most `MAX_ENDPOINTS` of them, the rest under "other".
+templates the inventory has seen at least `SETTLED` times (a template from a few requests may
+still be a raw path, with a user's name or number in it), at most `MAX_ENDPOINTS` of them; the
+rest are "unsettled" or "other".
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from apishield.detect.incidents import Incident
 from apishield.exchange import Exchange, threat_label
 
 MAX_ENDPOINTS = 500
+SETTLED = 100
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -61,7 +64,8 @@ class Metrics:
         )
         self._endpoints: set[str] = set()
 
-    def exchange(self, exchange: Exchange) -> None:
+    def exchange(self, exchange: Exchange, endpoint: str | None = None) -> None:
+        """`endpoint`: "METHOD template" once the template is settled, else None."""
         self.requests.labels(threat_label(exchange.threat_level)).inc()
         decision = exchange.decision
         if decision.rule:
@@ -69,7 +73,7 @@ class Metrics:
         for finding in exchange.findings:
             self.findings.labels(finding.rule_id, finding.severity.label).inc()
         if exchange.duration is not None:
-            self.latency.labels(self._endpoint(exchange)).observe(exchange.duration)
+            self.latency.labels(self._endpoint(endpoint)).observe(exchange.duration)
 
     def incident(self, incident: Incident) -> None:
         """An incident's first detection."""
@@ -78,8 +82,9 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def _endpoint(self, exchange: Exchange) -> str:
-        name = f"{exchange.request.method} {exchange.route or '(unrouted)'}"
+    def _endpoint(self, name: str | None) -> str:
+        if name is None:
+            return "unsettled"
         if name in self._endpoints:
             return name
         if len(self._endpoints) < MAX_ENDPOINTS:

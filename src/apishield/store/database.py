@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import create_engine, delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -58,7 +59,7 @@ class Store:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = create_engine(parsed)
+            self.engine: Engine = create_engine(parsed, json_deserializer=orjson.loads)
         except NoSuchModuleError as exc:
             raise StoreError(
                 f"no driver for {parsed.drivername!r}; use e.g. {_EXAMPLES} "
@@ -69,6 +70,9 @@ class Store:
     def create(self) -> None:
         try:
             metadata.create_all(self.engine)
+            for table in metadata.sorted_tables:  # indexes added since a table was made
+                for index in table.indexes:
+                    index.create(self.engine, checkfirst=True)
             found = inspect(self.engine)
             columns = {c["name"] for c in found.get_columns("endpoints")}
             columns |= {f"runs.{c['name']}" for c in found.get_columns("runs")}
@@ -187,7 +191,23 @@ def _run_row(document: Mapping[str, Any]) -> dict[str, Any]:
         "spec_title": run.get("spec_title"),
         "coverage": document.get("coverage"),
         "stage_errors": run.get("stage_errors", {}),
-        "summary": document.get("summary"),
+        "summary": _run_summary(document),
+    }
+
+
+def _run_summary(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The document's summary, with the incident counts: the store keeps the most severe
+    incidents in full (`report.document.MAX_INCIDENTS`), the counts cover all of them."""
+    summary = document.get("summary")
+    if summary is None:
+        return None
+    incidents = document.get("incidents") or {}
+    return {
+        **summary,
+        "incidents": {
+            "total": incidents.get("total", 0),
+            "by_severity": incidents.get("by_severity", {}),
+        },
     }
 
 

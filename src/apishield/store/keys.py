@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,26 @@ TOKEN_FILE = "token"
 """The API token of `apishield serve`, beside the install secret unless `serve.token_file`."""
 
 
+MIN_TOKEN = 32
+"""Characters a token must have: an empty or short file never turns authentication off."""
+
+
 def install_secret(data_dir: Path) -> bytes:
     """Read the secret, creating it on first run. It never leaves the machine it was made on."""
-    return _created_once(data_dir / SECRET_FILE, lambda: secrets.token_bytes(32))
+    path = data_dir / SECRET_FILE
+    secret = _created_once(path, lambda: secrets.token_bytes(32))
+    if len(secret) < 16:
+        raise ConfigError(
+            f"the install secret {path} is {len(secret)} bytes, too short to key hashes; "
+            "delete it to make a new one (earlier keyed hashes will no longer match)"
+        )
+    return secret
 
 
 def api_token(path: Path) -> str:
     """The server's API token, created (43 URL-safe characters, mode 0600) on first start."""
-    return _created_once(path, lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+    token = _created_once(path, lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+    return _long_enough(token, path)
 
 
 def read_token(path: Path) -> str:
@@ -37,25 +50,40 @@ def read_token(path: Path) -> str:
             f"cannot read the apishield serve token at {path}: {exc.strerror}. Start "
             "`apishield serve` once to create it, or set analysis.token_file."
         ) from exc
-    if not token:
-        raise ConfigError(f"the token file {path} is empty; delete it and restart the server")
+    return _long_enough(token, path)
+
+
+def _long_enough(token: str, path: Path) -> str:
+    if len(token) < MIN_TOKEN:
+        raise ConfigError(
+            f"the token in {path} has {len(token)} characters; a token needs {MIN_TOKEN} or "
+            "more. Delete the file and restart `apishield serve` to make one"
+        )
     return token
 
 
 def _created_once(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The file's bytes, or new ones written whole before the file appears under its name (a
+    private temporary file linked into place), so no process ever reads it half-written."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = make()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process created it between our read and our create: use theirs.
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(value)
+        with os.fdopen(fd, "wb") as handle:  # mkstemp makes it 0600
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            # Another process created it between our read and our link: use theirs.
+            return path.read_bytes()
+    finally:
+        os.unlink(temporary)
     return value
 
 

@@ -44,7 +44,7 @@ endpoints = Table(
     Column(
         "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
     ),
-    Column("key", String(16), nullable=False, index=True),
+    Column("key", String(16), nullable=False),
     Column("method", String(16), nullable=False),
     Column("host", String(255), nullable=False),
     Column("template", Text, nullable=False),
@@ -57,6 +57,7 @@ endpoints = Table(
     Column("first_seen", Float),
     Column("last_seen", Float),
     Column("summary", JSON, nullable=False),
+    Index("endpoints_lookup", "run_id", "key"),
 )
 
 ingest_errors = Table(
@@ -113,6 +114,8 @@ incidents = Table(
     Column("first_seen", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
     Column("detail", JSON, nullable=False),  # rules, actors, endpoints, timeline: no raw values
+    Index("incidents_number", "run_id", "incident"),
+    Index("incidents_order", "run_id", "severity", "last_seen"),
 )
 
 
@@ -151,7 +154,8 @@ incident_endpoints = Table(
     metadata,
     Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("incident", Integer, primary_key=True),
-    Column("endpoint", String(16), primary_key=True, index=True),
+    Column("endpoint", String(16), primary_key=True),
+    Index("incident_endpoints_lookup", "run_id", "endpoint"),
 )
 """Which endpoints an incident touched, by endpoint id, for the endpoint page."""
 

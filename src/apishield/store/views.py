@@ -16,6 +16,7 @@ from apishield.store.schema import (
     finding_rules,
     incident_endpoints,
     incidents,
+    named_endpoint_key,
     runs,
     threat_levels,
 )
@@ -60,14 +61,9 @@ class Views:
                     )
                 ).all()
             )
-            by_severity: dict[str, int] = dict(
-                conn.execute(
-                    select(incidents.c.severity, func.count())
-                    .where(incidents.c.run_id == run_id)
-                    .group_by(incidents.c.severity)
-                ).all()
-            )
-            summary = {**(run["summary"] or {}), **_endpoint_summary(conn, run_id)}
+            stored = dict(run["summary"] or {})
+            counted = stored.pop("incidents", None) or _incident_counts(conn, run_id)
+            summary = {**stored, **_endpoint_summary(conn, run_id)}
         return {
             "run": {
                 "id": run["id"],
@@ -79,10 +75,7 @@ class Views:
             },
             "summary": summary,
             "threat_levels": {level: levels.get(level, 0) for level in ("low", "medium", "high")},
-            "incidents": {
-                "total": sum(by_severity.values()),
-                "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
-            },
+            "incidents": counted,
             "coverage": run["coverage"],
         }
 
@@ -165,14 +158,20 @@ class Views:
     def incidents(
         self, run_id: int, *, severity: str | None = None, limit: int = 50, offset: int = 0
     ) -> dict[str, Any]:
-        query = select(incidents.c.detail).where(incidents.c.run_id == run_id)
+        query = select(incidents.c.id).where(incidents.c.run_id == run_id)
         if severity:
             query = query.where(incidents.c.severity == severity)
         ordered = query.order_by(_RANK, incidents.c.last_seen.desc(), incidents.c.id)
         with self.store.engine.connect() as conn:
             total = _count(conn, query)
-            details = conn.execute(ordered.limit(limit).offset(offset)).scalars()
-            return {"total": total, "items": [_incident_item(d) for d in details]}
+            # Sort and page the ids only; read the (large) details of one page.
+            ids = conn.execute(ordered.limit(limit).offset(offset)).scalars().all()
+            details = dict(
+                conn.execute(
+                    select(incidents.c.id, incidents.c.detail).where(incidents.c.id.in_(ids))
+                ).all()
+            )
+            return {"total": total, "items": [_incident_item(details[i]) for i in ids]}
 
     def incident(self, run_id: int, number: int) -> dict[str, Any]:
         with self.store.engine.connect() as conn:
@@ -183,7 +182,13 @@ class Views:
             ).scalar_one_or_none()
         if detail is None:
             raise NotFoundError(f"no incident {number} in run {run_id}")
-        return dict(detail)
+        shown = dict(detail)
+        shown["endpoint_ids"] = {
+            name: key
+            for name in shown.get("endpoints", {})
+            if (key := named_endpoint_key(name)) is not None
+        }
+        return shown
 
     def actors(
         self, run_id: int, *, sort: ActorSort = "requests", limit: int = 50, offset: int = 0
@@ -204,6 +209,20 @@ class Views:
 
 def _count(conn: Connection, query: Select[Any]) -> int:
     return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _incident_counts(conn: Connection, run_id: int) -> dict[str, Any]:
+    by_severity: dict[str, int] = dict(
+        conn.execute(
+            select(incidents.c.severity, func.count())
+            .where(incidents.c.run_id == run_id)
+            .group_by(incidents.c.severity)
+        ).all()
+    )
+    return {
+        "total": sum(by_severity.values()),
+        "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
+    }
 
 
 def _risk_level(score: int) -> str:

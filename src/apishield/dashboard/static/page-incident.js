@@ -23,12 +23,14 @@ export function incidentPage(ctx) {
   const view = { allEndpoints: false }; // kept across refreshes
 
   async function refresh() {
-    const [incident, blocks, ids] = await Promise.all([
+    const [incident, blocks] = await Promise.all([
       get(`/api/v1/incidents/${encodeURIComponent(id)}`),
       optional(get("/api/v1/blocks")),
-      links ?? endpointIds(),
     ]);
-    links = ids;
+    // The server names each endpoint's id; an older one does not, so look them up then.
+    links = incident.endpoint_ids
+      ? new Map(Object.entries(incident.endpoint_ids))
+      : (links ?? (await endpointIds()));
     const blocked = new Set((blocks?.items ?? []).filter((b) => b.kind === "ip").map((b) => b.value));
     head.replaceChildren(
       h(
