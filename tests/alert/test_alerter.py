@@ -4,6 +4,7 @@ and close() delivering what is queued."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,6 @@ from apishield.testing import make_exchange
 from .conftest import (
     HttpReceiver,
     SilentServer,
-    free_port,
     summary,
     wait_until,
     webhook,
@@ -161,10 +161,18 @@ def test_a_hanging_receiver_never_holds_up_the_caller(
 def test_a_closed_port_fails_after_its_retries_and_analysis_goes_on(
     alerters: Build, http: Http
 ) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/hook"
+    # A bound socket that never listens: connecting is refused at once, and no other test
+    # can take the port while this one runs.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
     live = http()
     alerter = alerters(
-        {"sinks": [webhook(dead), webhook(live.url)], "retries": 2, "backoff_seconds": 0.01}
+        {
+            "sinks": [webhook(dead, timeout=2.0), webhook(live.url)],
+            "retries": 2,
+            "backoff_seconds": 0.01,
+        }
     )
     for n in range(1, 4):
         alerter.incident(summary(n))
@@ -172,6 +180,7 @@ def test_a_closed_port_fails_after_its_retries_and_analysis_goes_on(
     wait_until(lambda: sink_stats(alerter)["failed"] == 3)
     assert sink_stats(alerter)["retried"] == 6
     assert sink_stats(alerter, "webhook-2")["sent"] == 3
+    closed.close()
 
 
 def test_close_delivers_what_is_queued(alerters: Build, http: Http) -> None:

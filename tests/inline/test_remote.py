@@ -35,7 +35,7 @@ from apishield.inline.server import Server
 from apishield.privacy import Hasher
 from apishield.testing import make_exchange
 
-TOKEN = "test-token-0123456789"
+TOKEN = "test-token-0123456789-abcdefghijklmnop"
 
 
 class Receiver:
