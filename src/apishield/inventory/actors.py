@@ -21,6 +21,8 @@ MAX_ACTORS = 20_000
 MAX_IPS = 16
 MAX_ENDPOINTS = 32
 MAX_DISTINCT = 256
+Route = tuple[str, str, str]
+"""(method, host, route template); shown as "METHOD host template"."""
 MAX_SAMPLES = 50_000
 """Endpoint names with a raw sample path kept to settle them (the inventory caps at 20,000)."""
 """Addresses and endpoints counted per actor beyond those listed, for the distinct counts."""
@@ -34,9 +36,9 @@ class ActorStats:
     first_seen: float = 0.0
     last_seen: float = 0.0
     ips: set[str] = field(default_factory=set)
-    endpoints: Counter[str] = field(default_factory=Counter)
+    endpoints: Counter[Route] = field(default_factory=Counter)
     more_ips: set[str] = field(default_factory=set)
-    more_endpoints: set[str] = field(default_factory=set)
+    more_endpoints: set[Route] = field(default_factory=set)
     threat: list[int] = field(default_factory=lambda: [0, 0, 0])
     """Requests at threat level low, medium, high."""
 
@@ -46,7 +48,7 @@ class ActorStats:
             "identity": self.identity,
             "ips": sorted(self.ips),
             "ip_count": len(self.ips) + len(self.more_ips),
-            "endpoints": dict(self.endpoints.most_common(10)),
+            "endpoints": {" ".join(route): n for route, n in self.endpoints.most_common(10)},
             "endpoint_count": len(self.endpoints) + len(self.more_endpoints),
             "requests": self.requests,
             "errors": self.errors,
@@ -66,8 +68,8 @@ class ActorTally:
         self.actors: dict[str, ActorStats] = {}
         self.overflow = 0
         """Requests of actors that did not fit."""
-        self.samples: dict[str, str] = {}
-        """Endpoint name -> one raw path, in memory only, to settle provisional templates."""
+        self.samples: dict[Route, str] = {}
+        """Endpoint -> one raw path, in memory only, to settle provisional templates."""
 
     def __call__(self, exchange: Exchange) -> None:
         actor = exchange.actor
@@ -93,7 +95,7 @@ class ActorTally:
         stats.threat[2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0] += 1
         _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
         request = exchange.request
-        route = f"{request.method} {request.host} {exchange.route or request.path}"
+        route = (request.method, request.host, exchange.route or request.path)
         if route not in self.samples and len(self.samples) < MAX_SAMPLES:
             self.samples[route] = request.path
         if route in stats.endpoints or len(stats.endpoints) < MAX_ENDPOINTS:
@@ -115,17 +117,17 @@ class ActorTally:
     def settle(self, retemplate: Callable[[str, str], str]) -> None:
         """Name every endpoint by its template as the learner settles it now: an early
         provisional route (a raw path seen once) must not reach a report."""
-        names: dict[str, str] = {}
-        for name, path in self.samples.items():
-            method, host, _ = name.split(" ", 2)
-            names[name] = f"{method} {host} {retemplate(host, path)}"
+        names: dict[Route, Route] = {
+            route: (route[0], route[1], retemplate(route[1], path))
+            for route, path in self.samples.items()
+        }
         for stats in self.actors.values():
             if any(names.get(name, name) != name for name in stats.endpoints):
-                settled: Counter[str] = Counter()
+                settled: Counter[Route] = Counter()
                 for name, count in stats.endpoints.items():
                     settled[names.get(name, name)] += count
                 stats.endpoints = settled
-        settled_samples: dict[str, str] = {}
+        settled_samples: dict[Route, str] = {}
         for name, path in self.samples.items():
             settled_samples.setdefault(names[name], path)
         self.samples = settled_samples
