@@ -86,6 +86,8 @@ def test_serve_analyses_what_it_is_sent_and_what_it_follows(
             metrics = api.get("/metrics").text
             assert "apishield_requests_total" in metrics and "apishield_incidents_total" in metrics
             assert "apishield_upstream_latency_seconds_bucket" in metrics
+            opened = [m for m in metrics.splitlines() if m.startswith("apishield_incidents_total")]
+            assert opened and all('rule="' in m and 'severity="' in m for m in opened)
             dashboard = httpx.get(f"{base}/")
             assert (
                 dashboard.status_code == 200

@@ -40,8 +40,8 @@ class Metrics:
         )
         self.incidents = Counter(
             "apishield_incidents",
-            "Incidents opened, by category and severity at opening",
-            ["category", "severity"],
+            "Incidents opened, by the rule that opened them, category and severity at opening",
+            ["rule", "category", "severity"],
             registry=r,
         )
         self.latency = Histogram(
@@ -77,7 +77,8 @@ class Metrics:
 
     def incident(self, incident: Incident) -> None:
         """An incident's first detection."""
-        self.incidents.labels(incident.category, incident.severity.label).inc()
+        opened_by = next(iter(incident.rules), "")
+        self.incidents.labels(opened_by, incident.category, incident.severity.label).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
