@@ -69,44 +69,54 @@ class ConsoleServer:
         self.followers: list[LogFollower] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        views = Views(store)
         if read_only:
             fixed = show_run
-            parts = ApiParts(views, self.token, lambda: fixed or store.latest_run_id())
-        else:
-            self.alerter = Alerter.from_config(config.alerts)
-            metrics = Metrics()
-            self.analysis = LiveAnalysis(
-                build_engine(config, spec, state=self.backends.state),
-                store,
-                sources=["ingest", *(str(p) for p in follow)],
-                blocks=self.backends.blocks,
-                blocking=config.enforce.auto_block,
-                bots=config.enforce.bots,
-                alerts=self.alerter,
-                metrics=metrics,
-                queue_size=config.serve.queue,
-                save_seconds=config.serve.save_seconds,
-                clock=clock,
-            )
-            run_id = self.analysis.run_id
             parts = ApiParts(
-                views,
-                self.token,
-                lambda: run_id,
-                ingest=self.analysis,
-                blocks=self.blocks,
-                metrics=metrics.render,
-                max_batch_bytes=config.serve.max_batch_bytes,
+                Views(store), self.token, lambda: fixed or store.latest_run_id(), blocks=self.blocks
             )
+        else:
+            parts = self._live(store, spec, follow, clock)
             options = ParseOptions("follow", config.ingest.max_body_bytes)
             self.followers = [
                 LogFollower([path], fmt, options, from_start=from_start) for path in follow
             ]
-        if read_only:
-            parts.blocks = self.blocks
         host, port = parse_listen(listen or config.serve.listen)
         self.http = Server(server_app(parts), host, port, grace=5.0)
+
+    def _live(
+        self,
+        store: Store,
+        spec: ApiSpec | None,
+        follow: Sequence[Path],
+        clock: Callable[[], float],
+    ) -> ApiParts:
+        """The analysis, alerts and metrics of a live server, and the API parts over them."""
+        config = self.config
+        self.alerter = Alerter.from_config(config.alerts)
+        metrics = Metrics()
+        analysis = self.analysis = LiveAnalysis(
+            build_engine(config, spec, state=self.backends.state),
+            store,
+            sources=["ingest", *(str(p) for p in follow)],
+            blocks=self.backends.blocks,
+            blocking=config.enforce.auto_block,
+            bots=config.enforce.bots,
+            alerts=self.alerter,
+            metrics=metrics,
+            queue_size=config.serve.queue,
+            save_seconds=config.serve.save_seconds,
+            clock=clock,
+        )
+        run_id = analysis.run_id
+        return ApiParts(
+            Views(store),
+            self.token,
+            lambda: run_id,
+            ingest=analysis,
+            blocks=self.blocks,
+            metrics=metrics.render,
+            max_batch_bytes=config.serve.max_batch_bytes,
+        )
 
     @property
     def url(self) -> str:
