@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The main job: the demo telco API behind `apishield proxy`, `apishield serve` behind that, and
-# a simulated morning of benign and attack traffic played through them; prints the dashboard's
+# an hour and a half of simulated benign and attack traffic played through them; prints the dashboard's
 # URL and token. In a terminal it keeps the dashboard up until Ctrl+C; DEMO_ARGS="--duration 60"
 # bounds it. The previous, offline demo (simulate, then analyze into an HTML report): demo-report.
 demo: $(STAMP) $(ASSETS)
