@@ -35,13 +35,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from apishield.config import Config, parse_config
-from apishield.exchange import Request, Response
+from apishield.exchange import Exchange, Request, Response
 from apishield.ingest.openapi import load_spec
 from apishield.inline.asgi import ApishieldMiddleware
 from apishield.inline.guard import Guard
 from apishield.inline.proxy import ReverseProxy, Upstream
 from apishield.inline.remote import RemoteOffload
 from apishield.inline.server import SWITCH_INTERVAL, Server
+from apishield.server.analysis import LiveAnalysis
 from apishield.server.console import ConsoleServer
 from apishield.sim.run import SPEC, Options, plan
 from apishield.sim.telco.app import create_app
@@ -53,6 +54,7 @@ from apishield.store.database import Store
 from apishield.store.views import Views
 
 DAY = 86_400.0
+HISTORY_BATCH = 500
 DEMO_ONSETS = {
     "enumeration": 0.15,
     "exfiltration": 0.2,
@@ -102,6 +104,9 @@ class DemoOptions:
     scenarios: str = "all"
     onsets: Mapping[str, float] = field(default_factory=lambda: dict(DEMO_ONSETS))
     """Hours after the start at which scenarios begin."""
+    history: bool = True
+    """Analyse the simulated day before first (benign, without health checks), so detectors
+    that judge an identity against its own history have one."""
 
 
 @dataclass(slots=True)
@@ -226,6 +231,8 @@ class Demo:
         self.proxy = Server(ApishieldMiddleware(ReverseProxy(upstream), self.guard), "127.0.0.1", 0)
         self.spec_path = spec_path
         self._interval = sys.getswitchinterval()
+        self.history_events = 0
+        """Exchanges of the day before analysed at start (`DemoOptions.history`)."""
 
     def start(self) -> None:
         # Six threads share one interpreter lock, and the driver waits on each answer: at the
@@ -236,6 +243,46 @@ class Demo:
         self.api.start()
         self.console.start()
         self.proxy.start()
+        if self.options.history:
+            self.history_events = self._analyse_history()
+
+    def _analyse_history(self) -> int:
+        """Yesterday's benign traffic, straight into the server's analysis (no proxy, no HTTP):
+        what a server that had been running a day would know. Returns the exchanges analysed."""
+        options = self.options
+        start = dt.datetime.fromtimestamp(self.plan.calendar.start - DAY, dt.UTC)
+        yesterday = plan(
+            Options(
+                options.out / "history",
+                days=1.0,
+                seed=options.seed,
+                subscribers=options.subscribers,
+                scenarios="none",
+                start=start.date().isoformat(),
+            )
+        )
+        streams = [s for s in yesterday.streams if s.label != "benign:probe"]
+        analysis = self.console.analysis
+        assert analysis is not None  # the demo's server always analyses
+        batch: list[Exchange] = []
+        count = 0
+        for event in merge(streams, yesterday.api.dispatch, yesterday.calendar.end):
+            batch.append(Exchange(event.request, event.response, event.started, event.service_time))
+            if len(batch) == HISTORY_BATCH:
+                count += self._offer(analysis, batch)
+                batch = []
+        count += self._offer(analysis, batch)
+        analysis.flush(300.0)
+        return count
+
+    @staticmethod
+    def _offer(analysis: LiveAnalysis, batch: list[Exchange]) -> int:
+        """Queue the batch, waiting while the analysis is busy (five minutes at most)."""
+        for _ in range(6_000):
+            if not batch or analysis.offer(batch):
+                return len(batch)
+            time.sleep(0.05)
+        return 0
 
     def run(self, stop: threading.Event) -> Progress:
         """Play the simulated traffic through the proxy until it ends, `duration` passes or

@@ -54,6 +54,10 @@ def demo(
 
     began = time.monotonic()
     options = DemoOptions(out, seed, subscribers, hours, speed, duration, port)
+    err.print(
+        "apishield demo: starting the telco API, the proxy and the server, and analysing the "
+        "simulated day before (what a server running since yesterday would know) ..."
+    )
     try:
         runner = Demo(options, _alerted)
         runner.start()
