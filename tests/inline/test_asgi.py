@@ -679,3 +679,16 @@ def test_one_endpoint_can_strip_while_the_default_does_not(make_guard: MakeGuard
     plain, _ = make_guard(spec=customer_spec())
     (unstripped,) = _get(_leaky(plain), "/customers/7")
     assert unstripped.content == RAW
+
+
+def test_the_guards_clock_times_requests_and_a_step_back_never_gives_a_negative_duration(
+    make_guard: MakeGuard,
+) -> None:
+    guard, analysed = make_guard()
+    readings = iter([1_000.0, 990.0, 2_000.0, 2_000.5])  # the second reading steps back
+    guard.clock = lambda: next(readings)
+    _get(_starlette(guard), "/customers/1", "/customers/2")
+    guard.flush()
+    first, second = analysed.get_nowait(), analysed.get_nowait()
+    assert (first.started, first.duration) == (1_000.0, 0.0)
+    assert (second.started, second.duration) == (2_000.0, 0.5)

@@ -31,7 +31,8 @@ class AnswerCopy:
             if self.status is not None:
                 body = bytes(self.body) if self.cap > 0 else None
                 exchange.response = Response(self.status, self.headers, body, self.size)
-            exchange.duration = self.guard.clock() - exchange.started
+            # Never negative, even when the clock steps back (NTP, a simulated clock).
+            exchange.duration = max(0.0, self.guard.clock() - exchange.started)
             self.guard.submit(exchange)
         except Exception:
             self.guard.failed("response")

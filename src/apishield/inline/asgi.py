@@ -71,7 +71,7 @@ class ApishieldMiddleware:
             if exchange is not None:
                 # Timed before any tarpit: its wait is not the API's latency.
                 exchange.response = refusal.response()
-                exchange.duration = guard.clock() - exchange.started
+                exchange.duration = max(0.0, guard.clock() - exchange.started)
             with guard.tarpits.hold(refusal) as delay:
                 if delay > 0:
                     await asyncio.sleep(delay)

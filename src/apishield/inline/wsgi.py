@@ -107,7 +107,7 @@ def _refuse(
     if exchange is not None:
         # Timed before any tarpit: its wait is not the API's latency.
         exchange.response = refusal.response()
-        exchange.duration = guard.clock() - exchange.started
+        exchange.duration = max(0.0, guard.clock() - exchange.started)
     with guard.tarpits.hold(refusal) as delay:
         if delay > 0:
             time.sleep(delay)  # at most enforce.bots.tarpit_seconds, on this worker thread
