@@ -41,7 +41,7 @@ from apishield.exchange import Exchange
 from apishield.ingest.base import LineParser, ParseOptions
 from apishield.ingest.detect import detect_format
 from apishield.ingest.fieldmap import merge_fields
-from apishield.ingest.reader import LINE_PARSERS, line_limit
+from apishield.ingest.reader import LINE_PARSERS, line_limit, parsed
 from apishield.ingest.stats import IngestError, IngestStats, Skip
 from apishield.ingest.stream import BOM, HEAD_BYTES
 
@@ -425,20 +425,7 @@ class LogFollower:
         if not lines:
             return
         parse = generation.parse or self._parser(followed, generation, final=True) or _undetected
-        stats, name = self.stats, generation.name
-        for line_no, line in lines:
-            try:
-                exchange = parse(line, line_no)
-            except Skip as skip:
-                stats.skip(name, line_no, skip.reason, skip.detail)
-                continue
-            except Exception as exc:  # a parser bug costs one line, not the file
-                stats.skip(name, line_no, "parser error", f"{type(exc).__name__}: {exc}")
-                if stats.skipped_by_reason["parser error"] == 1:
-                    log.exception("parser error on %s:%d; line skipped", name, line_no)
-                continue
-            stats.events += 1
-            taken.append(exchange)
+        taken.extend(parsed(parse, lines, generation.name, self.stats))
 
     def _where(self) -> str:
         return ", ".join(str(followed.path) for followed in self._followed)

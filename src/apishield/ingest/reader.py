@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from apishield.config import FORMATS
@@ -27,23 +27,29 @@ def lines_of(make_parser: Callable[[ParseOptions], LineParser]) -> Reader:
     """A reader for a one-event-per-line format, given how to make its per-file line parser."""
 
     def read(stream: LogStream, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
-        parse = make_parser(options)
-        name = options.name
-        for line_no, line in read_lines(stream, stats, line_limit(options.max_body_bytes)):
-            try:
-                exchange = parse(line, line_no)
-            except Skip as skip:
-                stats.skip(name, line_no, skip.reason, skip.detail)
-                continue
-            except Exception as exc:  # a parser bug costs one line, not the file
-                stats.skip(name, line_no, "parser error", f"{type(exc).__name__}: {exc}")
-                if stats.skipped_by_reason["parser error"] == 1:
-                    log.exception("parser error on %s:%d; line skipped", name, line_no)
-                continue
-            stats.events += 1
-            yield exchange
+        lines = read_lines(stream, stats, line_limit(options.max_body_bytes))
+        return parsed(make_parser(options), lines, options.name, stats)
 
     return read
+
+
+def parsed(
+    parse: LineParser, lines: Iterable[tuple[int, bytes]], name: str, stats: IngestStats
+) -> Iterator[Exchange]:
+    """Each numbered line an exchange or a counted skip; never raises for a bad line."""
+    for line_no, line in lines:
+        try:
+            exchange = parse(line, line_no)
+        except Skip as skip:
+            stats.skip(name, line_no, skip.reason, skip.detail)
+            continue
+        except Exception as exc:  # a parser bug costs one line, not the file
+            stats.skip(name, line_no, "parser error", f"{type(exc).__name__}: {exc}")
+            if stats.skipped_by_reason["parser error"] == 1:
+                log.exception("parser error on %s:%d; line skipped", name, line_no)
+            continue
+        stats.events += 1
+        yield exchange
 
 
 LINE_PARSERS: dict[str, Callable[[ParseOptions], LineParser]] = {
