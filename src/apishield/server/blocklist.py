@@ -8,13 +8,12 @@ for live traffic, the demo's accelerated clock in `apishield demo`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from apishield.config import Config
 from apishield.limits import Block, Blocks
 from apishield.privacy import Hasher
-from apishield.state.admin import block_action, block_kind, block_value
+from apishield.state.admin import lift_block, place_block
 
 
 class ManagedBlocks:
@@ -40,13 +39,17 @@ class ManagedBlocks:
         return self.clock()
 
     def add(self, kind: str, value: str, seconds: float | None, reason: str, action: str) -> Block:
-        checked = block_kind(kind)
-        stored = block_value(self.config, checked, value, self.hasher)
-        until = math.inf if seconds is None else self.clock() + seconds
-        answer = block_action(action)
-        self.blocks.block(checked, stored, until, reason, answer)
-        return Block(checked, stored, until, reason, answer)
+        return place_block(
+            self.blocks,
+            self.config,
+            kind,
+            value,
+            seconds=seconds,
+            reason=reason,
+            hasher=self.hasher,
+            now=self.clock(),
+            action=action,
+        )
 
     def remove(self, kind: str, value: str) -> bool:
-        checked = block_kind(kind)
-        return self.blocks.unblock(checked, block_value(self.config, checked, value, self.hasher))
+        return lift_block(self.blocks, self.config, kind, value, self.hasher)

@@ -22,7 +22,7 @@ import time
 from typing import TypeVar
 
 from apishield.config import Config
-from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind
+from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind, Blocks
 from apishield.privacy import Hasher
 from apishield.state.factory import Backends, open_backends
 
@@ -59,29 +59,61 @@ def add_block(
     """Block `value` for `seconds` (for good when None), answered as `action` says; an
     existing block keeps the later expiry and takes the new action. `hasher` is needed only
     where the config hashes IPs or identities."""
+    backends = _shared(config)
+    try:
+        return place_block(
+            backends.blocks,
+            config,
+            kind,
+            value,
+            seconds=seconds,
+            reason=reason,
+            hasher=hasher,
+            now=time.time() if now is None else now,
+            action=action,
+        )
+    finally:
+        backends.close()
+
+
+def remove_block(config: Config, kind: str, value: str, hasher: Hasher | None = None) -> bool:
+    """Lift a block; False when there was none."""
+    backends = _shared(config)
+    try:
+        return lift_block(backends.blocks, config, kind, value, hasher)
+    finally:
+        backends.close()
+
+
+def place_block(
+    blocks: Blocks,
+    config: Config,
+    kind: str,
+    value: str,
+    *,
+    seconds: float | None,
+    reason: str,
+    hasher: Hasher | None,
+    now: float,
+    action: str,
+) -> Block:
+    """`add_block` on blocks the caller holds (the server's, shared or its own)."""
     if seconds is not None and not seconds > 0:
         raise BlocksError(f"a block lasts more than zero seconds, not {seconds}")
     checked = block_kind(kind)
     answer = block_action(action)
     stored = block_value(config, checked, value, hasher)
-    until = math.inf if seconds is None else (time.time() if now is None else now) + seconds
-    backends = _shared(config)
-    try:
-        backends.blocks.block(checked, stored, until, reason, answer)
-    finally:
-        backends.close()
+    until = math.inf if seconds is None else now + seconds
+    blocks.block(checked, stored, until, reason, answer)
     return Block(checked, stored, until, reason, answer)
 
 
-def remove_block(config: Config, kind: str, value: str, hasher: Hasher | None = None) -> bool:
-    """Lift a block; False when there was none."""
+def lift_block(
+    blocks: Blocks, config: Config, kind: str, value: str, hasher: Hasher | None = None
+) -> bool:
+    """`remove_block` on blocks the caller holds."""
     checked = block_kind(kind)
-    stored = block_value(config, checked, value, hasher)
-    backends = _shared(config)
-    try:
-        return backends.blocks.unblock(checked, stored)
-    finally:
-        backends.close()
+    return blocks.unblock(checked, block_value(config, checked, value, hasher))
 
 
 def block_kind(kind: str) -> BlockKind:
