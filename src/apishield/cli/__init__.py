@@ -5,6 +5,6 @@ imported, which this package does for all of them.
 """
 
 from apishield.cli import analyze, blocks, demo, inline, serve, simulate, spec
-from apishield.cli.common import app, main
+from apishield.cli.root import app, main
 
 __all__ = ["analyze", "app", "blocks", "demo", "inline", "main", "serve", "simulate", "spec"]

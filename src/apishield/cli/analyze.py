@@ -11,18 +11,18 @@ import orjson
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from apishield.cli.common import (
+from apishield.cli.root import (
     ConfigOption,
     DbOption,
-    _config,
-    _engine,
-    _fail,
-    _spec,
-    _store,
-    _write_spec,
     app,
     console,
+    engine_for,
     err,
+    fail,
+    open_store,
+    optional_spec,
+    read_config,
+    write_spec,
 )
 from apishield.config import FORMATS, Config
 from apishield.engine import Engine
@@ -70,20 +70,20 @@ def analyze(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Learn the API inventory from recorded traffic, score its risk and persist the results."""
-    config = _config(config_file)
+    config = read_config(config_file)
     updates: dict[str, Any] = {}
     if fmt is not None:
         if fmt not in FORMATS:
-            _fail(f"--format {fmt!r} is not known; use one of: {', '.join(FORMATS)}")
+            fail(f"--format {fmt!r} is not known; use one of: {', '.join(FORMATS)}")
         updates["ingest"] = config.ingest.model_copy(update={"format": fmt})
     if trusted_proxy:
         updates["identity"] = config.identity.model_copy(
             update={"trusted_proxies": [_network(p) for p in trusted_proxy]}
         )
     config = config.model_copy(update=updates)
-    api_spec = _spec(spec or config.inventory.spec)
-    store = _store(db or config.store.url)
-    engine = _engine(config, api_spec)
+    api_spec = optional_spec(spec or config.inventory.spec)
+    store = open_store(db or config.store.url)
+    engine = engine_for(config, api_spec)
 
     started = time.time()
     stats = IngestStats()
@@ -110,7 +110,7 @@ def analyze(
     try:
         run_id = store.save_analysis(document, engine.series_points())
     except StoreError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     render(document, console, top=top)
     _write_outputs(document, html, json_out, openapi, engine)
     console.print(f"Saved as run {run_id} in {store.url}")
@@ -122,7 +122,7 @@ def _open_findings(path: Path | None) -> BinaryIO | None:
     try:
         return path.open("wb")
     except OSError as exc:
-        _fail(f"cannot write findings to {path}: {exc.strerror}")
+        fail(f"cannot write findings to {path}: {exc.strerror}")
 
 
 def _replay(
@@ -155,7 +155,7 @@ def _replay(
                         rate = count / max(time.perf_counter() - first, 1e-9)
                         progress.update(task, description=f"{log}: {count:,} events, {rate:,.0f}/s")
             except IngestError as exc:
-                _fail(str(exc))
+                fail(str(exc))
             progress.remove_task(task)
 
 
@@ -174,11 +174,11 @@ def _write_outputs(
         console.print(f"JSON report: {json_out}")
     if openapi is not None:
         endpoints = [endpoint_from_summary(e) for e in document["endpoints"]]
-        _write_spec(openapi, export_openapi(endpoints, title="Learned API", version="observed"))
+        write_spec(openapi, export_openapi(endpoints, title="Learned API", version="observed"))
 
 
 def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(value, strict=False)
     except ValueError:
-        _fail(f"--trusted-proxy {value!r} is not an IP address or CIDR such as 10.0.0.0/8")
+        fail(f"--trusted-proxy {value!r} is not an IP address or CIDR such as 10.0.0.0/8")

@@ -8,13 +8,13 @@ from typing import Annotated
 import orjson
 import typer
 
-from apishield.cli.common import (
+from apishield.cli.root import (
     ConfigOption,
-    _config,
-    _fail,
     app,
     console,
     err,
+    fail,
+    read_config,
 )
 from apishield.config import Config
 from apishield.privacy import Hasher
@@ -41,7 +41,7 @@ def _block_hasher(config: Config) -> Hasher | None:
     try:
         return Hasher(install_secret(config.data_dir))
     except (OSError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @blocks_app.command("list")
@@ -55,13 +55,13 @@ def blocks_list(
     from apishield.state.admin import BlocksError, list_blocks
     from apishield.stateful import StateUnavailable
 
-    config = _config(config_file)
+    config = read_config(config_file)
     try:
         blocks = list_blocks(config)
     except BlocksError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except StateUnavailable as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if as_json:
         for block in blocks:
             ends = None if block.until == float("inf") else block.until
@@ -106,7 +106,7 @@ def blocks_add(
     from apishield.state.admin import BlocksError, add_block
     from apishield.stateful import StateUnavailable
 
-    config = _config(config_file)
+    config = read_config(config_file)
     try:
         block = add_block(
             config,
@@ -118,9 +118,9 @@ def blocks_add(
             action=action,
         )
     except BlocksError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except StateUnavailable as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     span = "until removed" if seconds is None else f"for {seconds:g}s"
     answer = "" if block.action == "block" else f" ({block.action})"
     console.print(f"blocked {block.kind} {block.value} {span}{answer}")
@@ -132,13 +132,13 @@ def blocks_remove(kind: BlockKind, value: BlockValue, config_file: ConfigOption 
     from apishield.state.admin import BlocksError, remove_block
     from apishield.stateful import StateUnavailable
 
-    config = _config(config_file)
+    config = read_config(config_file)
     try:
         lifted = remove_block(config, kind, value, _block_hasher(config))
     except BlocksError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except StateUnavailable as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if not lifted:
         err.print(f"no {kind} block on {value}")
         raise typer.Exit(1)

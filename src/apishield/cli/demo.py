@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from apishield.cli.common import _fail, app, console, err
+from apishield.cli.root import app, console, err, fail
 
 STATUS_SECONDS = 1.0
 
@@ -62,7 +62,7 @@ def demo(
         runner = Demo(options, _alerted)
         runner.start()
     except (ListenError, OSError) as exc:
-        _fail(f"{exc}; is another apishield demo running? Try --port 0")
+        fail(f"{exc}; is another apishield demo running? Try --port 0")
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:

@@ -7,15 +7,15 @@ from typing import Annotated
 
 import typer
 
-from apishield.cli.common import (
+from apishield.cli.root import (
     ConfigOption,
     DbOption,
-    _config,
-    _engine,
-    _fail,
-    _spec,
     app,
+    engine_for,
     err,
+    fail,
+    optional_spec,
+    read_config,
 )
 from apishield.config import ConfigError
 from apishield.store.database import StoreError
@@ -53,7 +53,7 @@ def proxy(
     from apishield.inline.server import ListenError, Server, parse_listen
     from apishield.state.factory import open_backends
 
-    config = _config(config_file)
+    config = read_config(config_file)
     try:
         target = Upstream.parse(
             upstream,
@@ -63,15 +63,15 @@ def proxy(
         )
         host, port = parse_listen(listen)
     except (UpstreamError, ListenError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     backends = open_backends(config)
-    engine = _engine(config, _spec(spec or config.inventory.spec), backends.state)
+    engine = engine_for(config, optional_spec(spec or config.inventory.spec), backends.state)
     guard = Guard.around(engine, config, backends)
     try:
         server = Server(ApishieldMiddleware(ReverseProxy(target), guard), host, port, grace=grace)
     except ListenError as exc:
         guard.close()
-        _fail(str(exc))
+        fail(str(exc))
     err.print(
         f"apishield proxy: {server.url} -> {target.base} "
         f"(enforce: {config.enforce.mode}); Ctrl+C or SIGTERM stops"
@@ -115,10 +115,10 @@ def worker(
     from apishield.config import StoreConfig
     from apishield.worker import run_worker
 
-    config = _config(config_file)
+    config = read_config(config_file)
     if db is not None:
         config = config.model_copy(update={"store": StoreConfig(url=db)})
-    api_spec = _spec(spec or config.inventory.spec)
+    api_spec = optional_spec(spec or config.inventory.spec)
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -131,9 +131,9 @@ def worker(
     try:
         report = run_worker(config, api_spec, consumer, stop)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except StoreError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     stats = report.stats
     saved = f"latest run {report.run_ids[-1]}" if report.run_ids else "nothing to save"
     err.print(

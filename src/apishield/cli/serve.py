@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from apishield.cli.common import ConfigOption, DbOption, _config, _fail, _spec, _store, app, err
+from apishield.cli.root import (
+    ConfigOption,
+    DbOption,
+    app,
+    err,
+    fail,
+    open_store,
+    optional_spec,
+    read_config,
+)
 from apishield.config import FORMATS, ConfigError
 
 
@@ -46,24 +55,24 @@ def serve(
     from apishield.server.console import ConsoleServer
     from apishield.store.database import StoreError
 
-    config = _config(config_file)
+    config = read_config(config_file)
     if db is not None:
         config = config.model_copy(update={"store": StoreConfig(url=db)})
     if log_format not in FORMATS:
-        _fail(f"--format {log_format!r} is not one of {', '.join(FORMATS)}")
+        fail(f"--format {log_format!r} is not one of {', '.join(FORMATS)}")
     shown: int | None = None
     if run is not None and run != "latest":
         if not run.isdigit():
-            _fail(f"--run {run!r} is not a run id or 'latest'")
+            fail(f"--run {run!r} is not a run id or 'latest'")
         shown = int(run)
     if run is not None and follow:
-        _fail("--run shows a stored run and analyses nothing: drop --follow, or drop --run")
-    store = _store(config.store.url)
+        fail("--run shows a stored run and analyses nothing: drop --follow, or drop --run")
+    store = open_store(config.store.url)
     try:
         server = ConsoleServer(
             config,
             store,
-            _spec(spec or config.inventory.spec),
+            optional_spec(spec or config.inventory.spec),
             listen=listen,
             show_run=shown,
             read_only=run is not None,
@@ -72,9 +81,9 @@ def serve(
             from_start=from_start,
         )
     except (ConfigError, ListenError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except StoreError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if server.http.host not in ("127.0.0.1", "::1", "localhost"):
         err.print(
             f"[yellow]warning:[/] listening on {server.http.host}: the API, the dashboard and "

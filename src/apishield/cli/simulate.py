@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-from apishield.cli.common import (
-    _fail,
+from apishield.cli.root import (
     app,
     console,
     err,
+    fail,
 )
 
 
@@ -43,7 +43,7 @@ def simulate(
     from apishield.sim import simulate as run_simulation
 
     if fmt not in SIM_FORMATS:
-        _fail(f"--format {fmt!r} is not known; use one of: {', '.join(SIM_FORMATS)}")
+        fail(f"--format {fmt!r} is not known; use one of: {', '.join(SIM_FORMATS)}")
     options = Options(out, fmt, days, subscribers, scenarios, seed, start, truth, requests)
     columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[count]:,} requests"))
     with Progress(*columns, TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
@@ -55,7 +55,7 @@ def simulate(
         try:
             summary = run_simulation(options, progress)
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     rate = summary.requests / max(summary.seconds, 1e-9)
     console.print(
         f"Wrote {summary.requests:,} requests to {out} in {summary.seconds:.1f}s "

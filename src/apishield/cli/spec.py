@@ -8,16 +8,16 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from apishield.cli.common import (
+from apishield.cli.root import (
     ConfigOption,
     DbOption,
-    _config,
-    _fail,
-    _load_spec,
-    _store,
-    _write_spec,
     console,
+    fail,
+    open_store,
+    read_config,
+    read_spec,
     spec_app,
+    write_spec,
 )
 from apishield.inventory.diff import diff_spec
 from apishield.inventory.endpoint import endpoint_from_summary
@@ -37,7 +37,7 @@ def spec_export(
 ) -> None:
     """Export the inventory of the latest stored analysis as OpenAPI 3.1."""
     endpoints = _stored_endpoints(db, config_file)
-    _write_spec(out, export_openapi(endpoints, title=title, version="observed"))
+    write_spec(out, export_openapi(endpoints, title=title, version="observed"))
 
 
 @spec_app.command("diff")
@@ -50,15 +50,15 @@ def spec_diff(
     ] = None,
 ) -> None:
     """Compare the latest stored inventory with a documented specification."""
-    diff = diff_spec(_stored_endpoints(db, config_file), _load_spec(spec))
+    diff = diff_spec(_stored_endpoints(db, config_file), read_spec(spec))
     console.print(diff.summary())
     if json_out is not None:
         json_out.write_bytes(orjson.dumps(diff.to_dict(), option=orjson.OPT_INDENT_2))
 
 
 def _stored_endpoints(db: str | None, config_file: Path | None) -> list[Any]:
-    store = _store(db or _config(config_file).store.url)
+    store = open_store(db or read_config(config_file).store.url)
     run_id = store.latest_run_id()
     if run_id is None:
-        _fail(f"no analysis stored in {store.url} yet; run `apishield analyze LOG --db ...` first")
+        fail(f"no analysis stored in {store.url} yet; run `apishield analyze LOG --db ...` first")
     return [endpoint_from_summary(e) for e in store.load_endpoints(run_id)]

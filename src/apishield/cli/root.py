@@ -1,5 +1,5 @@
-"""What every `apishield` command shares: the Typer app, the consoles, the options, and the
-steps that turn a bad input into a clear error and exit."""
+"""The root `apishield` command and what every command shares: the consoles, the options, and
+the steps that turn a bad input into a clear error and exit."""
 
 from __future__ import annotations
 
@@ -41,20 +41,20 @@ DbOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
 
-def _config(path: Path | None) -> Config:
+def read_config(path: Path | None) -> Config:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return config
 
 
-def _write_spec(path: Path, document: dict[str, Any]) -> None:
+def write_spec(path: Path, document: dict[str, Any]) -> None:
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
@@ -64,37 +64,37 @@ def _write_spec(path: Path, document: dict[str, Any]) -> None:
     console.print(f"OpenAPI 3.1: {path}")
 
 
-def _spec(path: Path | None) -> ApiSpec | None:
-    return None if path is None else _load_spec(path)
+def optional_spec(path: Path | None) -> ApiSpec | None:
+    return None if path is None else read_spec(path)
 
 
-def _load_spec(path: Path) -> ApiSpec:
+def read_spec(path: Path) -> ApiSpec:
     try:
         api_spec = load_spec(path)
     except SpecError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for warning in api_spec.warnings[:5]:
         err.print(f"[yellow]spec warning:[/] {warning}")
     return api_spec
 
 
-def _store(url: str) -> Store:
+def open_store(url: str) -> Store:
     try:
         store = Store(url)
         store.create()
     except StoreError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     return store
 
 
-def _engine(config: Config, api_spec: ApiSpec | None, state: State | None = None) -> Engine:
+def engine_for(config: Config, api_spec: ApiSpec | None, state: State | None = None) -> Engine:
     try:
-        return build_engine(config, api_spec, state=state, warn=_warn)
+        return build_engine(config, api_spec, state=state, warn=warn)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     err.print(f"[yellow]{message}[/]")
 
 
