@@ -290,10 +290,11 @@ def ingest_run(
     findings = incidents = processed = 0
     began, cpu, thread_cpu = clock(), time.process_time(), time.thread_time()
     for exchange in itertools.islice(read_exchanges(traffic, "jsonl", stats=IngestStats()), events):
+        mark = engine.detection_mark()
         engine.process(exchange)
         processed += 1
-        touched = engine.touched_incident(exchange, 0)
-        summary = touched.summary() if touched is not None else None
+        touched = engine.touched_incidents(exchange, mark)
+        summary = touched[0].summary() if touched else None
         start = clock()
         alerter.finding(exchange)
         if summary is not None:

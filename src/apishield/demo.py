@@ -127,7 +127,8 @@ identity:
   trusted_proxies: ["{proxies}", "127.0.0.1/32"]
 enforce:
   mode: enforce
-  auto_block: {{enabled: true, min_severity: high, block_seconds: 21600}}
+  auto_block: {{enabled: true, min_severity: high, block_seconds: 21600, campaign_members: true}}
+  bots: {{action: decoy}}
   rate_limits:
     actor: {{requests: 600, per_seconds: 60, burst: 200}}
 serve:

@@ -125,15 +125,26 @@ class Engine:
     def process(self, exchange: Exchange) -> None:
         self.pipeline.run(exchange)
 
-    def touched_incident(self, exchange: Exchange, findings_before: int) -> Incident | None:
-        """The actor's open incident, when analysing `exchange` (which had `findings_before`
-        findings) just added a detection to it; what automatic blocks act on."""
-        if exchange.actor is None or len(exchange.findings) == findings_before:
-            return None
-        incident = self.detect.correlator.open.get(f"actor:{exchange.actor.key}")
-        if incident is None or incident.last_seen != exchange.started:
-            return None
-        return incident
+    def detection_mark(self) -> int:
+        """Detections correlated so far; taken before an exchange, for `touched_incidents`."""
+        return self.detect.correlator.detections
+
+    def touched_incidents(self, exchange: Exchange, mark: int) -> list[Incident]:
+        """The incidents analysing `exchange` just added detections to (`mark` was taken with
+        `detection_mark` before): the actor's own, and campaigns the actor took part in; what
+        automatic blocks act on. Repeats inside a rule's cool-down count: an actor still at it
+        keeps its block."""
+        correlator = self.detect.correlator
+        added = correlator.detections - mark
+        if exchange.actor is None or added <= 0:
+            return []
+        own = f"actor:{exchange.actor.key}"
+        touched: list[Incident] = []
+        for incident in list(correlator.recent)[-added:]:
+            wanted = incident.scope == own or incident.scope.startswith("campaign:")
+            if wanted and all(seen is not incident for seen in touched):
+                touched.append(incident)
+        return touched
 
     def result(self) -> InventoryResult:
         """Settle route templates learned so far, then judge every endpoint."""

@@ -253,12 +253,13 @@ class Worker:
     # -- analysing -----------------------------------------------------------------------------
 
     def _analyse(self, exchange: Exchange) -> None:
-        before = len(exchange.findings)
+        mark = self.engine.detection_mark()
         self.engine.process(exchange)  # each stage is contained by the pipeline
-        incident = self.engine.touched_incident(exchange, before)
-        if incident is not None and self.blocks is not None:
+        if self.blocks is None:
+            return
+        for incident in self.engine.touched_incidents(exchange, mark):
             try:
-                auto_block(incident, self.blocks, self.blocking, self.bots)
+                auto_block(incident, self.blocks, self.blocking, self.bots, exchange.actor)
             except StateUnavailable as error:
                 log.warning("worker %s: cannot raise a block: %s", self.consumer, error)
 

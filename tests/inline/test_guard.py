@@ -182,3 +182,56 @@ def test_the_tarpit_cap_answers_at_once_and_frees_its_slot_however_the_wait_ends
     assert tarpits.stats() == {"holding": 0, "held": 2, "at_once": 1}
     with Tarpits(0).hold(slow) as never:
         assert never == 0.0
+
+
+class Campaign:
+    """Stands for a campaign detector: every exchange's actor takes part in one distributed
+    enumeration; only the first detection is fresh, the rest are repeats inside the cool-down."""
+
+    name = "campaign"
+
+    def __init__(self, guard: Guard) -> None:
+        self.correlator = guard.engine.detect.correlator
+        self.finding = Finding(
+            "enum.regular-clients", "Many machine-regular clients on one endpoint", Severity.HIGH
+        )
+
+    def __call__(self, exchange: Exchange) -> None:
+        assert exchange.actor is not None
+        fresh = self.correlator.detections == 0
+        scope = "campaign:enum.regular-clients:GET /numbers/{phone}"
+        actor = exchange.actor
+        endpoint = "GET /numbers/{phone}"
+        detection = Detection(
+            self.finding, scope, actor.key, actor.ip, endpoint, exchange.started, fresh
+        )
+        self.correlator.add(detection)
+        if fresh:
+            exchange.findings.append(self.finding)
+
+
+@pytest.mark.parametrize("members", [True, False])
+def test_a_bot_campaign_blocks_each_member_ip_only_when_configured(
+    make_guard: MakeGuard, members: bool
+) -> None:
+    enforce = {
+        "auto_block": {"campaign_members": members},
+        "bots": {"action": "tarpit"},
+    }
+    guard, _ = make_guard(enforce=enforce)
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [*pipeline.response_stages, Campaign(guard)]
+    ips = [f"203.0.113.{n}" for n in range(1, 6)]
+    for n, ip in enumerate(ips):
+        exchange = make_exchange(path=f"/numbers/+4479460{n:05d}", peer_ip=ip, started=T0 + n)
+        guard.check(exchange)
+        guard.submit(exchange)
+    guard.flush()
+    blocks = guard.policy.blocks.list(T0 + 10)
+    if not members:
+        assert blocks == []
+        return
+    # Every member, the repeats included, blocked by IP with the bots' action.
+    assert sorted(block.value for block in blocks) == ips
+    assert {(block.kind, block.action) for block in blocks} == {("ip", "tarpit")}
+    assert all("bot: enum.regular-clients" in block.reason for block in blocks)

@@ -81,6 +81,11 @@ class AutoBlockConfig(Section):
     min_severity: Literal["medium", "high", "critical"] = "high"
     """Incidents about one actor at this severity or above block that actor."""
     block_seconds: float = Field(default=3_600.0, gt=0)
+    campaign_members: bool = False
+    """Campaign incidents (one target worked from many addresses) that hold a bot rule also
+    block each member's IP as it is seen taking part, with the bots' action. Off by default:
+    members are often carrier NATs that real customers share, so pair it with a tarpit or a
+    decoy rather than a 403."""
 
 
 BOT_RULES = (

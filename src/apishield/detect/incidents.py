@@ -12,7 +12,7 @@ first detections of each rule, up to 50 actors and 20 endpoints, with counts bey
 from __future__ import annotations
 
 import itertools
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,8 @@ from apishield.detect.registry import Detection
 from apishield.exchange import Finding, Severity
 
 QUIET = 6 * 3_600.0
+RECENT = 16
+"""Incidents remembered per detection, for the caller that asks which one exchange touched."""
 MAX_TIMELINE = 50
 MAX_ACTORS = 50
 MAX_ENDPOINTS = 20
@@ -127,6 +129,10 @@ class Correlator:
         """(actor, endpoint) -> the scope of the campaign it last took part in."""
         self.on_change: Callable[[Incident], None] | None = None
         """Told of every incident a detection opens or grows (live alerting and metrics)."""
+        self.detections = 0
+        """Detections taken so far: a caller compares it before and after one exchange."""
+        self.recent: deque[Incident] = deque(maxlen=RECENT)
+        """The incidents the latest detections went to, one entry per detection."""
 
     def add(self, detection: Detection) -> Incident:
         scope = self._scope(detection)
@@ -143,6 +149,8 @@ class Correlator:
         incident.add(detection)
         if scope.startswith("campaign:"):
             self._remember(detection, scope)
+        self.detections += 1
+        self.recent.append(incident)
         if self.on_change is not None:
             self.on_change(incident)
         return incident

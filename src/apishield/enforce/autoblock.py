@@ -1,11 +1,14 @@
 """Incidents that block: a severe enough incident about one actor blocks that actor for a while.
 
-Campaign incidents (one target worked by many actors) block no one on their own: their members
+Campaign incidents (one target worked by many actors) block no one by default: their members
 are often shared NATs and mobile carriers, and each member that misbehaves alone gets an actor
-incident of its own. The block runs in event time from the incident's last detection, so a
-replayed incident blocks for the same span as a live one. An incident that holds a bot rule
-(`apishield.enforce.bots`) blocks with the action configured for bots: a tarpit or a decoy
-instead of a 403.
+incident of its own. With `auto_block.campaign_members`, a campaign that holds a bot rule (the
+machine-regular cadence of distributed enumeration, one object from many addresses, credential
+stuffing) blocks each member's IP as the member is seen taking part, with the bots' action.
+
+The block runs in event time from the incident's last detection, so a replayed incident blocks
+for the same span as a live one. An incident that holds a bot rule (`apishield.enforce.bots`)
+blocks with the action configured for bots: a tarpit or a decoy instead of a 403.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Protocol
 
 from apishield.config import AutoBlockConfig, BotsConfig
 from apishield.enforce.bots import bot_rules
-from apishield.exchange import Severity
+from apishield.exchange import Actor, Severity
 from apishield.limits import Block, BlockAction, BlockKind, Blocks
 
 
@@ -54,24 +57,37 @@ def blocked_by(incident: Incident) -> tuple[BlockKind, str] | None:
     return kind, value
 
 
+def _campaign_member(
+    incident: Incident, config: AutoBlockConfig, found: list[str], member: Actor | None
+) -> tuple[BlockKind, str] | None:
+    """The member IP a campaign incident blocks, when campaigns block theirs."""
+    campaign = incident.scope.startswith("campaign:")
+    if not (campaign and config.campaign_members and found and member is not None and member.ip):
+        return None
+    return "ip", member.ip
+
+
 def auto_block(
     incident: Incident,
     blocks: Blocks,
     config: AutoBlockConfig,
     bots: BotsConfig | None = None,
+    member: Actor | None = None,
 ) -> Block | None:
     """Block the incident's actor if the incident is severe enough; the block it raised. With
-    `bots`, an incident holding a bot rule blocks with `bots.action`."""
+    `bots`, an incident holding a bot rule blocks with `bots.action`. A campaign incident blocks
+    `member`'s IP, the actor whose request just took part, when `config.campaign_members`."""
     if not config.enabled or incident.severity < _SEVERITY[config.min_severity]:
         return None
-    target = blocked_by(incident)
+    found = bot_rules(incident.rules, bots) if bots is not None else []
+    target = blocked_by(incident) or _campaign_member(incident, config, found, member)
     if target is None:
         return None
     kind, value = target
     until = incident.last_seen + config.block_seconds
     reason = f"incident {incident.id}: {incident.title} ({incident.severity.label})"
     action: BlockAction = "block"
-    if bots is not None and (found := bot_rules(incident.rules, bots)):
+    if bots is not None and found:
         action = bots.action
         reason += f"; bot: {', '.join(found[:3])}"
     blocks.block(kind, value, until, reason, action)

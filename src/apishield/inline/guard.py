@@ -438,12 +438,13 @@ class Guard:
 
     def _analyse(self, exchange: Exchange) -> None:
         try:
-            before = len(exchange.findings)
             with self._lock:
+                mark = self.engine.detection_mark()
                 self.engine.pipeline.run_response(exchange)
-                incident = self.engine.touched_incident(exchange, before)
-            if incident is not None:
-                auto_block(incident, self.policy.blocks, self.blocking, self.policy.config.bots)
+                touched = self.engine.touched_incidents(exchange, mark)
+            bots = self.policy.config.bots
+            for incident in touched:
+                auto_block(incident, self.policy.blocks, self.blocking, bots, exchange.actor)
             self.processed += 1
             if self.on_processed is not None:
                 self.on_processed(exchange)

@@ -196,11 +196,11 @@ class LiveAnalysis:
 
     def _analyse(self, exchange: Exchange) -> None:
         try:
-            before = len(exchange.findings)
+            mark = self.engine.detection_mark()
             self.engine.process(exchange)
-            incident = self.engine.touched_incident(exchange, before)
-            if incident is not None and self.blocks is not None:
-                auto_block(incident, self.blocks, self.blocking, self.bots)
+            if self.blocks is not None:
+                for incident in self.engine.touched_incidents(exchange, mark):
+                    auto_block(incident, self.blocks, self.blocking, self.bots, exchange.actor)
             if exchange.findings and self.alerts is not None:
                 self.alerts.finding(exchange)
             self.metrics.exchange(exchange, self._settled(exchange))
