@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -213,9 +214,11 @@ class MailHandler:
 
 class MailServer:
     """aiosmtpd on a free port; with `password`, AUTH is offered (without TLS, on loopback) and
-    a login with another password is refused."""
+    a login with another password is refused; with `tls`, STARTTLS is required."""
 
-    def __init__(self, password: str | None = None, refuse: bool = False) -> None:
+    def __init__(
+        self, password: str | None = None, refuse: bool = False, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.handler = MailHandler(refuse)
         self.port = free_port()
         self.logins: list[tuple[bytes, bytes]] = []
@@ -223,6 +226,9 @@ class MailServer:
         if password is not None:
             # AUTH offered without TLS on loopback; required, aiosmtpd would warn (an error here)
             options = {"authenticator": self._authenticate(password), "auth_require_tls": False}
+        if tls is not None:
+            # STARTTLS offered and required before MAIL: mail only arrives over TLS.
+            options |= {"tls_context": tls, "require_starttls": True}
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 

@@ -94,6 +94,9 @@ class EmailSinkConfig(_SinkSection):
     port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
     """Upgrade the connection with STARTTLS (the server's certificate is verified)."""
+    ca_file: Path | None = None
+    """PEM file of the CA that signed the mail server's certificate, for a relay with a private
+    CA; unset, the system's trusted CAs."""
     username: str | None = None
     password_file: Path | None = None
     """A file holding the SMTP password (keep it mode 0600); never the password itself."""
@@ -104,6 +107,8 @@ class EmailSinkConfig(_SinkSection):
 
     @model_validator(mode="after")
     def _credentials_together(self) -> EmailSinkConfig:
+        if self.ca_file is not None and not self.starttls:
+            raise ValueError("ca_file verifies the server's certificate: set starttls: true too")
         if (self.username is None) != (self.password_file is None):
             raise ValueError(
                 "set both username and password_file to log in, or neither to send without"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 from apishield.alert.sinks.base import Sink, SinkError
@@ -27,7 +28,8 @@ __all__ = ["Sink", "SinkError", "build_sink"]
 
 
 def build_sink(config: SinkConfig) -> Sink:
-    """The sink an `alerts.sinks` entry describes; ConfigError for an unreadable password file."""
+    """The sink an `alerts.sinks` entry describes; ConfigError for an unreadable password or CA
+    file."""
     if isinstance(config, WebhookSinkConfig):
         return WebhookSink(config.url, config.timeout, config.headers)
     if isinstance(config, SlackSinkConfig):
@@ -57,10 +59,19 @@ def _email(config: EmailSinkConfig) -> EmailSink:
         to=config.to,
         subject_prefix=config.subject_prefix,
         starttls=config.starttls,
+        tls=_tls(config.ca_file) if config.starttls else None,
         username=config.username,
         password=password,
         timeout=config.timeout,
     )
+
+
+def _tls(ca_file: Path | None) -> ssl.SSLContext:
+    """The context STARTTLS verifies the server with: `ca_file`'s CA, or the system's."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"alerts: email ca_file {ca_file}: cannot load it: {error}") from error
 
 
 def _password(path: Path) -> str:

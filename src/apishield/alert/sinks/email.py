@@ -27,6 +27,7 @@ class EmailSink:
         to: list[str],
         subject_prefix: str = "[apishield]",
         starttls: bool = False,
+        tls: ssl.SSLContext | None = None,
         username: str | None = None,
         password: str | None = None,
         timeout: float = 10.0,
@@ -34,6 +35,7 @@ class EmailSink:
         self._address = (host, port)
         self.sender, self.to, self.subject_prefix = sender, list(to), subject_prefix
         self._starttls = starttls
+        self._tls = tls
         self._login = (
             (username, password) if username is not None and password is not None else None
         )
@@ -47,18 +49,29 @@ class EmailSink:
                 *self._address, timeout=self._timeout, local_hostname=self._local
             ) as smtp:
                 if self._starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=self._context())
                 if self._login is not None:
                     smtp.login(*self._login)
                 smtp.send_message(message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError) as error:
             raise SinkError(f"the mail server refused: {error}", retry=False) from error
+        except ssl.SSLCertVerificationError as error:
+            # A certificate that does not verify will not verify on the next attempt either.
+            raise SinkError(
+                f"the mail server's certificate: {error.verify_message}", retry=False
+            ) from error
         except smtplib.SMTPResponseException as error:
             # 4xx is "try later"; 5xx (a refused sender, bad credentials) will not change.
             retry = error.smtp_code < 500
             raise SinkError(f"the mail server answered {error.smtp_code}", retry=retry) from error
         except OSError as error:  # smtplib's other errors are OSErrors too
             raise SinkError(f"smtp {self._address[0]}:{self._address[1]}: {error}") from error
+
+    def _context(self) -> ssl.SSLContext:
+        """`tls` as given, or one that verifies the server against the system's CAs."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     def message(self, alert: Alert) -> EmailMessage:
         message = EmailMessage()
