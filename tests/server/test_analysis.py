@@ -81,7 +81,7 @@ def test_batches_become_one_live_run_with_incidents_alerts_and_blocks(
         assert store.latest_run_id() == analysis.run_id  # snapshots overwrite, never pile up
         stats = analysis.stats()
         assert stats["processed"] == stats["accepted"] == len(exchanges)
-        assert analysis.saves >= 1
+        assert analysis.writer.saves >= 1
     finally:
         analysis.close()
     final = Views(store)

@@ -5,9 +5,12 @@ Exchanges wait on a bounded queue; a batch is taken whole or refused whole (`off
 False), so the ingest endpoint can tell its sender to keep the batch and nothing is lost. The
 thread runs both phases of the engine on each exchange in arrival order, raises the blocks
 severe incidents call for, tells the alerter and the metrics, and every `save_seconds`
-writes a snapshot: the document `analyze` writes, kind "live", plus the traffic buckets that
-event time has left behind. A store that refuses a write is logged and tried at the next
-snapshot; the analysis goes on.
+builds a snapshot: the document `analyze` writes, kind "live", plus the traffic buckets that
+event time has left behind. A thread of its own writes it to the store
+(`apishield.server.snapshots`); a store that refuses a write is logged, and the next snapshot
+carries the buckets the failed one held. Snapshots of a large inventory cost seconds, so the
+interval stretches to keep them to a fifth of the analysis's time (`SNAPSHOT_SHARE`): with
+thousands of endpoints the dashboard is a little less fresh, and analysis keeps up.
 """
 
 from __future__ import annotations
@@ -28,9 +31,14 @@ from apishield.exchange import Exchange
 from apishield.limits import Blocks
 from apishield.report.document import RunInfo, build_document
 from apishield.server.metrics import SETTLED, Metrics
-from apishield.store.database import Store, StoreError
+from apishield.server.snapshots import SnapshotWriter
+from apishield.store.database import Store
 
 log = logging.getLogger("apishield.server")
+
+SNAPSHOT_SHARE = 0.2
+"""At most this share of the analysis's time goes to snapshots: the interval between two is at
+least their cost (building and writing the last one) divided by it."""
 
 
 class Alerts(Protocol):
@@ -80,8 +88,9 @@ class LiveAnalysis:
         """Lines the ingest endpoint or the followers could not read (counted where read)."""
         self.latest = -math.inf
         """Event time of the latest exchange analysed."""
-        self.saves = 0
         self.failures = 0
+        self.interval = save_seconds
+        """Seconds until the next snapshot: `save_seconds`, or longer when snapshots are costly."""
         self.first_incident_seconds: float | None = None
         """Wall seconds from the start of the analysis to its first incident."""
         self._queue: collections.deque[Exchange] = collections.deque()
@@ -92,6 +101,7 @@ class LiveAnalysis:
         """Incident id -> severity last told to the alerts."""
         engine.detect.correlator.on_change = self._changed
         self.run_id = store.save_analysis(self.document())
+        self.writer = SnapshotWriter(store, self.run_id)
         self._thread = threading.Thread(target=self._loop, name="apishield-analysis", daemon=True)
         self._thread.start()
 
@@ -142,7 +152,8 @@ class LiveAnalysis:
             "processed": self.processed,
             "skipped": self.skipped,
             "lag_seconds": round(lag, 3) if lag is not None else None,
-            "saves": self.saves,
+            "saves": self.writer.saves,
+            "snapshot_interval_seconds": round(self.interval, 1),
         }
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -166,6 +177,7 @@ class LiveAnalysis:
                 timeout,
                 len(self._queue),
             )
+        self.writer.close(timeout)
 
     # -- the analysis thread ----------------------------------------------------------------
 
@@ -174,7 +186,7 @@ class LiveAnalysis:
         while True:
             with self._ready:
                 if not (self._queue or self._stop or self._want_save):
-                    self._ready.wait(timeout=self.save_seconds)
+                    self._ready.wait(timeout=self.interval)
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), 256))]
                 self.metrics.queue.set(len(self._queue))
                 drained = not self._queue
@@ -184,9 +196,12 @@ class LiveAnalysis:
                 self._analyse(exchange)
             with self._ready:
                 self._queued_bytes -= sum(_bytes(e) for e in batch)
-            if stop or wanted or time.monotonic() - last_save >= self.save_seconds:
+            due = time.monotonic() - last_save >= self.interval and self.writer.idle
+            if stop or wanted or due:
                 self._save_contained(final=stop)
                 last_save = time.monotonic()
+            if stop or wanted:
+                self.writer.wait(timeout=60.0)
             if wanted:
                 with self._ready:
                     self._want_save = False
@@ -262,15 +277,14 @@ class LiveAnalysis:
             log.exception("the live analysis could not take a snapshot; it goes on")
 
     def save(self, final: bool = False) -> None:
-        """Write a snapshot. Only the analysis thread calls it: the engine is single-threaded."""
-        try:
-            self.store.replace_run(
-                self.run_id, self.document(), self.engine.series_points(settled_only=not final)
-            )
-        except StoreError:
-            log.exception("cannot write the live analysis to the store; trying again later")
-            return
-        self.saves += 1
+        """Build a snapshot and hand it to the writer. Only the analysis thread calls it: the
+        engine is single-threaded."""
+        began = time.monotonic()
+        document = self.document()
+        points = self.engine.series_points(settled_only=not final)
+        cost = time.monotonic() - began + self.writer.seconds
+        self.interval = max(self.save_seconds, cost / SNAPSHOT_SHARE)
+        self.writer.submit(document, points)
 
 
 def _bytes(exchange: Exchange) -> int:
