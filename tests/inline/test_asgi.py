@@ -229,6 +229,59 @@ def test_request_bodies_stream_to_the_app_whole_and_are_captured_capped(
     assert exchange.response is not None and exchange.response.body == b'{"received":1000}'[:16]
 
 
+def _raw_request(
+    make_guard: MakeGuard, http_version: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[Exchange, list[bytes]]:
+    """One request driven by hand through the middleware: what the checks saw, and the body
+    messages the app received."""
+    guard, analysed = make_guard()
+    received: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        received.append(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope = {
+        "type": "http",
+        "http_version": http_version,
+        "method": "POST",
+        "scheme": "http",
+        "path": "/upload",
+        "raw_path": b"/upload",
+        "query_string": b"",
+        "headers": [(b"host", b"api.test"), *headers],
+        "client": ("198.51.100.20", 40000),
+    }
+    asyncio.run(ApishieldMiddleware(app, guard)(scope, receive, send))
+    guard.flush()
+    return analysed.get_nowait(), received
+
+
+@pytest.mark.parametrize(
+    ("version", "headers", "seen"),
+    [
+        ("1.1", [(b"content-length", b"7")], b"payload"),
+        ("1.1", [(b"transfer-encoding", b"chunked")], b"payload"),
+        ("2", [], b"payload"),  # HTTP/2 may send a body it never declared
+        ("1.1", [], b""),  # HTTP/1.1 without a declared body has none: nothing read ahead
+    ],
+)
+def test_a_body_is_read_ahead_whenever_the_protocol_allows_one(
+    make_guard: MakeGuard, version: str, headers: list[tuple[bytes, bytes]], seen: bytes
+) -> None:
+    exchange, received = _raw_request(make_guard, version, headers, b"payload")
+    assert exchange.request.body == seen or (not seen and not exchange.request.body)
+    assert received == [b"payload"]  # the app reads the body either way
+
+
 def test_non_http_scopes_pass_straight_through(make_guard: MakeGuard) -> None:
     guard, analysed = make_guard()
     seen: list[str] = []

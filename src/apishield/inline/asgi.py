@@ -115,9 +115,11 @@ def _stripping(guard: Guard) -> SchemaValidation | None:
 def _exchange(scope: Scope, now: float) -> Exchange:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").lower()
+        # ASGI servers hand header names lower-cased (the spec requires it).
+        name = raw_name.decode("latin-1")
         value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        held = headers.get(name)
+        headers[name] = value if held is None else f"{held}, {value}"
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1").partition("?")[0] if raw_path else scope.get("path", "/")
     client = scope.get("client")
@@ -143,7 +145,7 @@ class _BodyReader:
         self._read: list[Message] = []
 
     async def read_ahead(self, request: Request) -> None:
-        if self._cap <= 0:
+        if self._cap <= 0 or _bodiless(request):
             return
         body = bytearray()
         while True:
@@ -167,6 +169,16 @@ class _BodyReader:
         if self._read:
             return self._read.pop(0)
         return await self._receive()
+
+
+def _bodiless(request: Request) -> bool:
+    """An HTTP/1.x request that declares no body has none (RFC 9112 6.3): nothing to read
+    ahead, and the app reads the server's own empty message. HTTP/2 and 3 may send a body
+    without declaring a length, so theirs is always read."""
+    if request.http_version not in ("1.1", "1.0"):
+        return False
+    headers = request.headers
+    return "transfer-encoding" not in headers and headers.get("content-length", "0") == "0"
 
 
 class _Recorder:
