@@ -67,12 +67,20 @@ def free_port() -> int:
 
 
 class HttpReceiver:
-    """Records each POST (path, headers, JSON) and answers the next of `statuses`, then 200.
-    With `gate`, every answer waits until the gate opens."""
+    """Records each POST (path, headers, JSON) and answers the next of `statuses`, then 200;
+    refusals carry `retry_after` as Retry-After. With `gate`, every answer waits until the gate
+    opens."""
 
-    def __init__(self, statuses: list[int] | None = None, gate: threading.Event | None = None):
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        gate: threading.Event | None = None,
+        retry_after: str | None = None,
+    ):
         self.inbox = Inbox()
         self.attempts = 0
+        self.times: list[float] = []
+        self.retry_after = retry_after
         self.statuses = list(statuses or [])
         self.gate = gate
         receiver = self
@@ -82,6 +90,7 @@ class HttpReceiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 receiver.attempts += 1
+                receiver.times.append(time.monotonic())
                 if receiver.gate is not None:
                     receiver.gate.wait(WAIT)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -89,6 +98,8 @@ class HttpReceiver:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     receiver.inbox.put((self.path, headers, json.loads(body)))
                 self.send_response(status)
+                if status != 200 and receiver.retry_after is not None:
+                    self.send_header("retry-after", receiver.retry_after)
                 self.send_header("content-length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -259,9 +270,11 @@ def receivers() -> Iterator[list[Any]]:
 @pytest.fixture
 def http(receivers: list[Any]) -> Callable[..., HttpReceiver]:
     def start(
-        statuses: list[int] | None = None, gate: threading.Event | None = None
+        statuses: list[int] | None = None,
+        gate: threading.Event | None = None,
+        retry_after: str | None = None,
     ) -> HttpReceiver:
-        receiver = HttpReceiver(statuses, gate)
+        receiver = HttpReceiver(statuses, gate, retry_after)
         receivers.append(receiver)
         return receiver
 

@@ -2,8 +2,10 @@
 a few microseconds and never waits for a receiver.
 
 A full queue drops the new alert and counts it. A failed delivery is retried after
-`backoff * 2**n` seconds (30 s at most) unless the receiver refused the alert itself; after the
-last retry the alert is given up and counted as failed. `stop` gives the queue until a deadline,
+`backoff * 2**n` seconds (30 s at most) unless the receiver refused the alert itself, or after
+as long as the receiver's Retry-After asked when that is longer (Slack's rate limit; 5 minutes
+at most, so a bad header cannot park a sink for hours); after the last retry the alert is given
+up and counted as failed. `stop` gives the queue until a deadline,
 then leaves what is still waiting (counted as dropped).
 """
 
@@ -20,6 +22,8 @@ from apishield.alert.sinks.base import Sink, SinkError
 
 log = logging.getLogger("apishield.alert")
 MAX_BACKOFF = 30.0
+MAX_RETRY_AFTER = 300.0
+"""The longest wait a receiver's Retry-After is granted."""
 LOGGED_FAILURES = 3
 """Failures logged per sink; after these, only counted."""
 
@@ -104,9 +108,13 @@ class Dispatcher:
             return self._queue.popleft()
 
     def _deliver(self, alert: Alert) -> None:
+        asked: float | None = None
         for attempt in range(self._retries + 1):
             if attempt:
-                if not self._pause(min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF)):
+                delay = min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF)
+                if asked is not None:
+                    delay = min(max(delay, asked), MAX_RETRY_AFTER)
+                if not self._pause(delay):
                     break
                 self.counts.retried += 1
             try:
@@ -115,6 +123,7 @@ class Dispatcher:
                 self._failure(str(error), attempt)
                 if not error.retry:
                     break
+                asked = error.after
             except Exception:  # a bug in a sink must not end its thread
                 self._failure("unexpected error", attempt, trace=True)
                 break

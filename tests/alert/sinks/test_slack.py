@@ -55,3 +55,16 @@ def test_delivered_to_an_incoming_webhook(
     assert headers["content-type"] == "application/json"
     assert set(body) == {"text", "blocks"}
     assert body["text"].startswith("[HIGH] incident 5:")
+
+
+def test_slack_rate_limiting_is_waited_out_as_its_retry_after_says(
+    alerters: Callable[..., Alerter], http: Callable[..., HttpReceiver]
+) -> None:
+    receiver = http(statuses=[429], retry_after="1")
+    sink = {"type": "slack", "url": receiver.url, "timeout": 10}
+    alerter = alerters({"sinks": [sink], "backoff_seconds": 0.01})
+    alerter.incident(summary(5))
+    receiver.inbox.wait(1)
+    first, second = receiver.times
+    assert second - first >= 0.95  # Slack's second, not the configured 10 ms backoff
+    assert alerter.stats()["sinks"]["slack"]["retried"] == 1

@@ -11,9 +11,11 @@ class SinkError(Exception):
     """A delivery that did not happen. `retry` is False when the receiver refused the alert
     itself (a 4xx, a refused recipient): sending it again would be refused again."""
 
-    def __init__(self, reason: str, *, retry: bool = True) -> None:
+    def __init__(self, reason: str, *, retry: bool = True, after: float | None = None) -> None:
         super().__init__(reason)
         self.retry = retry
+        self.after = after
+        """Seconds the receiver asked to wait before the next attempt (Retry-After)."""
 
 
 class Sink(Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,10 +37,28 @@ class HttpPoster:
             return
         status = answer.status_code
         retry = status >= 500 or status in RETRY_STATUSES
-        raise SinkError(f"the receiver answered {status}", retry=retry)
+        after = retry_after(answer.headers.get("retry-after")) if retry else None
+        raise SinkError(f"the receiver answered {status}", retry=retry, after=after)
 
     def close(self) -> None:
         self._client.close()
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for: delay-seconds or an HTTP-date (RFC 9110 10.2.3);
+    None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class WebhookSink:
