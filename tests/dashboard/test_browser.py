@@ -293,6 +293,10 @@ def test_overview_shows_the_run(tab: Tab, console: Console) -> None:
     text = shown.inner_text()
     assert "threat level of requests" in text.lower()
     assert f"{overview['incidents']['total']}\nincidents" in text
+    # The header dates the traffic by its own (event) time, beside when the run was made.
+    last = time.strftime("%Y-%m-%d", time.gmtime(overview["summary"]["last_seen"]))
+    run_line = tab.page.inner_text("#run")
+    assert f"traffic to {last}" in run_line, run_line
     for level in ("critical", "high", "medium", "low"):
         assert shown.query_selector(f'a[href="#/incidents?severity={level}"]') is not None
     if charts_installed():

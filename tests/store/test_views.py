@@ -110,6 +110,9 @@ def test_actors_and_overview(saved) -> None:
     assert risky["incidents"] > 0
     overview = views.overview(run_id)
     assert overview["summary"]["endpoints"] == len(document["endpoints"])
+    stored = document["endpoints"]
+    assert overview["summary"]["first_seen"] == min(e["first_seen"] for e in stored)
+    assert overview["summary"]["last_seen"] == max(e["last_seen"] for e in stored)
     assert overview["incidents"]["total"] == document["incidents"]["total"]
     assert sum(overview["threat_levels"].values()) == sum(
         document["findings"]["threat_levels"].values()

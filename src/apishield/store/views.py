@@ -247,21 +247,23 @@ def _endpoint_item(row: Any) -> dict[str, Any]:
 
 
 def _endpoint_summary(conn: Connection, run_id: int) -> dict[str, Any]:
-    rows = conn.execute(
-        select(endpoints.c.state, endpoints.c.risk_score, endpoints.c.requests).where(
-            endpoints.c.run_id == run_id
-        )
-    ).all()
+    columns = (endpoints.c.state, endpoints.c.risk_score, endpoints.c.requests)
+    seen = (endpoints.c.first_seen, endpoints.c.last_seen)
+    rows = conn.execute(select(*columns, *seen).where(endpoints.c.run_id == run_id)).all()
     by_state: dict[str, int] = {}
     by_risk: dict[str, int] = {}
-    for state, score, _ in rows:
+    for state, score, *_ in rows:
         by_state[state] = by_state.get(state, 0) + 1
         by_risk[_risk_level(score)] = by_risk.get(_risk_level(score), 0) + 1
+    firsts = [row[3] for row in rows if row[3] is not None]
+    lasts = [row[4] for row in rows if row[4] is not None]
     return {
         "endpoints": len(rows),
         "requests": sum(row[2] for row in rows),
         "by_state": by_state,
         "by_risk": by_risk,
+        "first_seen": min(firsts, default=None),
+        "last_seen": max(lasts, default=None),
     }
 
 

@@ -198,6 +198,9 @@ async function updateRun() {
     live = Boolean(run.live);
     const when = live ? run.started_at : (run.finished_at ?? run.started_at);
     const span = when ? `${live ? "since" : "analysed"} ${time(when).slice(0, 16)} UTC` : "";
+    // Event time, which a replayed log or the demo's simulated clock puts far from the wall's.
+    const last = overview?.summary?.last_seen;
+    const traffic = last ? `traffic to ${time(last).slice(0, 16)} UTC` : "";
     fill(
       runLine,
       live
@@ -206,6 +209,7 @@ async function updateRun() {
       h("span", null, `run ${run.id ?? "?"} · ${run.kind ?? ""}`),
       h("span", null, `${compact(run.events)} events`),
       span ? h("span", { class: "muted-light" }, span) : null,
+      traffic ? h("span", { class: "muted-light" }, traffic) : null,
     );
   } catch (error) {
     if (error instanceof Unauthorized) signOut();
