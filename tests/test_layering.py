@@ -16,6 +16,7 @@ CORE = {
     "testing",
     "stateful",
     "limits",
+    "retry_after",
     "__init__",
 }
 ALLOWED: dict[str, set[str]] = {

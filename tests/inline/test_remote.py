@@ -317,7 +317,8 @@ def test_retry_after_is_read_as_seconds_or_a_date_within_bounds() -> None:
     assert _retry_after("soon") == 1.0
     assert _retry_after(None) == 1.0
     assert _retry_after("nan") == 1.0
-    assert _retry_after("-5") == 0.1
+    assert _retry_after("-5") == 1.0  # not a delay: the default
+    assert _retry_after("0") == 0.1
     assert _retry_after("86400") == 60.0
 
 

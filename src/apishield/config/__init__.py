@@ -224,6 +224,9 @@ class AnalysisConfig(Section):
     token_file: Path | None = None
     """With mode "remote": the file holding that server's token (its `serve.token_file`);
     unset, the one in `data_dir`, as on the machine the server runs on."""
+    blocks_seconds: float = Field(default=2.0, gt=0, le=3600)
+    """With mode "remote" and `state.backend: memory`: how often the guard copies the server's
+    block list (its automatic blocks and an operator's), which it cannot share otherwise."""
     stream: str = STREAM_KEY
     """The stream's key."""
     group: str = "apishield-workers"

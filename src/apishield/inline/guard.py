@@ -45,6 +45,8 @@ the thread analyses locally as in local mode, or drops and counts (`analysis.on_
 Analysis on a server: with `analysis.mode: remote` the thread posts the same JSONL batches to
 an `apishield serve` (`apishield.inline.remote`), whose engine analyses them and whose
 dashboard shows them; this guard keeps the request phase and enforcement, as in stream mode.
+Without shared state the server's blocks reach the guard through `apishield.inline.block_mirror`,
+which copies the server's block list every `analysis.blocks_seconds`.
 A batch the server asks to wait for (503) is kept and sent again, a few at most; while the
 server cannot be reached, or refuses the token (logged as an error once), exchanges are
 analysed here or dropped and counted, as in stream mode.
@@ -68,6 +70,7 @@ from apishield.enforce import Policy, auto_block
 from apishield.engine import Engine
 from apishield.exchange import Action, Decision, Exchange, Request, Response
 from apishield.ingest.openapi import load_spec
+from apishield.inline.block_mirror import BlockMirror
 from apishield.inline.offload import StreamOffload
 from apishield.inline.remote import RemoteOffload
 from apishield.inventory.spec import ApiSpec
@@ -75,6 +78,7 @@ from apishield.limits import Blocks, Buckets
 from apishield.privacy import Hasher
 from apishield.startup import build_engine, install_compiled_cache
 from apishield.state.factory import Backends, open_backends
+from apishield.store.keys import read_token
 
 log = logging.getLogger("apishield.inline")
 
@@ -159,13 +163,15 @@ class Guard:
         warm: bool = True,
         backends: Backends | None = None,
         offload: StreamOffload | RemoteOffload | None = None,
+        mirror: BlockMirror | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`on_processed` is called on the worker thread after each exchange's response phase
         (alerting, metrics, tests); `warm` runs `warm_up` before the guard is returned;
         `backends` are the state the engine and policy use, reported in `stats()` and closed
         with the guard. With `offload`, the thread sends exchanges to a stream or a server
-        instead of analysing them (`on_processed` then hears only of those analysed here)."""
+        instead of analysing them (`on_processed` then hears only of those analysed here);
+        `mirror` copies a server's blocks into the policy's and is closed with the guard."""
         self.engine = engine
         self.policy = policy
         self.backends = backends
@@ -174,6 +180,7 @@ class Guard:
         """When incidents block their actor."""
         self.max_body_bytes = max_body_bytes
         self.offload = offload
+        self.mirror = mirror
         self.batch_size = offload.batch if offload is not None else batch_size
         self.on_processed = on_processed
         self.clock = clock
@@ -309,6 +316,7 @@ class Guard:
         return cls(
             engine,
             policy,
+            mirror=_mirror(config, offload, policy.blocks),
             fail_closed=config.enforce.on_error == "closed",
             blocking=config.enforce.auto_block,
             max_body_bytes=config.ingest.max_body_bytes,
@@ -403,6 +411,8 @@ class Guard:
         self._worker.join(timeout)
         if self.offload is not None:
             self.offload.close()
+        if self.mirror is not None:
+            self.mirror.close()
         if self.backends is not None:
             self.backends.close()
 
@@ -465,6 +475,7 @@ class Guard:
             "stage_errors": dict(self.engine.pipeline.errors),
             "state": self.backends.status() if self.backends is not None else {},
             "offload": self.offload.stats() if self.offload is not None else {},
+            "blocks_mirror": self.mirror.stats() if self.mirror is not None else {},
         }
 
 
@@ -479,3 +490,19 @@ def _offload(config: Config) -> StreamOffload | RemoteOffload | None:
     if mode == "remote":
         return RemoteOffload.from_config(config)
     return None
+
+
+def _mirror(
+    config: Config, offload: StreamOffload | RemoteOffload | None, blocks: Blocks
+) -> BlockMirror | None:
+    """A copy of the server's blocks, for a guard that sends it traffic but shares no state
+    with it (without Redis the server's automatic blocks could not reach this guard)."""
+    if not isinstance(offload, RemoteOffload) or config.state.backend != "memory":
+        return None
+    token_file = offload.token_file
+    if token_file is None:
+        return None
+    mirror = BlockMirror(
+        offload.url, lambda: read_token(token_file), blocks, every=config.analysis.blocks_seconds
+    )
+    return mirror.start()

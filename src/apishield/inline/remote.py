@@ -36,7 +36,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -46,6 +45,7 @@ from apishield.config import Config, ConfigError
 from apishield.exchange import Exchange
 from apishield.ingest.jsonl import exchange_to_jsonl
 from apishield.inline.offload import capped
+from apishield.retry_after import retry_after
 from apishield.store.keys import TOKEN_FILE, read_token
 
 log = logging.getLogger("apishield.inline")
@@ -163,6 +163,11 @@ class RemoteOffload:
             probe_seconds=config.state.probe_seconds,
             token_file=token_file,
         )
+
+    @property
+    def token_file(self) -> Path | None:
+        """Where the server's token is read from (again after a refusal)."""
+        return self._token_file
 
     @property
     def degraded(self) -> bool:
@@ -431,19 +436,9 @@ def _loopback(host: str) -> bool:
 
 
 def _retry_after(value: str | None) -> float:
-    """Seconds to wait: a number of seconds or an HTTP date, within MIN_ and MAX_RETRY_AFTER."""
-    seconds = 1.0
-    if value is not None:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                seconds = 1.0
-    if not math.isfinite(seconds):
-        seconds = 1.0
-    return min(max(seconds, MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+    """Seconds to wait: what Retry-After asks, within MIN_ and MAX_RETRY_AFTER; 1 s without one."""
+    seconds = retry_after(value)
+    return min(max(1.0 if seconds is None else seconds, MIN_RETRY_AFTER), MAX_RETRY_AFTER)
 
 
 def _reason(error: httpx.TransportError) -> str:

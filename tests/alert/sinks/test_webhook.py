@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
-import pytest
-
 from apishield.alert import Alerter
-from apishield.alert.sinks.webhook import retry_after
 from apishield.exchange import Severity
 
 from ..conftest import HttpReceiver, summary, webhook
@@ -43,23 +39,3 @@ def test_the_json_body_and_headers_arrive(
         "raised_at": body["raised_at"],
         "evidence": {"a.one.objects": "120", "b.two.objects": "120"},
     }
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("120", 120.0),
-        (" 7 ", 7.0),
-        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),  # an HTTP-date 30 s after `now`
-        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # already past
-        ("soon", None),
-        ("-5", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_retry_after_reads_seconds_and_http_dates(
-    header: str | None, seconds: float | None
-) -> None:
-    now = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC).timestamp()
-    assert retry_after(header, now) == seconds

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +10,7 @@ import orjson
 
 from apishield.alert.alert import Alert
 from apishield.alert.sinks.base import SinkError
+from apishield.retry_after import retry_after
 
 RETRY_STATUSES = frozenset((408, 425, 429))
 """Refusals that mean "later", besides every 5xx."""
@@ -42,23 +41,6 @@ class HttpPoster:
 
     def close(self) -> None:
         self._client.close()
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for: delay-seconds or an HTTP-date (RFC 9110 10.2.3);
-    None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class WebhookSink:
