@@ -194,3 +194,22 @@ def test_findings_go_to_a_siem_file_and_the_report(home: Path, sample: Path) -> 
     rules = {r["rule_id"]: r for r in document["findings"]["rules"]}  # type: ignore[index]
     assert any(rule.startswith("inj.sqli") for rule in rules)
     assert document["findings"]["threat_levels"]["high"] >= 2  # type: ignore[index]
+
+
+def test_spec_audit_lists_findings_writes_json_and_fails_ci_on_request(
+    home: Path, sample: Path
+) -> None:
+    spec = str(sample.parent / "telco-openapi.yaml")
+    out = home / "audit.json"
+    result = runner.invoke(app, ["spec", "audit", spec, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ operations, \d+ findings", result.output)
+    document = orjson.loads(out.read_bytes())
+    rules = {(f["rule"], f["path"]) for f in document["findings"]}
+    # The number lookup answers phone numbers to anyone: the enumeration target.
+    assert ("audit.unauthenticated", "/v2/numbers/{msisdn}/lookup") in rules
+    assert ("audit.old-version", "/v1/customers/{customer_id}") in rules
+    failing = runner.invoke(app, ["spec", "audit", spec, "--fail-on", "high"])
+    assert failing.exit_code == 1
+    wrong = runner.invoke(app, ["spec", "audit", spec, "--fail-on", "severe"])
+    assert wrong.exit_code == 2 and "not a severity" in wrong.output
