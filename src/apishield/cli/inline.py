@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,8 +19,12 @@ from apishield.cli.root import (
     optional_spec,
     read_config,
 )
-from apishield.config import ConfigError
+from apishield.config import Config, ConfigError
+from apishield.inventory.spec import ApiSpec
 from apishield.store.database import StoreError
+
+if TYPE_CHECKING:
+    from apishield.inline.proxy import Upstream
 
 
 @app.command()
@@ -45,13 +51,19 @@ def proxy(
     grace: Annotated[
         float, typer.Option(help="Seconds in-flight requests get to finish on SIGINT/SIGTERM.")
     ] = 30.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes accepting on the one port, one per core; more than one needs "
+            "state.backend: redis so that they enforce one rate limit and one block list.",
+        ),
+    ] = 1,
 ) -> None:
     """Guard any HTTP API as a reverse proxy: refuse before the upstream answers, learn after."""
-    from apishield.inline.asgi import ApishieldMiddleware
-    from apishield.inline.guard import Guard
-    from apishield.inline.proxy import ReverseProxy, Upstream, UpstreamError
-    from apishield.inline.server import ListenError, Server, parse_listen
-    from apishield.state.factory import open_backends
+    from apishield.inline.proxy import Upstream, UpstreamError
+    from apishield.inline.server import ListenError, bind, parse_listen
+    from apishield.inline.workers import Workers
 
     config = read_config(config_file)
     try:
@@ -64,17 +76,57 @@ def proxy(
         host, port = parse_listen(listen)
     except (UpstreamError, ListenError) as exc:
         fail(str(exc))
+    api_spec = optional_spec(spec or config.inventory.spec)
+    if workers == 1:
+        raise typer.Exit(_serve_proxy(config, api_spec, target, host, port, grace))
+    if config.state.backend != "redis":
+        fail(
+            f"--workers {workers} needs state.backend: redis in the config, so that every worker "
+            "enforces one rate limit and one block list (each would keep its own in memory)"
+        )
+    try:
+        sock = bind(host, port)
+    except ListenError as exc:
+        fail(str(exc))
+    err.print(f"apishield proxy: {workers} workers on {host}:{sock.getsockname()[1]}")
+    group = Workers(
+        workers,
+        sock,
+        lambda shared: _serve_proxy(config, api_spec, target, host, port, grace, shared),
+    )
+    raise typer.Exit(group.run())
+
+
+def _serve_proxy(
+    config: Config,
+    api_spec: ApiSpec | None,
+    target: Upstream,
+    host: str,
+    port: int,
+    grace: float,
+    sock: socket.socket | None = None,
+) -> int:
+    """One proxy process: its guard, its server (on `sock` when workers share one), until a
+    signal; then the guard drained and a summary. The exit status."""
+    from apishield.inline.asgi import ApishieldMiddleware
+    from apishield.inline.guard import Guard
+    from apishield.inline.proxy import ReverseProxy
+    from apishield.inline.server import ListenError, Server
+    from apishield.state.factory import open_backends
+
     backends = open_backends(config)
-    engine = engine_for(config, optional_spec(spec or config.inventory.spec), backends.state)
+    engine = engine_for(config, api_spec, backends.state)
     guard = Guard.around(engine, config, backends)
     try:
-        server = Server(ApishieldMiddleware(ReverseProxy(target), guard), host, port, grace=grace)
+        app = ApishieldMiddleware(ReverseProxy(target), guard)
+        server = Server(app, host, port, grace=grace, sock=sock)
     except ListenError as exc:
         guard.close()
         fail(str(exc))
+    who = f"worker {os.getpid()}" if sock is not None else "apishield proxy"
     err.print(
-        f"apishield proxy: {server.url} -> {target.base} "
-        f"(enforce: {config.enforce.mode}); Ctrl+C or SIGTERM stops"
+        f"{who}: {server.url} -> {target.base} (enforce: {config.enforce.mode}); "
+        "Ctrl+C or SIGTERM stops"
     )
     try:
         server.serve_until_signal()
@@ -85,9 +137,10 @@ def proxy(
     where = offload.get("stream") or offload.get("server") if offload else None
     sent = f", {offload['sent']:,} sent to {where}" if offload else ""
     err.print(
-        f"stopped: {stats['processed']:,} exchanges analysed here{sent}, "
+        f"{who} stopped: {stats['processed']:,} exchanges analysed here{sent}, "
         f"{stats['dropped']:,} dropped, decisions {stats['decisions']}"
     )
+    return 0
 
 
 @app.command()

@@ -75,8 +75,17 @@ def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
 class Server:
     """One uvicorn server on a socket bound at construction."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, grace: float = 30.0):
-        self.socket = bind(host, port)
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        grace: float = 30.0,
+        sock: socket.socket | None = None,
+    ):
+        """Binds `host:port`, or serves on `sock`, bound already (several workers share one)."""
+        self.socket = sock if sock is not None else bind(host, port)
         self.host = host
         self.port: int = self.socket.getsockname()[1]
         config = uvicorn.Config(
