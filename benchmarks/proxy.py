@@ -12,11 +12,14 @@ JSON from memory) for the same time with the same number of connections:
                           and policy only, to show what the background analysis costs
   nginx                   plain nginx as a reverse proxy with upstream keep-alive
   nginx + ModSecurity     the same nginx with ModSecurity v3 and the OWASP CRS at PL1
+  Redis state             `apishield proxy` with its state on the Redis at 127.0.0.1:6379, as
+                          one process and as `--workers 2` (skipped without that Redis)
 
-Servers run in processes of their own; every Python one is a single process, and nginx runs one
-worker process to match. Load comes from wrk (Debian package) when it is installed, otherwise
-from a small asyncio client here, which is slower and saturates less. nginx rows are skipped
-with the reason when the Debian packages are missing (`make bench-detection` installs them).
+Servers run in processes of their own; every Python one is a single process but the 2-worker
+row, and nginx runs one worker process to match. Load comes from wrk (Debian package) when it is
+installed, otherwise from a small asyncio client here, which is slower and saturates less. nginx
+rows are skipped with the reason when the Debian packages are missing (`make bench-detection`
+installs them).
 
     python -m benchmarks.proxy [--seconds 8] [--connections 32]
 """
@@ -337,30 +340,37 @@ def run(seconds: float, connections: int) -> None:
     env = {**os.environ, "APISHIELD_HOME": str(home)}
     apishield = [python, "-m", "apishield.cli", "proxy", "--upstream", upstream]
     apishield += ["--listen", f"127.0.0.1:{full}", "--config", str(home / "apishield.yaml")]
+    prefix = f"apishield-proxybench:{os.getpid()}:"
+    shared = [*apishield[:6], "--config", str(home / "redis.yaml")]
+    (home / "redis.yaml").write_text(CONFIG + REDIS_STATE.format(url=REDIS_URL, prefix=prefix))
+    redis_ports = (modsec.free_port(), modsec.free_port()) if redis_answers() else None
     loader = "wrk -t1" if shutil.which("wrk") else "asyncio client (wrk not installed)"
     print(f"GET {PATH} -> {len(BODY)} B JSON; {connections} connections, {seconds:g}s per row")
     print(f"load: {loader}; CPUs: {os.cpu_count()}")
     rows: dict[str, Result | str] = {}
+    specs = [
+        ([*me, "--serve-upstream", str(up)], up, None),
+        ([*me, "--serve-proxy", upstream, str(bare), "bare"], bare, None),
+        (apishield, full, env),
+        ([*me, "--serve-proxy", upstream, str(request_only), "request-only"], request_only, env),
+    ]
+    if redis_ports is not None:
+        one, two = redis_ports
+        specs.append(([*shared, "--listen", f"127.0.0.1:{one}"], one, env))
+        specs.append(([*shared, "--listen", f"127.0.0.1:{two}", "--workers", "2"], two, env))
     try:
-        with (
-            children(
-                ([*me, "--serve-upstream", str(up)], up, None),
-                ([*me, "--serve-proxy", upstream, str(bare), "bare"], bare, None),
-                (apishield, full, env),
-                (
-                    [*me, "--serve-proxy", upstream, str(request_only), "request-only"],
-                    request_only,
-                    env,
-                ),
-            ),
-            nginx(up) as ports,
-        ):
+        with children(*specs), nginx(up) as ports:
             targets = {
                 "direct": up,
                 "bare pass-through": bare,
                 "apishield proxy": full,
                 "apishield, no analysis": request_only,
             }
+            if redis_ports is None:
+                rows["apishield, Redis state"] = "skipped: no Redis on 127.0.0.1:6379"
+            else:
+                targets["apishield, Redis state"] = redis_ports[0]
+                targets["apishield, Redis, 2 workers"] = redis_ports[1]
             if isinstance(ports, str):
                 rows["nginx"] = rows["nginx + ModSecurity CRS PL1"] = f"skipped: {ports}"
             else:
@@ -371,7 +381,38 @@ def run(seconds: float, connections: int) -> None:
                 print(f"  measured {name}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        if redis_ports is not None:
+            forget(prefix)
     report(rows)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_STATE = """state:
+  backend: redis
+  url: {url}
+  prefix: "{prefix}"
+"""
+
+
+def redis_answers() -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        with Redis.from_url(REDIS_URL, socket_connect_timeout=1.0, socket_timeout=1.0) as client:
+            return bool(client.ping())
+    except RedisError:
+        return False
+
+
+def forget(prefix: str) -> None:
+    """Delete the benchmark's keys from the shared Redis."""
+    from redis import Redis
+
+    with Redis.from_url(REDIS_URL, socket_connect_timeout=1.0, socket_timeout=5.0) as client:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 def report(rows: dict[str, Result | str]) -> None:
@@ -390,6 +431,9 @@ def report(rows: dict[str, Result | str]) -> None:
             print(f"apishield without analysis / bare: {lite.rps / bare.rps:.2f}")
     if isinstance(full, Result) and isinstance(waf, Result):
         print(f"apishield / nginx + ModSecurity: {full.rps / waf.rps:.2f} (goal > 1)")
+    one, two = rows.get("apishield, Redis state"), rows.get("apishield, Redis, 2 workers")
+    if isinstance(one, Result) and isinstance(two, Result):
+        print(f"2 workers / 1 (both on Redis state): {two.rps / one.rps:.2f}")
 
 
 def main() -> None:

@@ -39,6 +39,11 @@ class Pipeline:
     def run_response(self, exchange: Exchange) -> None:
         self._run(self.response_stages, exchange)
 
+    def run_response_part(self, exchange: Exchange, part: slice) -> None:
+        """Some of the response stages, in order: a guard runs those that share state with the
+        request phase under its lock, and the rest (detectors, tallies) outside it."""
+        self._run(self.response_stages[part], exchange)
+
     def run(self, exchange: Exchange) -> None:
         self._run(self.request_stages, exchange)
         self._run(self.response_stages, exchange)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -37,7 +38,11 @@ def test_both_phases_never_touch_the_engine_at_the_same_time(make_guard: MakeGua
     inside, peak, gate = [0], [0], threading.Lock()
     pipeline = guard.engine.pipeline
     pipeline.request_stages = [Probe("probe", inside, peak, gate), *pipeline.request_stages]
-    pipeline.response_stages = [*pipeline.response_stages, Probe("probe", inside, peak, gate)]
+    # Last among the stages the request phase shares state with: just before the detectors.
+    stages = list(pipeline.response_stages)
+    at = stages.index(guard.engine.detect)
+    pipeline.response_stages = [*stages[:at], Probe("probe", inside, peak, gate), *stages[at:]]
+    guard._shared = slice(0, at + 1)
     start = threading.Barrier(8)
 
     def client(n: int) -> None:
@@ -81,6 +86,34 @@ class Detects:
             )
         )
         exchange.findings.append(self.finding)
+
+
+def test_a_slow_detector_never_holds_up_the_request_phase(make_guard: MakeGuard) -> None:
+    guard, _ = make_guard()
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:
+        """Stands for detector state on a Redis that is slow to answer."""
+
+        name = "slow"
+
+        def __call__(self, exchange: Exchange) -> None:
+            entered.set()
+            release.wait(10)
+
+    pipeline = guard.engine.pipeline
+    pipeline.response_stages = [*pipeline.response_stages, Slow()]
+    first = make_exchange(path="/customers/1", started=T0)
+    guard.check(first)
+    guard.submit(first)
+    assert entered.wait(10)
+    try:
+        began = time.monotonic()
+        assert guard.check(make_exchange(path="/customers/2", started=T0 + 1)) is not None
+        assert time.monotonic() - began < 5  # not the 10 s the slow stage holds
+    finally:
+        release.set()
+    guard.flush()
 
 
 def test_a_severe_actor_incident_blocks_the_actor_until_it_expires(make_guard: MakeGuard) -> None:

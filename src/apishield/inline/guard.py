@@ -10,7 +10,10 @@ Thread model: one lock, taken around each phase of each exchange. The request ph
 read-only (the route learner learns templates, the actor resolver fills its caches, checks read
 what the inventory learned), and making it so would let live analysis drift from replay, so
 both phases run under the same lock, one exchange at a time. The worker takes the lock per
-exchange, not per batch, so a request waits at most for one exchange's response phase. The
+exchange, not per batch, and only for the response stages the request phase reads from (data
+classes, response checks, the inventory): the detectors and tallies after them are the worker's
+alone and run outside it, so a request never waits on detector state, which on Redis is a
+round trip per read. The
 policy itself holds no state: buckets and blocks are behind `apishield.limits`, whose backends
 are atomic per call, so the policy decides outside the lock.
 
@@ -203,6 +206,10 @@ class Guard:
         self.decisions: Counter[str] = Counter()
         """Rule id -> decisions that were not a plain allow, enforced or monitored."""
         self._lock = threading.Lock()
+        self._shared = _shared_stages(engine)
+        """The response stages that touch what the request phase reads (data classes, response
+        checks, the inventory), run under the lock; the detectors and tallies after them are
+        this worker's alone, so a request never waits on their state (round trips to Redis)."""
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         install_compiled_cache()  # the signature databases load in milliseconds once compiled
         if warm:
@@ -448,10 +455,12 @@ class Guard:
 
     def _analyse(self, exchange: Exchange) -> None:
         try:
+            pipeline, shared = self.engine.pipeline, self._shared
             with self._lock:
                 mark = self.engine.detection_mark()
-                self.engine.pipeline.run_response(exchange)
-                touched = self.engine.touched_incidents(exchange, mark)
+                pipeline.run_response_part(exchange, shared)
+            pipeline.run_response_part(exchange, slice(shared.stop, None))
+            touched = self.engine.touched_incidents(exchange, mark)
             bots = self.policy.config.bots
             for incident in touched:
                 auto_block(incident, self.policy.blocks, self.blocking, bots, exchange.actor)
@@ -506,3 +515,12 @@ def _mirror(
         offload.url, lambda: read_token(token_file), blocks, every=config.analysis.blocks_seconds
     )
     return mirror.start()
+
+
+def _shared_stages(engine: Engine) -> slice:
+    """The response stages up to the detectors; all of them when the detectors are not found."""
+    stages = list(engine.pipeline.response_stages)
+    for index, stage in enumerate(stages):
+        if stage is engine.detect:
+            return slice(0, index)
+    return slice(0, len(stages))
