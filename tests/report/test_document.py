@@ -7,6 +7,7 @@ from rich.console import Console
 
 from apishield.config import Config
 from apishield.engine import Engine
+from apishield.inventory.spec import spec_from_document
 from apishield.privacy import Hasher
 from apishield.report.document import RunInfo, build_document
 from apishield.report.html import render_html
@@ -72,3 +73,30 @@ def test_html_lists_only_personal_data_as_exposed() -> None:
     )
     doc["endpoints"] = [login]
     assert "Personal data served without authentication" not in render_html(doc)
+
+
+def test_with_a_spec_its_audit_is_reported_beside_the_traffic() -> None:
+    lookup = {
+        "get": {
+            "parameters": [{"name": "msisdn", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"msisdn": {"type": "string"}}}}}}},
+        }
+    }  # fmt: skip
+    spec = spec_from_document(
+        {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+         "paths": {"/numbers/{msisdn}/lookup": lookup}}
+    )  # fmt: skip
+    engine = Engine(Config(), Hasher(b"r" * 32), spec=spec)
+    for n in range(3):
+        engine.process(make_exchange(path=f"/numbers/+4479460{n:05d}/lookup"))
+    run = RunInfo("analyze", 0.0, 1.0, ["a.log"], 3, 3, 0, {}, [])
+    doc = build_document(engine.result(), run)
+    [finding] = [f for f in doc["spec_audit"] if f["rule"] == "audit.unauthenticated"]
+    assert (finding["severity"], finding["requests"], finding["unauthenticated"]) == ("high", 3, 3)
+    assert "What the specification says is risky" in render_html(doc)
+    console = Console(record=True, width=160)
+    render(doc, console)
+    assert "Spec audit: " in console.export_text()
+    assert build_document(Engine(Config(), Hasher(b"r" * 32)).result(), run)["spec_audit"] == []

@@ -11,7 +11,9 @@ from apishield import __version__
 from apishield.checks.tally import FindingsTally
 from apishield.detect.incidents import Incident
 from apishield.engine import EndpointView, InventoryResult
+from apishield.inventory.audit import AuditFinding, audit
 from apishield.inventory.classify import PERSONAL, SECRETS
+from apishield.inventory.spec import ApiSpec
 
 THREAT_LEVELS = ("low", "medium", "high")
 
@@ -51,6 +53,7 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
         },
         "summary": {**_summary(endpoints), "not_found_routes": result.not_found_routes},
         "coverage": _coverage(result),
+        "spec_audit": _spec_audit(result, endpoints),
         "findings": _findings(result.findings),
         "incidents": _incidents(result.incidents),
         "endpoints": endpoints,
@@ -168,3 +171,33 @@ def _coverage(result: InventoryResult) -> dict[str, Any] | None:
             for op in coverage.unused
         ],
     }
+
+
+_AUDITS: dict[int, tuple[ApiSpec, list[AuditFinding]]] = {}
+"""The audit of each spec seen lately: a live server builds a document every few seconds."""
+
+
+def _spec_audit(result: InventoryResult, endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the spec alone says is risky (`apishield spec audit`), each finding with the
+    traffic its operation saw: a public operation that answers personal data and is called
+    without credentials is the spec's risk confirmed."""
+    spec = result.spec
+    if spec is None:
+        return []
+    held = _AUDITS.get(id(spec))
+    if held is None or held[0] is not spec:
+        if len(_AUDITS) >= 4:
+            _AUDITS.clear()
+        held = _AUDITS[id(spec)] = (spec, audit(spec))
+    seen: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for endpoint in endpoints:
+        seen.setdefault((endpoint["method"], endpoint["template"]), []).append(endpoint)
+    audited = []
+    for finding in held[1]:
+        observed = seen.get((finding.method, finding.path), [])
+        requests = sum(e["requests"] for e in observed)
+        anonymous = sum(e["requests"] * e["unauthenticated_share"] for e in observed)
+        audited.append(
+            {**finding.as_dict(), "requests": requests, "unauthenticated": round(anonymous)}
+        )
+    return audited

@@ -33,6 +33,7 @@ def render_html(document: dict[str, Any]) -> str:
         run=document["run"],
         summary=document["summary"],
         coverage=document.get("coverage"),
+        spec_audit=document.get("spec_audit"),
         findings=document.get("findings"),
         incidents=document.get("incidents"),
         endpoints=endpoints,

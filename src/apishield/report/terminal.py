@@ -29,6 +29,14 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
             f"{coverage['spec_operations_used']}/{coverage['spec_operations']} spec operations "
             f"used ({len(coverage['unused_operations'])} documented but unused)"
         )
+    audited = document.get("spec_audit")
+    if audited:
+        serious = [f for f in audited if f["severity"] in ("critical", "high")]
+        used = sum(1 for f in serious if f["requests"])
+        console.print(
+            f"Spec audit: {len(audited)} findings, {len(serious)} high or worse "
+            f"({used} on operations the traffic used); `apishield spec audit` lists them"
+        )
     if summary["data_classes"]:
         classes = ", ".join(f"{c} ({n:,})" for c, n in summary["data_classes"].items())
         console.print(f"Sensitive data returned: {classes}")
