@@ -280,6 +280,7 @@ def test_every_page_loads_without_errors(tab: Tab, console: Console) -> None:
         (f"/incidents/{narrow['id']}", narrow["title"]),
         ("/actors", "Actors"),
         ("/blocks", "Active blocks"),
+        ("/spec", "Specification audit"),
     ]
     for route, heading in pages:
         shown = tab.open(route)
@@ -338,6 +339,17 @@ def test_without_chart_js_the_pages_say_so(tab: Tab, console: Console) -> None:
     assert shown.inner_text().count("Charts need make assets") == 3
     assert shown.query_selector("canvas") is None
     assert "parameters" in shown.inner_text().lower()
+    assert tab.problems == []
+
+
+def test_the_spec_audit_page_lists_the_api_findings(tab: Tab, console: Console) -> None:
+    audit = console.api("GET", "/api/v1/spec-audit?limit=500")
+    assert audit["total"] > 0  # the run was analysed with the telco's spec
+    shown = tab.open("/spec")
+    text = shown.inner_text()
+    assert f"{audit['total']} findings" in text
+    first = audit["items"][0]
+    assert first["title"] in text and first["rule"] in text
     assert tab.problems == []
 
 

@@ -132,3 +132,18 @@ def test_a_live_run_is_overwritten_by_its_next_snapshot(
     assert views.endpoints(run_id)["total"] == len(document["endpoints"])
     assert views.incidents(run_id)["total"] == document["incidents"]["total"]
     assert store.latest_run_id() == run_id
+
+
+def test_the_spec_audit_is_kept_and_paged_most_severe_first(saved) -> None:
+    views, run_id, document = saved
+    page = views.spec_audit(run_id, limit=3)
+    assert page["total"] == len(document["spec_audit"]) > 3
+    ranks = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    every = views.spec_audit(run_id, limit=500)["items"]
+    assert [ranks[f["severity"]] for f in every] == sorted(ranks[f["severity"]] for f in every)
+    assert page["items"] == every[:3]
+    assert set(every[0]) == {
+        "rule", "severity", "category", "method", "path", "title", "detail", "fix",
+        "requests", "unauthenticated",
+    }  # fmt: skip
+    assert views.spec_audit(run_id, offset=3, limit=500)["items"] == every[3:]

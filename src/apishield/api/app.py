@@ -126,4 +126,8 @@ def _read_routes(parts: ApiParts) -> APIRouter:
     def findings(run_id: Run) -> dict[str, Any]:
         return views.findings(run_id)
 
+    @router.get("/spec-audit")
+    def spec_audit(run_id: Run, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        return views.spec_audit(run_id, limit=limit, offset=offset)
+
     return router

@@ -23,6 +23,7 @@ from apishield.store.schema import (
     metadata,
     named_endpoint_key,
     runs,
+    spec_findings,
     threat_levels,
 )
 
@@ -107,7 +108,7 @@ class Store:
                 conn.execute(update(runs).where(runs.c.id == run_id).values(_run_row(document)))
                 for table in (endpoints, ingest_errors, finding_rules, threat_levels, incidents):
                     conn.execute(delete(table).where(table.c.run_id == run_id))
-                for table in (actors, incident_endpoints):
+                for table in (actors, incident_endpoints, spec_findings):
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 _save_contents(conn, run_id, document)
                 _save_series(conn, run_id, series)
@@ -221,6 +222,22 @@ def _save_contents(conn: Connection, run_id: int, document: Mapping[str, Any]) -
     _save_findings(conn, run_id, document.get("findings"))
     _save_incidents(conn, run_id, document.get("incidents"))
     _save_actors(conn, run_id, document.get("actors") or [])
+    _save_spec_audit(conn, run_id, document.get("spec_audit") or [])
+
+
+def _save_spec_audit(conn: Connection, run_id: int, items: Sequence[Mapping[str, Any]]) -> None:
+    keys = ("rule", "severity", "category", "method", "path", "title", "detail", "fix")
+    rows = [
+        {
+            "run_id": run_id,
+            **{key: item[key] for key in keys},
+            "requests": item["requests"],
+            "unauthenticated": item["unauthenticated"],
+        }
+        for item in items
+    ]
+    if rows:
+        conn.execute(insert(spec_findings), rows)
 
 
 def _save_actors(conn: Connection, run_id: int, items: Sequence[Mapping[str, Any]]) -> None:

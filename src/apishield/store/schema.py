@@ -170,3 +170,24 @@ def named_endpoint_key(name: str) -> str | None:
     method, _, rest = name.partition(" ")
     host, _, template = rest.partition(" ")
     return endpoint_key(method, host, template) if template else None
+
+spec_findings = Table(
+    "spec_findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("unauthenticated", Integer, nullable=False),
+)
+"""What the run's spec alone says is risky (`apishield spec audit`), with the traffic each
+operation saw."""

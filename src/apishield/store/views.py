@@ -18,6 +18,7 @@ from apishield.store.schema import (
     incidents,
     named_endpoint_key,
     runs,
+    spec_findings,
     threat_levels,
 )
 
@@ -205,6 +206,20 @@ class Views:
 
     def findings(self, run_id: int) -> dict[str, Any]:
         return self.store.load_findings(run_id)
+
+    def spec_audit(self, run_id: int, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """The run's spec audit, the most severe first and, within a severity, the operations
+        the traffic used most."""
+        columns = [c for c in spec_findings.c if c.name not in ("id", "run_id")]
+        query = select(*columns).where(spec_findings.c.run_id == run_id)
+        rank = case(
+            {s: i for i, s in enumerate(SEVERITIES)}, value=spec_findings.c.severity, else_=9
+        )
+        order = (rank, spec_findings.c.requests.desc(), spec_findings.c.id)
+        with self.store.engine.connect() as conn:
+            total = _count(conn, query)
+            rows = conn.execute(query.order_by(*order).limit(limit).offset(offset)).mappings()
+            return {"total": total, "items": [dict(row) for row in rows]}
 
 
 def _count(conn: Connection, query: Select[Any]) -> int:

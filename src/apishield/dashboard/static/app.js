@@ -15,6 +15,7 @@ import { incidentsPage } from "./page-incidents.js";
 import { inventoryPage } from "./page-inventory.js";
 import { loginPage } from "./page-login.js";
 import { overviewPage } from "./page-overview.js";
+import { specPage } from "./page-spec.js";
 
 const REFRESH_MS = 5000;
 
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^\/incidents\/([^/]+)$/, "incidents", incidentPage],
   [/^\/actors$/, "actors", actorsPage],
   [/^\/blocks$/, "blocks", blocksPage],
+  [/^\/spec$/, "spec", specPage],
 ];
 
 const main = document.getElementById("main");
