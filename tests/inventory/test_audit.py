@@ -153,3 +153,24 @@ def test_findings_come_most_severe_first_with_their_category_and_fix() -> None:
     )
     assert [f.severity for f in findings] == sorted((f.severity for f in findings), reverse=True)
     assert all(f.category.startswith("API") and f.fix for f in findings)
+
+
+def test_personal_data_in_urls_and_sign_ins_without_a_documented_limit() -> None:
+    email = {"name": "email", "in": "query", "schema": {"type": "string"}}
+    msisdn = {"name": "msisdn", "in": "path", "required": True, "schema": {"type": "string"}}
+    limited = {"200": {"description": "ok"}, "429": {"description": "slow down"}}
+    found = _found(
+        {
+            "/users": {"get": {"parameters": [email], "responses": _answer({})}},
+            "/numbers/{msisdn}": {"get": {"parameters": [msisdn], "responses": _answer({})}},
+            "/auth/login": {"post": {"security": [], "responses": {"200": {"description": "ok"}}}},
+            "/auth/token": {"post": {"security": [], "responses": limited}},
+            "/keys/tokens": {"post": {"responses": {"200": {"description": "ok"}}}},
+        }
+    )
+    assert found[("audit.personal-data-in-url", "GET", "/users")] is Severity.MEDIUM
+    assert found[("audit.personal-data-in-url", "GET", "/numbers/{msisdn}")] is Severity.MEDIUM
+    assert found[("audit.sign-in-without-rate-limit", "POST", "/auth/login")] is Severity.LOW
+    assert ("audit.sign-in-without-rate-limit", "POST", "/auth/token") not in found
+    # Issuing tokens to a caller that already signed in is not a sign-in.
+    assert ("audit.sign-in-without-rate-limit", "POST", "/keys/tokens") not in found

@@ -1,7 +1,8 @@
 """What an OpenAPI document says about an API's risk before any traffic is seen (`apishield spec
 audit`): operations anyone may call, guessable object IDs, personal data and secrets in answers,
-request bodies that accept any field, paging without a ceiling, and versions and operations that
-are retired but still documented.
+personal data and credentials in URLs, sign-ins with no documented rate limit, request bodies
+that accept any field, paging without a ceiling, and versions and operations that are retired
+but still documented.
 
 The audit reads the spec's own words: field names are judged as the traffic inventory judges
 them (`fieldnames`), so "email" or "ssn" in a response schema counts as personal data there as it
@@ -114,6 +115,14 @@ def _operation(op: SpecOperation) -> Iterator[AuditFinding]:
             "never return passwords, keys or tokens outside the operations that issue them",
         )  # fmt: skip
     yield from _guessable_ids(op, public)
+    yield from _personal_in_url(op)
+    if entry and public and op.method == "POST" and not _answers_429(op):
+        yield _finding(
+            op, "audit.sign-in-without-rate-limit", Severity.LOW, "API4:2023",
+            "A sign-in or reset operation documents no rate limit",
+            "no 429 answer is documented: credential stuffing and reset abuse meet no stated limit",
+            "limit attempts per account and per client, and document the 429 it answers",
+        )  # fmt: skip
     yield from _open_body(op)
     yield from _unbounded_pages(op)
     if op.deprecated:
@@ -152,6 +161,25 @@ def _guessable_ids(op: SpecOperation, public: bool) -> Iterator[AuditFinding]:
             f"path parameter {param.name!r} is an integer: neighbours are one increment away",
             "check that the caller owns each object it names; prefer random identifiers (UUIDs)",
         )  # fmt: skip
+
+
+def _personal_in_url(op: SpecOperation) -> Iterator[AuditFinding]:
+    """Personal data in paths and query strings ends up in access logs, proxies and history."""
+    for param in op.parameters:
+        if param.location not in ("path", "query"):
+            continue
+        classes = sorted(set(field_name(param.name).checks) & PERSONAL)
+        if classes:
+            yield _finding(
+                op, "audit.personal-data-in-url", Severity.MEDIUM, "API3:2023",
+                "Personal data travels in the URL",
+                f"{param.location} parameter {param.name!r} holds {', '.join(classes)}",
+                "take it in the request body (a POST search) or as an opaque reference",
+            )  # fmt: skip
+
+
+def _answers_429(op: SpecOperation) -> bool:
+    return any(status in ("429", "4XX") for status in op.response_schemas)
 
 
 def _open_body(op: SpecOperation) -> Iterator[AuditFinding]:
