@@ -4,10 +4,11 @@
     .venv/bin/python docs/screenshots/take.py 'http://127.0.0.1:PORT/login?token=TOKEN'
 
 Drives Debian's chromium through Playwright (never a downloaded browser) and writes overview,
-inventory, endpoint, incidents, incident, actors and blocks .png beside this file (or into
-`--out`). The endpoint and the incident are chosen from the API: of the busiest endpoints the
-riskiest that answered some errors, and the incident with the richest timeline, preferring the
-data exfiltration and BOLA ones. A long page is cut short until its PNG fits in ~300 KB.
+inventory, endpoint, incidents, incident, actors, blocks and spec .png beside this file (or into
+`--out`); `--only spec,blocks` retakes some of them. The endpoint and the incident are chosen
+from the API: of the busiest endpoints the riskiest that answered some errors, and the incident
+with the richest timeline, preferring the data exfiltration and BOLA ones. A long page is cut
+short until its PNG fits in ~300 KB.
 Exits 1, naming them, when the console logged errors or a request failed, so a broken page is
 not taken for a picture.
 """
@@ -158,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("login", help="the /login?token= URL `apishield demo` prints")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for the PNGs")
+    parser.add_argument("--only", help="comma-separated names of the pictures to retake")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -171,7 +173,11 @@ def main() -> int:
         (incident_route(console), "incident"),
         ("/actors?sort=risk", "actors"),
         ("/blocks", "blocks"),
+        ("/spec", "spec"),
     ]
+    if args.only:
+        wanted = set(args.only.split(","))
+        shots = [(route, name) for route, name in shots if name in wanted]
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
