@@ -209,6 +209,9 @@ def test_spec_audit_lists_findings_writes_json_and_fails_ci_on_request(
     # The number lookup answers phone numbers to anyone: the enumeration target.
     assert ("audit.unauthenticated", "/v2/numbers/{msisdn}/lookup") in rules
     assert ("audit.old-version", "/v1/customers/{customer_id}") in rules
+    sarif = home / "audit.sarif"
+    assert runner.invoke(app, ["spec", "audit", spec, "--sarif", str(sarif)]).exit_code == 0
+    assert len(orjson.loads(sarif.read_bytes())["runs"][0]["results"]) == len(rules)
     failing = runner.invoke(app, ["spec", "audit", spec, "--fail-on", "high"])
     assert failing.exit_code == 1
     wrong = runner.invoke(app, ["spec", "audit", spec, "--fail-on", "severe"])

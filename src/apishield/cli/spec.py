@@ -26,6 +26,7 @@ from apishield.inventory.audit import AuditFinding, audit
 from apishield.inventory.diff import diff_spec
 from apishield.inventory.endpoint import endpoint_from_summary
 from apishield.inventory.export import export_openapi
+from apishield.report.sarif import sarif_log
 
 
 @spec_app.command("export")
@@ -77,6 +78,10 @@ def spec_audit(
             "(critical, high, medium, low; off never fails): for CI."
         ),
     ] = "off",
+    sarif: Annotated[
+        Path | None,
+        typer.Option(help="Write SARIF 2.1.0, for code-scanning views (GitHub, GitLab, IDEs)."),
+    ] = None,
     top: Annotated[int, typer.Option(help="Findings to list in the terminal.")] = 40,
 ) -> None:
     """Audit a specification before any traffic: operations anyone may call, guessable IDs,
@@ -95,6 +100,11 @@ def spec_audit(
         }
         json_out.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
         console.print(f"JSON: {json_out}")
+    if sarif is not None:
+        sarif.write_bytes(
+            orjson.dumps(sarif_log(findings, spec.as_posix()), option=orjson.OPT_INDENT_2)
+        )
+        console.print(f"SARIF: {sarif}")
     if fail_on != "off" and any(f.severity >= Severity[fail_on.upper()] for f in findings):
         raise typer.Exit(1)
 
