@@ -184,6 +184,13 @@ def test_blocks_are_added_listed_and_lifted(client: TestClient) -> None:
     assert client.delete("/api/v1/blocks/ip/203.0.113.9").json() == {"removed": True}
     assert client.delete("/api/v1/blocks/ip/203.0.113.9").status_code == 404
     assert client.get("/api/v1/blocks").json()["items"] == []
+    for n in range(5):
+        added = {"kind": "ip", "value": f"198.51.100.{n}", "seconds": 60 + n}
+        assert client.post("/api/v1/blocks", json=added).status_code == 201
+    page = client.get("/api/v1/blocks", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == 5
+    assert [b["value"] for b in page["items"]] == ["198.51.100.3", "198.51.100.2"]
+    assert client.get("/api/v1/blocks", params={"limit": 100_001}).status_code == 422
 
 
 def _batch(count: int) -> bytes:

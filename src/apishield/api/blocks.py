@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, ValidationError
 
 from apishield.api.parts import ApiParts, BlockList
 from apishield.limits import Block
+
+MAX_LISTED = 100_000
+"""Blocks one page may list: every block an in-memory list holds (a guard's mirror reads all)."""
 
 
 class NewBlock(BaseModel):
@@ -33,13 +36,18 @@ def block_routes(parts: ApiParts) -> APIRouter:
         return parts.blocks
 
     @router.get("/blocks")
-    def listed() -> dict[str, Any]:
+    def listed(
+        limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 500,
+        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    ) -> dict[str, Any]:
         if parts.blocks is None:
-            return {"shared": False, "now": None, "items": []}
+            return {"shared": False, "now": None, "total": 0, "items": []}
+        every = parts.blocks.list()
         return {
             "shared": parts.blocks.shared,
             "now": parts.blocks.now(),
-            "items": [_shown(b) for b in parts.blocks.list()],
+            "total": len(every),
+            "items": [_shown(b) for b in every[offset : offset + limit]],
         }
 
     @router.post(

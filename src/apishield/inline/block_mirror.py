@@ -26,7 +26,8 @@ from apishield.limits import BlockAction, BlockKind, Blocks
 
 log = logging.getLogger("apishield.inline")
 
-BLOCKS_PATH = "/api/v1/blocks"
+BLOCKS_PATH = "/api/v1/blocks?limit=100000"
+"""Every block at once: the most one list holds in memory."""
 KINDS: frozenset[str] = frozenset(get_args(BlockKind))
 ACTIONS: frozenset[str] = frozenset(get_args(BlockAction))
 
@@ -56,6 +57,7 @@ class BlockMirror:
         self._client = httpx.Client(timeout=timeout, transport=transport, trust_env=False)
         self._mirrored: dict[tuple[BlockKind, str], Entry] = {}
         self._away = False
+        self._partial = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -92,11 +94,16 @@ class BlockMirror:
         if answer.status_code != 200:
             return self._failed(f"{self._url} answered {answer.status_code}")
         try:
-            held = _entries(answer.json())
-        except (ValueError, TypeError, KeyError) as error:
+            document = answer.json()
+            held = _entries(document)
+            total = int(document.get("total", len(held)))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             return self._failed(f"{self._url} sent a block list apishield cannot read: {error}")
         self._apply(held)
         self.syncs += 1
+        if total > len(held) and not self._partial:
+            self._partial = True
+            log.warning("the server holds %d blocks; this guard mirrors %d", total, len(held))
         if self._away:
             self._away = False
             log.warning("the apishield server's blocks are mirrored again")

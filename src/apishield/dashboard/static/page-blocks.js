@@ -3,6 +3,7 @@
 import { get, post, unblock } from "./api.js";
 import { h, table } from "./dom.js";
 import { num, until } from "./format.js";
+import { pager } from "./widgets.js";
 
 const KINDS = ["ip", "identity", "key", "session"];
 const ACTIONS = ["block", "tarpit", "decoy"];
@@ -13,28 +14,41 @@ const DURATIONS = [
   ["", "until lifted"],
 ];
 
+const LIMIT = 100;
+
 export function blocksPage(ctx) {
   const body = h("div", { class: "table-wrap" });
+  const foot = h("div");
   const count = h("span", { class: "muted" });
   const scope = h("p", { class: "muted" });
+  let offset = Number(ctx.query.get("offset")) || 0;
   const el = h(
     "div",
     { class: "page" },
     h("div", { class: "page-head" }, h("h1", null, "Active blocks"), count),
     scope,
     h("section", { class: "panel panel-flush" }, body),
+    foot,
     h("section", { class: "panel" }, h("h2", null, "Add a block"), addForm(ctx)),
   );
 
   async function refresh() {
-    const answer = await get("/api/v1/blocks");
+    const answer = await get("/api/v1/blocks", { limit: LIMIT, offset });
     const rows = Array.isArray(answer?.items) ? answer.items : [];
-    count.textContent = `${num(rows.length)} in force`;
+    const total = typeof answer?.total === "number" ? answer.total : rows.length;
+    count.textContent = `${num(total)} in force`;
     scope.textContent = answer?.shared
       ? "Shared with every guard on the same state (Redis): a change here applies everywhere."
       : "Kept by this server's own state: guards on other state do not see these blocks.";
     const now = typeof answer?.now === "number" ? answer.now : undefined;
     body.replaceChildren(table(columns(ctx, now), rows, { empty: "No block is in force." }));
+    foot.replaceChildren(
+      pager(total, offset, LIMIT, (next) => {
+        offset = next;
+        ctx.setQuery({ offset: next || null });
+        ctx.reload();
+      }) ?? "",
+    );
   }
 
   return { el, refresh };
