@@ -167,7 +167,11 @@ class Exchange:
 
     @property
     def threat_level(self) -> Severity:
-        return max((f.severity for f in self.findings), default=Severity.INFO)
+        level = Severity.INFO  # a loop, not max() over a generator: every stage-end asks this
+        for finding in self.findings:
+            if finding.severity > level:
+                level = finding.severity
+        return level
 
     @property
     def threat(self) -> str:

@@ -109,6 +109,12 @@ def test_long_lived_token_grows_with_its_lifetime() -> None:
     assert check_jwt(request(token(hour)), context) == []
 
 
+def test_a_lifetime_that_is_not_a_number_is_long_lived() -> None:
+    """JSON parsers take `NaN`; a lifetime that cannot be shown short is reported."""
+    [finding] = check_jwt(request(token({"iat": T0, "exp": float("nan")})), CheckContext())
+    assert (finding.rule_id, finding.evidence["lifetime_hours"]) == ("jwt.long-lived", "nan")
+
+
 @pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
 def test_weak_secret_is_found_and_masked(alg: str) -> None:
     jwt = token(GOOD, alg=alg, secret="changeme")

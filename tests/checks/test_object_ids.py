@@ -21,6 +21,12 @@ def test_small_integer_path_id_is_low_without_its_value() -> None:
     assert finding.evidence == {"params": "path:id"}
 
 
+def test_one_parameter_list_gives_one_shared_finding() -> None:
+    [first] = check_guessable_ids(request({"id": "1041"}), CheckContext())
+    [again] = check_guessable_ids(request({"id": "7"}), CheckContext())
+    assert again is first
+
+
 def test_query_ids_are_found_too() -> None:
     exchange = request({}, query="customerId=77&page=2&order_id=9")
     [finding] = check_guessable_ids(exchange, CheckContext())

@@ -72,6 +72,25 @@ def test_a_rule_fires_once_per_window_then_repeats_are_not_fresh() -> None:
     assert fresh[1:] and not any(fresh[1:])
 
 
+def test_a_repeat_is_the_rules_finding_without_evidence() -> None:
+    rule = next(r for r in RULES if r.id == "auth.login-failures-ip")
+    detector, state = RuleDetector([rule]), MemoryState()
+    detections = [
+        d
+        for n in range(rule.threshold + 2)
+        for d in detector.observe(make_observation(role="login", status=401, time=1e9 + n), state)
+    ]
+    first, repeat = detections[0].finding, detections[1].finding
+    assert first.evidence["threshold"] == str(rule.threshold)
+    assert not repeat.evidence
+    assert (repeat.rule_id, repeat.title, repeat.severity, repeat.category) == (
+        first.rule_id,
+        first.title,
+        first.severity,
+        first.category,
+    )
+
+
 def test_rule_files_are_validated_with_the_rule_and_key_named() -> None:
     text = """
 - id: custom.rule

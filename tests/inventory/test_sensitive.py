@@ -12,6 +12,7 @@ from apishield.inventory.sensitive import (
     PERSONAL,
     SECRETS,
     BodyScan,
+    BodyScans,
     classify_value,
     scan_body,
 )
@@ -341,3 +342,25 @@ def test_arbitrary_values_never_raise(name: str | None, value: object) -> None:
 
 def test_an_unusable_now_is_ignored() -> None:
     assert classify_value("dob", "1985-04-12", now=1e300) == "date_of_birth"
+
+
+def test_a_repeated_body_is_scanned_once_and_alike() -> None:
+    scans = BodyScans(max_bytes=262_144, size=2)
+    body = orjson.dumps(CUSTOMER)
+    first = scans.scan(body, "application/json", T0)
+    assert first == scan_body(body, "application/json", now=T0)
+    first.classes.clear()  # each caller owns its copy
+    assert scans.scan(body, "application/json", T0 + 60) == scan_body(body, "application/json")
+    for n in range(3):  # a full memo forgets, and still answers alike
+        other = orjson.dumps({**CUSTOMER, "id": n})
+        assert scans.scan(other, "application/json", T0) == scan_body(other, "application/json")
+    assert len(scans._scans) <= 2
+
+
+def test_a_repeated_body_is_judged_on_its_own_day() -> None:
+    scans = BodyScans(max_bytes=262_144)
+    body = orjson.dumps({"name": "Maria Gonzalez", "date_of_birth": "2026-01-02"})
+    for now in (T0, 1_767_225_600.0, 1_767_398_400.5, float("nan")):
+        assert scans.scan(body, "application/json", now) == scan_body(
+            body, "application/json", now=now
+        )

@@ -217,13 +217,21 @@ def check_jwt(exchange: Exchange, context: CheckContext) -> list[Finding]:
     reading = read_token(token) if token is not None else None
     if reading is None:
         return []
+    secret = None if reading.unsigned else weak_secret(reading, context.jwt_secrets)
+    if not (
+        reading.unsigned
+        or secret is not None
+        or reading.sensitive
+        or _lifetime_flagged(reading, context)
+    ):
+        return []  # most tokens: nothing to report, so no evidence to build
     findings: list[Finding] = []
     evidence = _evidence(reading)
     if reading.unsigned:
         findings.append(
             _finding("jwt.alg-none", "unsigned JWT (alg none)", Severity.HIGH, evidence)
         )
-    elif (secret := weak_secret(reading, context.jwt_secrets)) is not None:
+    elif secret is not None:
         findings.append(
             _finding(
                 "jwt.weak-secret",
@@ -244,6 +252,14 @@ def check_jwt(exchange: Exchange, context: CheckContext) -> list[Finding]:
             )
         )
     return findings
+
+
+def _lifetime_flagged(reading: TokenReading, context: CheckContext) -> bool:
+    """Whether `_lifetime` finds anything."""
+    if reading.exp is None:
+        return True
+    # Written as `_lifetime` tests it, so a NaN claim is flagged alike.
+    return reading.iat is not None and not reading.exp - reading.iat <= context.jwt_max_lifetime
 
 
 def _lifetime(

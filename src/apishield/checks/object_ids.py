@@ -47,12 +47,21 @@ def check_guessable_ids(exchange: Exchange, context: CheckContext) -> list[Findi
     found = _guessable(exchange)
     if not found:
         return []
-    return [
-        Finding(
+    params = ", ".join(found[:8])
+    finding = _findings.get(params)
+    if finding is None:
+        # One finding per parameter list, shared like a constant: an endpoint repeats its own.
+        if len(_findings) >= _MAX_FINDINGS:
+            _findings.clear()
+        finding = _findings[params] = Finding(
             rule_id="object-id.sequential",
             title="guessable numeric object id",
             severity=Severity.LOW,
-            evidence={"params": ", ".join(found[:8])},
+            evidence={"params": params},
             category="API1:2023",
         )
-    ]
+    return [finding]
+
+
+_MAX_FINDINGS = 1024
+_findings: dict[str, Finding] = {}

@@ -26,7 +26,9 @@ class CheckStage:
         context = self.context
         for check in self.checks:
             try:
-                findings.extend(check.run(exchange, context))
+                found = check.run(exchange, context)
+                if found:  # most checks find nothing in most requests
+                    findings.extend(found)
             except Exception:
                 self.errors[check.name] += 1
                 if self.errors[check.name] <= 3:

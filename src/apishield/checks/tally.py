@@ -22,6 +22,8 @@ class RuleCount:
     """Actor key -> requests, bounded to MAX_ACTORS_PER_RULE."""
 
 
+_NO_THREAT = threat_label(Severity.INFO)
+"""The level of a request without findings, the common case."""
 MAX_RULES = 1_000
 MAX_ENDPOINTS_PER_RULE = 200
 MAX_ACTORS_PER_RULE = 200
@@ -38,12 +40,14 @@ class FindingsTally:
 
     def __call__(self, exchange: Exchange) -> None:
         findings = exchange.findings
-        self.threat_levels[threat_label(exchange.threat_level)] += 1
         if not findings:
+            self.threat_levels[_NO_THREAT] += 1
             return
+        self.threat_levels[threat_label(exchange.threat_level)] += 1
         route = exchange.route or "(unrouted)"
         actor = exchange.actor.key if exchange.actor is not None else ""
-        for rule_id in {f.rule_id for f in findings}:
+        rule_ids = (findings[0].rule_id,) if len(findings) == 1 else {f.rule_id for f in findings}
+        for rule_id in rule_ids:
             count = self.rules.get(rule_id)
             if count is None:
                 if len(self.rules) >= MAX_RULES:
@@ -57,11 +61,16 @@ class FindingsTally:
                     first.evidence.get("class", ""),
                 )
             count.requests += 1
-            _bump(count.endpoints, route, MAX_ENDPOINTS_PER_RULE)
-            if actor:
-                _bump(count.actors, actor, MAX_ACTORS_PER_RULE)
-
-
-def _bump(counter: Counter[str], key: str, limit: int) -> None:
-    if key in counter or len(counter) < limit:
-        counter[key] += 1
+            # Bounded counts, inlined: this runs for every finding of every request.
+            endpoints = count.endpoints
+            if route in endpoints:
+                endpoints[route] += 1
+            elif len(endpoints) < MAX_ENDPOINTS_PER_RULE:
+                endpoints[route] = 1
+            actors = count.actors
+            if not actor:
+                continue
+            if actor in actors:
+                actors[actor] += 1
+            elif len(actors) < MAX_ACTORS_PER_RULE:
+                actors[actor] = 1

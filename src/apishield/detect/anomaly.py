@@ -11,7 +11,7 @@ operational first, so they are reported low.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
@@ -101,12 +101,13 @@ class Baseline:
 class TrafficAnomaly:
     name = "anomaly"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
-        scopes = (o.roles.endpoint, "*", o.actor) if o.authenticated else (o.roles.endpoint, "*")
-        for scope in scopes:
-            detection = self._judge(o, state, scope)
-            if detection is not None:
-                yield detection
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
+        endpoint = self._judge(o, state, o.roles.endpoint)
+        overall = self._judge(o, state, "*")
+        own = self._judge(o, state, o.actor) if o.authenticated else None
+        if endpoint is None and overall is None and own is None:
+            return ()
+        return [d for d in (endpoint, overall, own) if d is not None]
 
     def _judge(self, o: Observation, state: State, endpoint: str) -> Detection | None:
         key = f"baseline:{endpoint}"

@@ -7,7 +7,7 @@ spreading a job over proxies (the two-second cadence of the telecom enumeration 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
@@ -24,6 +24,15 @@ MAX_SPREAD = 0.1
 CAMPAIGN_WINDOW = 600.0
 CAMPAIGN_CLIENTS = 20
 _TTL = 3_600.0
+_REPEAT = Finding(
+    "enum.regular-clients",
+    "Many machine-regular clients on one endpoint (distributed automation)",
+    Severity.HIGH,
+    {},
+    "API6:2023",
+)
+"""The finding of a repeat inside the cool-down: counted into its incident, shown nowhere, so
+it carries no evidence."""
 
 
 @dataclass(slots=True)
@@ -61,32 +70,33 @@ class Cadence:
 class RegularClients:
     name = "cadence"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
         key = f"cadence:{o.ip}:{o.roles.endpoint}"
         cadence = state.load(key, Cadence, o.time)
         if cadence is None:
             state.save(key, Cadence(o.time), o.time, _TTL)
-            return
+            return ()
         cadence.add(o.time)
         state.save(key, cadence, o.time, _TTL)
         if not cadence.regular:
-            return
+            return ()
         group = f"cadence:clients:{o.roles.endpoint}"
         clients = state.distinct(group, o.ip, o.time, CAMPAIGN_WINDOW, 4 * CAMPAIGN_CLIENTS)
         if clients < CAMPAIGN_CLIENTS:
-            return
+            return ()
         fresh = not fired_before(state, f"fired:{group}", o.time, CAMPAIGN_WINDOW)
-        mean = cadence.mean
-        finding = Finding(
-            "enum.regular-clients",
-            "Many machine-regular clients on one endpoint (distributed automation)",
-            Severity.HIGH,
-            {
-                "regular_clients_10m": str(clients),
-                "cadence_seconds": f"{mean:.2f}",
-                "endpoint": o.roles.endpoint,
-            },
-            "API6:2023",
-        )
-        scope = campaign_scope("enum.regular-clients", o)
-        yield Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+        finding = _REPEAT
+        if fresh:
+            finding = Finding(
+                _REPEAT.rule_id,
+                _REPEAT.title,
+                _REPEAT.severity,
+                {
+                    "regular_clients_10m": str(clients),
+                    "cadence_seconds": f"{cadence.mean:.2f}",
+                    "endpoint": o.roles.endpoint,
+                },
+                _REPEAT.category,
+            )
+        scope = campaign_scope(_REPEAT.rule_id, o)
+        return [Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)]

@@ -9,7 +9,7 @@ the engine itself is learning, and an identity younger than a day is judged by i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from apishield.detect.observation import Observation
 from apishield.detect.profile import Peers, Profile
@@ -34,32 +34,36 @@ _PROFILE_TTL = 30 * DAY
 class ObjectAccess:
     name = "objects"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
         if not o.authenticated or not o.objects:
-            return
+            return ()
         profile = state.load(f"profile:{o.actor}", Profile, o.time) or Profile(first_seen=o.time)
-        peers_key = f"peers:{o.actor.partition(':')[0]}"
         finished = profile.roll(o.time)
-        peers = state.load(peers_key, Peers, o.time) or Peers()
-        if finished:
-            peers.add(finished)
-            state.save(peers_key, peers, o.time, _PROFILE_TTL)
-        yield from self._judge(o, state, profile, peers)
+        peers = None
+        # The peer group's record is read only when an hour closes or a judgement needs it.
+        if finished or (o.warm and o.ok and o.roles.personal):
+            peers_key = f"peers:{o.actor.partition(':')[0]}"
+            peers = state.load(peers_key, Peers, o.time) or Peers()
+            if finished:
+                peers.add(finished)
+                state.save(peers_key, peers, o.time, _PROFILE_TTL)
+        detection = self._judge(o, state, profile, peers)
         profile.remember(o.network, o.client, o.roles.endpoint, o.time)
         state.save(f"profile:{o.actor}", profile, o.time, _PROFILE_TTL)
+        return () if detection is None else (detection,)
 
     def _judge(
-        self, o: Observation, state: State, profile: Profile, peers: Peers
-    ) -> Iterator[Detection]:
+        self, o: Observation, state: State, profile: Profile, peers: Peers | None
+    ) -> Detection | None:
         walked = _walk(profile, o.sequence)
         if not (o.ok and o.roles.personal):
-            return
+            return None
         hourly = state.distinct(f"objects:h:{o.actor}", o.objects[0], o.time, HOUR, _CAP)
         daily = state.distinct(f"objects:d:{o.actor}", o.objects[0], o.time, DAY, _CAP)
         profile.hour_peak = max(profile.hour_peak, hourly)
         profile.day_peak = max(profile.day_peak, daily)
-        if not o.warm:
-            return
+        if not o.warm or peers is None:
+            return None
         novelty = (
             profile.novelty(o.network, o.client, o.roles.endpoint, o.time)
             if profile.age(o.time) >= DAY
@@ -72,7 +76,7 @@ class ObjectAccess:
         if walked:
             reasons.append(f"sequential IDs ({profile.sequential_steps} small steps in a row)")
         if not reasons or not (_bulk(reasons) or (walked and hourly >= SEQUENTIAL_RUN)):
-            return
+            return None
         fresh = not fired_before(state, f"fired:objects:{o.actor}", o.time, HOUR)
         severity = Severity.HIGH if novelty or walked or hourly > 100 else Severity.MEDIUM
         evidence = {
@@ -89,7 +93,7 @@ class ObjectAccess:
             evidence,
             "API1:2023" if walked else "API6:2023",
         )
-        yield Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+        return Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
 
 
 def _excess(

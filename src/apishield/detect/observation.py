@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from apishield.detect.roles import EndpointRoles
-from apishield.exchange import Exchange, Severity
+from apishield.exchange import Exchange, Finding, Severity
 from apishield.privacy import Hasher
 
 USERNAME_FIELDS = (
@@ -23,6 +23,8 @@ USERNAME_FIELDS = (
 """Request fields that name the account a login or a password reset is about."""
 _MAX_SCANNED_BODY = 16_384
 _ATTACK_RULES = ("inj.", "proto.")
+_MAX_HASHES = 65_536
+"""Object IDs whose keyed hashes are remembered; forgotten all at once when full."""
 
 
 @dataclass(slots=True)
@@ -65,40 +67,67 @@ class Observation:
         return self.status == 404
 
 
-def observe(
-    exchange: Exchange, roles: EndpointRoles, hasher: Hasher, offset: int, *, warm: bool
-) -> Observation:
-    actor = exchange.actor
-    ip = actor.ip if actor is not None else exchange.request.peer_ip
-    params = exchange.path_params
-    objects = (
-        tuple(hasher.short(params[name]) for name in roles.object_params if name in params)
-        if params and roles.object_params
-        else ()
-    )
-    target = _account(exchange, hasher) if roles.login or roles.credential_reset else None
-    findings = exchange.findings
-    # Positional, in field order: this runs once per exchange, and keywords cost more.
-    return Observation(
-        exchange.started,
-        ip,
-        _network(ip),
-        actor.key if actor is not None else f"ip:{ip}",
-        actor is not None and actor.auth_scheme is not None,
-        _client(actor.user_agent if actor is not None else ""),
-        roles,
-        exchange.response.status if exchange.response is not None else 0,
-        objects,
-        _sequence(exchange, roles, offset),
-        target if target is not None else (objects[0] if objects else None),
-        exchange.person_records,
-        exchange.duration or 0.0,
-        warm,
-        bool(findings)
-        and any(
-            f.severity >= Severity.MEDIUM and f.rule_id.startswith(_ATTACK_RULES) for f in findings
-        ),
-    )
+class Observer:
+    """Reduces exchanges to observations under one install secret.
+
+    Object IDs recur (a customer's own number on each of their requests), so their keyed
+    hashes are remembered, a bounded number at a time: an HMAC costs more than the rest of
+    an observation.
+    """
+
+    def __init__(self, hasher: Hasher, offset: int) -> None:
+        self.hasher = hasher
+        self.offset = offset
+        self._hashes: dict[str, str] = {}
+
+    def __call__(self, exchange: Exchange, roles: EndpointRoles, *, warm: bool) -> Observation:
+        actor = exchange.actor
+        ip = actor.ip if actor is not None else exchange.request.peer_ip
+        params = exchange.path_params
+        names = roles.object_params
+        objects = self._objects(params, names) if params and names else ()
+        target = _account(exchange, self.hasher) if roles.login or roles.credential_reset else None
+        response = exchange.response
+        # Positional, in field order: this runs once per exchange, and keywords cost more.
+        return Observation(
+            exchange.started,
+            ip,
+            _network(ip),
+            actor.key if actor is not None else f"ip:{ip}",
+            actor is not None and actor.auth_scheme is not None,
+            _client(actor.user_agent if actor is not None else ""),
+            roles,
+            response.status if response is not None else 0,
+            objects,
+            _sequence(params, roles, self.offset) if params else None,
+            target if target is not None else (objects[0] if objects else None),
+            exchange.person_records,
+            exchange.duration or 0.0,
+            warm,
+            _attack(exchange.findings) if exchange.findings else False,
+        )
+
+    def _objects(self, params: dict[str, str], names: tuple[str, ...]) -> tuple[str, ...]:
+        hashes = self._hashes
+        found = []
+        for name in names:
+            value = params.get(name)
+            if value is None:
+                continue
+            digest = hashes.get(value)
+            if digest is None:
+                if len(hashes) >= _MAX_HASHES:
+                    hashes.clear()
+                digest = hashes[value] = self.hasher.short(value)
+            found.append(digest)
+        return tuple(found)
+
+
+def _attack(findings: list[Finding]) -> bool:
+    for finding in findings:
+        if finding.severity >= Severity.MEDIUM and finding.rule_id.startswith(_ATTACK_RULES):
+            return True
+    return False
 
 
 def _network(ip: str) -> str:
@@ -118,9 +147,9 @@ def _client(user_agent: str) -> str:
     return user_agent.split("/", 1)[0].strip()[:64].lower()
 
 
-def _sequence(exchange: Exchange, roles: EndpointRoles, offset: int) -> int | None:
+def _sequence(params: dict[str, str], roles: EndpointRoles, offset: int) -> int | None:
     for name in roles.object_params:
-        value = exchange.path_params.get(name, "")
+        value = params.get(name, "")
         if value.isdigit() and len(value) <= 18:
             return (int(value) + offset) % (1 << 64)
     return None

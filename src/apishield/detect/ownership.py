@@ -11,7 +11,7 @@ is the moment a walk finds one that opens.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
@@ -66,26 +66,29 @@ class ForeignHistory:
 class ObjectOwnership:
     name = "ownership"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
         if not o.authenticated or not o.objects:
-            return
+            return ()
         if not o.ok:
             if o.denied or o.missing:
                 state.distinct(f"refused:{o.actor}", o.objects[-1], o.time, HOUR, 64)
-            return
+            return ()
         foreign = self._foreign(o, state)
         history = state.load(f"foreign:{o.actor}", ForeignHistory, o.time)
         if history is None:
             history = ForeignHistory(first_seen=o.time)
-        peers_key = f"foreign-peers:{o.actor.partition(':')[0]}"
         finished = history.roll(o.time)
-        peers = state.load(peers_key, Peers, o.time) or Peers()
-        if finished is not None:
-            peers.add(finished)
-            state.save(peers_key, peers, o.time, _TTL)
-        if foreign:
-            yield from self._judge(o, state, foreign, history, peers)
+        peers = None
+        # The peer group's record is read only when an hour closes or a judgement needs it.
+        if finished is not None or (foreign and o.warm):
+            peers_key = f"foreign-peers:{o.actor.partition(':')[0]}"
+            peers = state.load(peers_key, Peers, o.time) or Peers()
+            if finished is not None:
+                peers.add(finished)
+                state.save(peers_key, peers, o.time, _TTL)
+        detections = self._judge(o, state, foreign, history, peers) if foreign else ()
         state.save(f"foreign:{o.actor}", history, o.time, _TTL)
+        return detections
 
     def _foreign(self, o: Observation, state: State) -> list[str]:
         """The request's objects held by others. Under an object the identity holds (a fleet
@@ -123,14 +126,14 @@ class ObjectOwnership:
         state: State,
         foreign: list[str],
         history: ForeignHistory,
-        peers: Peers,
-    ) -> Iterator[Detection]:
+        peers: Peers | None,
+    ) -> Sequence[Detection]:
         count = 0
         for obj in foreign:
             count = state.distinct(f"foreign:h:{o.actor}", obj, o.time, HOUR, _CAP)
         history.hour_peak = max(history.hour_peak, count)
-        if not o.warm:
-            return
+        if not o.warm or peers is None:
+            return ()
         refused = state.distinct(f"refused:{o.actor}", "", o.time, HOUR, 64) - 1
         peer_limit = max(FLOOR, PEER_FACTOR * peers.quantile(PEER_QUANTILE))
         mature = o.time - history.first_seen >= DAY
@@ -141,10 +144,12 @@ class ObjectOwnership:
             "peer_p95_hourly": str(peers.quantile(PEER_QUANTILE)),
             "refused_objects_hour": str(refused),
         }
+        detections = []
         if count > limit:
-            yield _detection(o, state, "bola.foreign-objects", evidence)
+            detections.append(_detection(o, state, "bola.foreign-objects", evidence))
         if refused >= REFUSALS and history.max_hourly < FLOOR:
-            yield _detection(o, state, "bola.success-after-failures", evidence)
+            detections.append(_detection(o, state, "bola.success-after-failures", evidence))
+        return detections
 
 
 _TITLES = {

@@ -9,7 +9,7 @@ shipped rule carries a fixture: a list of events it must fire on (tests/detect/t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any, Literal
 
@@ -175,14 +175,16 @@ class RuleDetector:
         )
         self._plans: dict[tuple[object, ...], list[tuple[_Prepared, bool, bool]]] = {}
 
-    def observe(self, observation: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, observation: Observation, state: State) -> Sequence[Detection]:
+        detections: Sequence[Detection] = ()
         for prepared, among, when in self._plan(observation):
             if among:
                 _base(prepared, observation, state)
             if when:
                 detection = _count(prepared, observation, state)
                 if detection is not None:
-                    yield detection
+                    detections = [*detections, detection]
+        return detections
 
     def _plan(self, o: Observation) -> list[tuple[_Prepared, bool, bool]]:
         """The rules whose `among` or `when` this observation's shape passes, in rule order."""
@@ -218,14 +220,36 @@ _MAX_PLANS = 4096
 
 
 class _Prepared:
-    """A rule with what every count needs worked out once: its window and state key prefix."""
+    """A rule with what every count needs worked out once, as plain attributes: its window,
+    state key prefix and severity, and the finding a repeat inside the cool-down carries."""
 
-    __slots__ = ("key", "rule", "window")
+    __slots__ = (
+        "campaign",
+        "distinct",
+        "group_by",
+        "key",
+        "level",
+        "min_share",
+        "records",
+        "repeat",
+        "rule",
+        "threshold",
+        "window",
+    )
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.window = rule.window_seconds
         self.key = f"rule:{rule.id}:"
+        self.group_by: str = rule.group_by
+        self.distinct: str | None = rule.distinct
+        self.min_share = rule.min_share
+        self.records = rule.measure == "person_records"
+        self.threshold = rule.threshold
+        self.campaign = rule.scope == "campaign"
+        self.level = rule.level
+        # A repeat is counted into its incident and shown nowhere, so it needs no evidence.
+        self.repeat = Finding(rule.id, rule.title, self.level, {}, rule.category)
 
 
 def matches(when: When, o: Observation) -> bool:
@@ -271,52 +295,54 @@ def value_of(name: str, o: Observation) -> str | None:
 
 
 def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | None:
-    rule, window = prepared.rule, prepared.window
-    group = value_of(rule.group_by, o)
+    window = prepared.window
+    group = value_of(prepared.group_by, o)
     if group is None:
         return None
     key = prepared.key + group
-    hits = state.count(key + ":hits", o.time, window) if rule.min_share is not None else 0.0
-    if rule.distinct is not None:
-        member = value_of(rule.distinct, o)
+    min_share = prepared.min_share
+    hits = state.count(key + ":hits", o.time, window) if min_share is not None else 0.0
+    if prepared.distinct is not None:
+        member = value_of(prepared.distinct, o)
         if member is None:
             return None
         total = float(state.distinct(key, member, o.time, window, DISTINCT_CAP))
     else:
-        amount = float(o.person_records) if rule.measure == "person_records" else 1.0
+        amount = float(o.person_records) if prepared.records else 1.0
         if amount == 0:
             return None
         total = state.count(key, o.time, window, amount)
-    if total < rule.threshold or not _share_met(rule, key, window, o, state, hits):
+    if total < prepared.threshold:
+        return None
+    if min_share is not None and not _share_met(min_share, key, window, o, state, hits):
         return None
     fresh = not fired_before(state, f"fired:{key}", o.time, window)
+    rule = prepared.rule
     return Detection(
-        finding=_finding(rule, group, total),
-        scope=campaign_scope(rule.id, o) if rule.scope == "campaign" else actor_scope(o),
-        actor=o.actor,
-        ip=o.ip,
-        endpoint=o.roles.endpoint,
-        time=o.time,
-        fresh=fresh,
+        _finding(rule, prepared.level, group, total) if fresh else prepared.repeat,
+        campaign_scope(rule.id, o) if prepared.campaign else actor_scope(o),
+        o.actor,
+        o.ip,
+        o.roles.endpoint,
+        o.time,
+        fresh,
     )
 
 
 def _base(prepared: _Prepared, o: Observation, state: State) -> None:
-    group = value_of(prepared.rule.group_by, o)
+    group = value_of(prepared.group_by, o)
     if group is not None:
         state.count(prepared.key + group + ":among", o.time, prepared.window)
 
 
 def _share_met(
-    rule: Rule, key: str, window: float, o: Observation, state: State, hits: float
+    min_share: float, key: str, window: float, o: Observation, state: State, hits: float
 ) -> bool:
-    if rule.min_share is None:
-        return True
     among = state.count(f"{key}:among", o.time, window, amount=0.0)
-    return among > 0 and hits / among >= rule.min_share
+    return among > 0 and hits / among >= min_share
 
 
-def _finding(rule: Rule, group: str, total: float) -> Finding:
+def _finding(rule: Rule, level: Severity, group: str, total: float) -> Finding:
     measured = f"distinct {rule.distinct}s" if rule.distinct else rule.measure.replace("_", " ")
     evidence = {
         "group_by": rule.group_by,
@@ -324,4 +350,4 @@ def _finding(rule: Rule, group: str, total: float) -> Finding:
         "observed": f"{int(total)} {measured} in {rule.window}",
         "threshold": str(rule.threshold),
     }
-    return Finding(rule.id, rule.title, rule.level, evidence, rule.category)
+    return Finding(rule.id, rule.title, level, evidence, rule.category)

@@ -9,7 +9,7 @@ day, like the traffic anomalies.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.anomaly import Slot
@@ -55,10 +55,10 @@ def _hour(window: int) -> int:
 class OneShotClients:
     name = "spread"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
         roles = o.roles
         if not (roles.object_params or roles.login or roles.credential_reset):
-            return
+            return ()
         asked = state.count(f"spread:{roles.endpoint}:{o.ip}", o.time, MEMORY)
         key = f"spread:{roles.endpoint}"
         spread = state.load(key, Spread, o.time) or Spread()
@@ -70,10 +70,10 @@ class OneShotClients:
         state.save(key, spread, o.time, _TTL)
         slot = spread.slots[_hour(spread.window)]
         if not o.warm or slot.minutes < MIN_WINDOWS:
-            return
+            return ()
         limit = max(FLOOR, slot.limit())
         if spread.one_shot <= limit:
-            return
+            return ()
         finding = Finding(
             "enum.one-shot-ips",
             "Many addresses each asking one endpoint once or twice",
@@ -86,4 +86,4 @@ class OneShotClients:
         )
         scope = campaign_scope(finding.rule_id, o)
         fresh = not fired_before(state, f"fired:{scope}", o.time, WINDOW)
-        yield Detection(finding, scope, o.actor, o.ip, roles.endpoint, o.time, fresh)
+        return [Detection(finding, scope, o.actor, o.ip, roles.endpoint, o.time, fresh)]

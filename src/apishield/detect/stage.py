@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from apishield.detect.incidents import Correlator
-from apishield.detect.observation import observe
+from apishield.detect.observation import Observer
 from apishield.detect.registry import Detector
 from apishield.detect.roles import RoleSource
 from apishield.exchange import Exchange
@@ -41,7 +41,7 @@ class DetectStage:
         self.warm_up = warm_up
         self._began: float | None = None
         # A keyed shift for numeric IDs: walks stay visible as small steps, values do not.
-        self._offset = int(hasher.digest("sequence-offset")[:15], 16)
+        self._observe = Observer(hasher, int(hasher.digest("sequence-offset")[:15], 16))
 
     def __call__(self, exchange: Exchange) -> None:
         if not self.detectors:
@@ -52,14 +52,21 @@ class DetectStage:
         if self._began is None:
             self._began = exchange.started
         warm = exchange.started - self._began >= self.warm_up
-        observation = observe(exchange, roles, self.hasher, self._offset, warm=warm)
+        observation = self._observe(exchange, roles, warm=warm)
+        state = self.state
         for detector in self.detectors:
             try:
-                detections = list(detector.observe(observation, self.state))
+                detections = detector.observe(observation, state)
+                if type(detections) is not tuple and type(detections) is not list:
+                    # Built-ins answer with a sequence; a generator runs to its end here, so
+                    # one that fails half-way adds nothing.
+                    detections = list(detections)
             except Exception:
                 self.errors[detector.name] += 1
                 if self.errors[detector.name] <= 3:
                     log.exception("detector %s failed on %s", detector.name, exchange.source)
+                continue
+            if not detections:
                 continue
             for detection in detections:
                 self.correlator.add(detection)

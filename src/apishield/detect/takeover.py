@@ -7,7 +7,7 @@ failed on several accounts in the last hour; a success from it is high severity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from apishield.detect.observation import Observation
 from apishield.detect.registry import Detection, actor_scope
@@ -23,22 +23,22 @@ carrier-grade NAT address shared by thousands sees a few such users an hour."""
 class LoginAfterFailures:
     name = "takeover"
 
-    def observe(self, o: Observation, state: State) -> Iterator[Detection]:
+    def observe(self, o: Observation, state: State) -> Sequence[Detection]:
         if not o.roles.login or o.target is None:
-            return
+            return ()
         key = f"takeover:failed:{o.ip}"
         if o.denied:
             state.distinct(key, o.target, o.time, WINDOW, 64)
-            return
+            return ()
         if not o.ok:
-            return
+            return ()
         # Accounts that got in from here: on a shared address they outnumber the failures.
         succeeded = state.distinct(f"takeover:ok:{o.ip}", o.target, o.time, WINDOW, 64)
         # Reading the count adds a member; the empty string stands in for "a success was seen",
         # so the accounts that failed are the count less one.
         failed = state.distinct(key, "", o.time, WINDOW, 64) - 1
         if failed < FAILED_ACCOUNTS or succeeded > failed // 2:
-            return
+            return ()
         finding = Finding(
             "auth.login-after-failures",
             "Login succeeded from an address failing on many accounts",
@@ -46,4 +46,4 @@ class LoginAfterFailures:
             {"failed_accounts_last_hour": str(failed), "account": "#" + o.target[:12]},
             "API2:2023",
         )
-        yield Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time)
+        return [Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time)]

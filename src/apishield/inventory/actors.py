@@ -77,7 +77,7 @@ class ActorTally:
             return
         key = actor.key
         stats = self.actors.get(key)
-        level = exchange.threat_level
+        level = exchange.threat_level if exchange.findings else Severity.INFO
         if stats is None:
             if len(self.actors) >= self.max_actors and not self._make_room(level):
                 self.overflow += 1
@@ -93,13 +93,18 @@ class ActorTally:
         if response is not None and response.status >= 400:
             stats.errors += 1
         stats.threat[2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0] += 1
-        _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
+        if actor.ip not in stats.ips:
+            _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
         request = exchange.request
         route = (request.method, request.host, exchange.route or request.path)
-        if route not in self.samples and len(self.samples) < MAX_SAMPLES:
-            self.samples[route] = request.path
-        if route in stats.endpoints or len(stats.endpoints) < MAX_ENDPOINTS:
-            stats.endpoints[route] += 1
+        samples = self.samples
+        if route not in samples and len(samples) < MAX_SAMPLES:
+            samples[route] = request.path
+        endpoints = stats.endpoints  # bounded counts, inlined: this runs on every exchange
+        if route in endpoints:
+            endpoints[route] += 1
+        elif len(endpoints) < MAX_ENDPOINTS:
+            endpoints[route] = 1
         elif len(stats.more_endpoints) < MAX_DISTINCT:
             stats.more_endpoints.add(route)
 
@@ -143,8 +148,6 @@ class ActorTally:
 
 
 def _add(listed: set[str], more: set[str], value: str, limit: int) -> None:
-    if value in listed:
-        return
     if len(listed) < limit:
         listed.add(value)
     elif len(more) < MAX_DISTINCT:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from urllib.parse import parse_qsl
 
 import ijson
@@ -17,7 +18,15 @@ from apishield.inventory.classify import DATA_CLASSES, PERSONAL, SECRETS, classi
 from apishield.inventory.fieldnames import NO_CLASS, field_name
 from apishield.inventory.treewalk import MAX_DEPTH, Walk
 
-__all__ = ["DATA_CLASSES", "PERSONAL", "SECRETS", "BodyScan", "classify_value", "scan_body"]
+__all__ = [
+    "DATA_CLASSES",
+    "PERSONAL",
+    "SECRETS",
+    "BodyScan",
+    "BodyScans",
+    "classify_value",
+    "scan_body",
+]
 
 _JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _MEDIA = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip")
@@ -55,7 +64,35 @@ def scan_body(
 
     `now` is the exchange's event time (epoch seconds); a date of birth must not be after it.
     """
-    walk = Walk(_latest(now))
+    return _scan(body, content_type, max_bytes, _latest(now))
+
+
+class BodyScans:
+    """`scan_body` for a stream of answers, where most bodies were seen before (error bodies,
+    health checks, catalogues): a scan depends only on the bytes, the content type and the
+    day, so a repeat costs a digest of its bytes. The memo holds digests, counts and field
+    paths, never a body, and forgets everything when full."""
+
+    def __init__(self, max_bytes: int, size: int = 4096) -> None:
+        self.max_bytes = max_bytes
+        self.size = size
+        self._scans: dict[tuple[bytes, str, dt.date | None], BodyScan] = {}
+
+    def scan(self, body: bytes, content_type: str, now: float) -> BodyScan:
+        latest = _latest(now)
+        key = (blake2b(body, digest_size=16).digest(), content_type, latest)
+        scan = self._scans.get(key)
+        if scan is None:
+            scan = _scan(body, content_type, self.max_bytes, latest)
+            if len(self._scans) >= self.size:
+                self._scans.clear()
+            self._scans[key] = scan
+        # Copies: each exchange owns what it is handed.
+        return BodyScan(dict(scan.classes), scan.person_records, dict(scan.fields), scan.truncated)
+
+
+def _scan(body: bytes, content_type: str, max_bytes: int, latest: dt.date | None) -> BodyScan:
+    walk = Walk(latest)
     walk.truncated = len(body) > max_bytes
     mime = content_type.partition(";")[0].strip().lower()
     if not mime.startswith(_MEDIA):
@@ -78,13 +115,28 @@ def _read(walk: Walk, body: bytes, mime: str) -> None:
         walk.free_text("", body.decode("utf-8", "replace"))
 
 
+_DAY = 86_400.0
+_DATES: dict[float, dt.date] = {}
+"""UTC day number -> its date: a body's event time falls on a day seen many times before."""
+
+
 def _latest(now: float | None) -> dt.date | None:
     if now is None:
         return None
+    day = now // _DAY
+    # A second or more from midnight, where no rounding of the time can change the date.
+    settled = 1.0 <= now - day * _DAY <= _DAY - 1.0
+    if settled and (date := _DATES.get(day)) is not None:
+        return date
     try:
-        return dt.datetime.fromtimestamp(now, dt.UTC).date()
+        date = dt.datetime.fromtimestamp(now, dt.UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
+    if settled:
+        if len(_DATES) >= 64:
+            _DATES.clear()
+        _DATES[day] = date
+    return date
 
 
 def _json(walk: Walk, body: bytes) -> None:

@@ -23,6 +23,7 @@ from apishield.privacy import Hasher
 _CACHE_MAX = 65_536
 Network = IPv4Network | IPv6Network
 _AuthReading = tuple[str | None, str | None, str | None, bool, MaskedSecret | None]
+_NO_CREDENTIALS: _AuthReading = (None, None, None, False, None)
 
 
 class _BoundedCache(dict[str, Any]):
@@ -121,20 +122,25 @@ class ActorResolver:
     def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
         headers = request.headers
-        actor = Actor(self.client_ip(request.peer_ip, headers))  # positional: keywords cost more
-        actor.user_agent = headers.get("user-agent", "")
         authorization = headers.get("authorization")
+        reading: _AuthReading = _NO_CREDENTIALS
         if authorization:
-            reading = self._auth_cache.get(authorization)
-            if reading is None:
-                reading = self._auth_cache.put(authorization, self._authorization(authorization))
-            (
-                actor.auth_scheme,
-                actor.identity,
-                actor.identity_source,
-                actor.jwt_verified,
-                actor.api_key,
-            ) = reading
+            cached = self._auth_cache.get(authorization)
+            if cached is None:
+                cached = self._auth_cache.put(authorization, self._authorization(authorization))
+            reading = cached
+        scheme, identity, source, verified, key = reading
+        # Positional, every field at once: keywords and later assignments cost more.
+        actor = Actor(
+            self.client_ip(request.peer_ip, headers),
+            identity,
+            source,
+            key,
+            None,
+            scheme,
+            verified,
+            headers.get("user-agent", ""),
+        )
         if actor.auth_scheme is None:
             self._api_key(actor, headers, request.query)
         cookie = headers.get("cookie")
