@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from apishield.state.memory import MemoryState
@@ -28,6 +30,26 @@ def test_distinct_counts_members_once_and_caps() -> None:
     for n in range(500):
         last = state.distinct("d", f"m{n}", 1020.0, 3600.0, 100)
     assert last == 100
+
+
+def test_distinct_across_a_rollover_counts_the_union_of_both_buckets() -> None:
+    """The running count equals the union of the two buckets, member by member (what the
+    window means), across rollovers, repeats and the cap."""
+    state, rng = MemoryState(), random.Random(5)
+    current: set[str] = set()
+    previous: set[str] = set()
+    began = 0.0
+    for step in range(3_000):
+        now = step * 2.0
+        start = now // 600 * 600
+        if start > began:
+            previous = current if start - began <= 600 else set()
+            current, began = set(), start
+        member = f"m{rng.randrange(150)}"
+        if len(current) < 120:
+            current.add(member)
+        expected = min(120, len(current | previous))
+        assert state.distinct("d", member, now, 600.0, 120) == expected, step
 
 
 def test_records_expire_on_event_time() -> None:

@@ -29,6 +29,9 @@ class _Distinct:
     expires: float
     current: set[str] = field(default_factory=set)
     previous: AbstractSet[str] = _NONE
+    fresh: int = 0
+    """Members of `current` that are not in `previous`: the union's size is then
+    `len(previous) + fresh`, kept as members arrive instead of building the union per call."""
 
 
 @dataclass(slots=True)
@@ -96,17 +99,18 @@ class MemoryState:
             if start > entry.start:
                 entry.previous = entry.current if start - entry.start <= window else _NONE
                 entry.current = set()
+                entry.fresh = 0
                 entry.start = start
                 entry.expires = start + 2 * window
                 self._expire(now)
         current = entry.current
-        if len(current) < cap:
+        if len(current) < cap and member not in current:
             current.add(member)
-        if not entry.previous:
-            return len(current)
+            if member not in entry.previous:
+                entry.fresh += 1
         # The previous bucket counts while any of it is inside the window: distinct members
         # cannot be weighted like counts, and missing an enumeration at a bucket edge is worse.
-        return min(cap, len(current | entry.previous))
+        return min(cap, len(entry.previous) + entry.fresh)
 
     def load(self, key: str, kind: type[T], now: float) -> T | None:
         entry = self._entries.get(key)
