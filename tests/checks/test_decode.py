@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apishield.checks.decode import MAX_CHARS, ROUNDS, decode_once, percent_decode, variants
+from apishield.checks.decode import (
+    MAX_CHARS,
+    ROUNDS,
+    decode_once,
+    form_variants,
+    percent_decode,
+    variants,
+)
 
 
 def test_plain_value_takes_the_fast_path() -> None:
@@ -110,3 +117,13 @@ def test_never_raises_and_stays_bounded(value: str) -> None:
 @given(st.text(alphabet="%25uUc0aef&#;x3C+\\/*!\x00ＡＢ", max_size=200))
 def test_encoding_heavy_text_never_raises(value: str) -> None:
     assert variants(value)[0] == value
+
+
+def test_form_values_read_plus_as_a_space_only() -> None:
+    assert form_variants("Select+menu+for+users") == [
+        "Select+menu+for+users",
+        "Select menu for users",
+    ]
+    forms = form_variants("1%2B1+union%2Bselect")
+    assert "1+1 union+select" in forms  # an encoded plus is a plus
+    assert "1%2B1+union%2Bselect" in forms and len(forms) == 3

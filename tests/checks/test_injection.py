@@ -240,3 +240,78 @@ def test_the_gate_never_hides_what_value_by_value_judging_finds(
             injection.gate = real
 
     assert judge(gated=True) == judge(gated=False)
+
+
+def test_an_xml_attribute_is_judged_as_the_value_the_application_reads() -> None:
+    body = b'<?xml version="1.0"?><root><a probe="admin&apos; OR &apos;1&apos;=&apos;1"/></root>'
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/xml"})
+    assert "sqli" in _classes(exchange)
+
+
+def test_an_xml_text_node_is_judged_on_its_own() -> None:
+    body = b"<?xml version='1.0'?><cmd><run>;cat /etc/passwd</run></cmd>"
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "text/xml"})
+    assert _classes(exchange) & {"rce", "lfi"}
+
+
+def test_an_ordinary_xml_document_stays_silent() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><order xmlns="urn:shop:v1" id="40213377">'
+        b"<customer>O'Brien &amp; Sons</customer><note>Leave it at the door, or next door."
+        b"</note></order>"
+    )
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/xml"})
+    assert _rules(exchange) == set()
+
+
+def test_a_script_file_name_in_an_upload_header_is_found_in_any_spelling() -> None:
+    for name in ("x-filename", "x_filename", "x.filename", "x-file-name"):
+        exchange = make_exchange(path="/upload", headers={name: "avatar.phtml"})
+        assert "inj.php.script-upload" in _rules(exchange), name
+
+
+def test_a_script_file_name_in_a_multipart_part_is_found() -> None:
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="up/shell.php"\r\n'
+        b"Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n"
+    )
+    exchange = make_exchange(
+        method="POST", body=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+    assert "inj.php.script-upload" in _rules(exchange)
+
+
+def test_a_picture_upload_and_a_php_link_stay_silent() -> None:
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="holiday.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\nJFIF\r\n--XyZ--\r\n"
+    )
+    upload = make_exchange(
+        method="POST", body=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
+    link = make_exchange(query="next=%2Findex.php")
+    assert _rules(upload) == set() and _rules(link) == set()
+
+
+def test_a_session_id_in_a_link_from_another_site_is_found() -> None:
+    exchange = make_exchange(
+        path="/login",
+        query="PHPSESSID=3f9a0c",
+        headers={"host": "shop.example.com", "referer": "https://evil.example/"},
+    )
+    assert "session_fixation" in _classes(exchange)
+
+
+def test_plus_signs_in_a_query_are_spaces_to_the_sql_tokeniser() -> None:
+    """`+` is a space to every form parser; read literally it turns words into arithmetic."""
+    for query in ("q=Select+menu+for+users", "q=credit+union", "q=European+Union"):
+        assert _rules(make_exchange(query=query)) == set(), query
+    assert "sqli" in _classes(make_exchange(query="id=1+union+select+1,2--"))
+    assert "sqli" in _classes(make_exchange(query="id=1%2B1%20union%20select%20null--"))
+
+
+def test_quoted_words_joined_by_or_in_prose_stay_silent() -> None:
+    for text in ("`GET` or `POST`", "'yes' or 'no'", "use '*' as a wildcard for any digit"):
+        query = "q=" + text.replace(" ", "%20").replace("'", "%27").replace("`", "%60")
+        assert _rules(make_exchange(query=query)) == set(), text
+    assert "sqli" in _classes(make_exchange(query="u=admin%27%20or%20%27x"))

@@ -484,6 +484,10 @@ def test_proxy_target_and_restricted_files() -> None:
     assert "proto.restricted-file" in found(request(path="/backup/db.sql"))
     assert "proto.restricted-file" in found(request(path="/index.php~/x"))
     assert "proto.restricted-file" in found(request(path="/static/app%2Eenv"))
+    for path in ("/logs/app.log", "/certs/server.pfx", "/bin/run.bat", "/a.idq", "/src/Main.cs"):
+        assert "proto.restricted-file" in found(request(path=path)), path
+    for path in ("/users/alice@example.com", "/v1/catalog.json", "/docs/index.html"):
+        assert "proto.restricted-file" not in found(request(path=path)), path
 
 
 # --- findings as values --------------------------------------------------------------------------

@@ -51,6 +51,12 @@ ATTACKS = {
     "leading or": "OR 5=5",
     "quoted equality": "abc'='abc",
     "declare variable": "1; DECLARE @q VARCHAR(64); SET @q=0x70; EXEC(@q)--",
+    "stacked call": "7;call proc(@version, @x)",
+    "stacked load data": "1;load data infile '/etc/passwd' into table t",
+    "having tautology": "id having (1 or 1)",
+    "union probe after a literal": "5 union",
+    "function probe": "Compress (",
+    "quoted operator between operands": "A '=' B",
 }
 
 BENIGN = [
@@ -92,6 +98,14 @@ BENIGN = [
     "max(3, 4)",
     "Hello; how are you?",
     "don't or won't",
+    "European Union",
+    "x-discord-union",
+    "credit union",
+    "items having (red or blue) colors",
+    "load data from disk",
+    "use '*' as a wildcard for any digit",
+    "press 1 to confirm or 2 to cancel. Default is `false`.",
+    "and png files are supported up to a size that is 5 MB",
 ]
 
 

@@ -163,3 +163,25 @@ def test_the_quick_json_walk_hands_documents_near_the_limits_to_the_bounded_walk
         quick = _json_targets(document, quick_walk=True)
         assert quick == _json_targets(document, quick_walk=False)
     assert quick[1] > 0  # the wide list was cut, and said so
+
+
+def test_an_xml_body_gives_its_attribute_values_and_texts() -> None:
+    body = b'<?xml version="1.0"?><a id="x&apos;1"><b>hello</b></a>'
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/xml"})
+    found = request_targets(exchange.request, 1 << 20)
+    assert body.decode() in found.values  # the document itself, for DOCTYPE and ENTITY rules
+    assert "x'1" in found.values and "hello" in found.values
+
+
+def test_values_that_name_an_uploaded_file_are_marked() -> None:
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhi\r\n'
+        b"--XyZ--\r\n"
+    )
+    exchange = make_exchange(
+        method="POST",
+        body=body,
+        headers={"content-type": "multipart/form-data; boundary=XyZ", "x_file.name": "b.txt"},
+    )
+    found = request_targets(exchange.request, 1 << 20)
+    assert sorted(found.values[i] for i in found.file_names) == ["a.txt", "b.txt"]

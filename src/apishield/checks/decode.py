@@ -31,6 +31,20 @@ _COMMENT = re.compile(r"/\*(?!!).{0,256}?\*/|/\*!\d{0,5}|\*/", re.DOTALL)
 _BACKSLASH = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4}))")
 
 
+def form_variants(value: str) -> list[str]:
+    """`variants` of a form-encoded value (a query or form body value) that holds a `+`.
+
+    Every server reads `+` there as a space, and a literal plus arrives as `%2B`, so the forms
+    that keep `+` are left out but for the raw value: "Select+menu+for+users" is not arithmetic.
+    """
+    value = value[:MAX_CHARS]
+    forms = [value]
+    final = _add_chain(forms, value.replace("+", " "))
+    if "/*" in final:
+        _append(forms, strip_comments(final))
+    return forms
+
+
 def variants(value: str) -> list[str]:
     """Raw value first, then each distinct decoded form a server or browser could end up with."""
     if len(value) > MAX_CHARS:

@@ -1,5 +1,6 @@
 """HTTP syntax shared by the protocol checks: tokens, media types and their parameters,
-charsets that keep ASCII meaning ASCII, and how a protocol finding and its evidence look."""
+charsets that keep ASCII meaning ASCII, the line breaks that split a request or response, and how
+a protocol finding and its evidence look."""
 
 from __future__ import annotations
 
@@ -15,6 +16,39 @@ TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS = re.compile(r"\d{5,}")
 _SAFE_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "iso-8859-15"})
 _CHARSET_PROBE = "a=b&c+d <e>'\"%;:/\\-_.~"
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ASCII_ESCAPE = re.compile(r"\\u00(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])")
+"""A `\\u` escape of a character that needs none: a way past filters that read the raw text."""
+_METHODS = r"(?-i:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT)"
+REQUEST_LINE = re.compile(rf"{_METHODS}\s+\S+\s+(?-i:HTTP)/\d")
+_SPLIT_HEADERS = (
+    r"set-cookie|cookie|location|refresh|content-(?:type|length|disposition)|transfer-encoding"
+    r"|host|x-forwarded-[\w-]+|forwarded|via|remote-(?:addr|ip|host)|x-originating-ip"
+    r"|x-real-ip|access-control-[\w-]+|x-xss-protection|content-security-policy"
+)
+_BREAK = r"(?<!\s)[^\S\r\n]*+[\r\n]\s*+"
+"""A run of blanks holding a line break, tried only from the run's first character, so a search
+stays linear however long the run."""
+SPLIT_STRICT = re.compile(
+    rf"{_BREAK}(?:(?-i:HTTP)/\d|{_METHODS}\s+\S|(?:{_SPLIT_HEADERS})\s*:|<)", re.I
+)
+"""A line break followed by a status line, request line, a header that matters, or markup."""
+SPLIT_FORM = re.compile(
+    rf"{_BREAK}(?:(?-i:HTTP)/\d|{_METHODS}\s+\S+\s+(?-i:HTTP)/"
+    r"|(?:set-cookie|content-length|transfer-encoding)\s*:)",
+    re.I,
+)
+"""Form text legitimately spans lines, so only what no prose contains counts there."""
+ENCODED_SPLIT = re.compile(
+    rf"(?<!%0[dDaA])(?:%0[dDaA])++(?:%20|%09|[ \t])*+"
+    rf"(?:(?-i:HTTP)/\d|(?:{_SPLIT_HEADERS})\s*(?::|%3[aA]))",
+    re.I,
+)
+"""A line break still percent-encoded after the server's own decoding, as a second decoder (a
+redirect or cookie writer) would turn it into a header; never prose, so also searched in JSON."""
+HEADER_LINE = re.compile(rf"{_BREAK}[A-Za-z][\w-]{{0,63}}\s*:")
 
 
 def proto_finding(rule: str, title: str, severity: Severity, **evidence: str) -> Finding:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, unquote_plus
 
-from apishield.checks.decode import variants
+from apishield.checks.decode import form_variants, variants
 from apishield.checks.gate import Gate
 from apishield.checks.matcher import Matcher
 from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
 from apishield.checks.schema import VALIDATED, conforms
+from apishield.checks.session_fixation import session_in_link
 from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.sqli import detect_sqli
 from apishield.checks.targets import (
@@ -27,6 +28,7 @@ from apishield.checks.targets import (
     plain_parts,
     request_targets,
 )
+from apishield.checks.uploads import judge_file_name
 from apishield.exchange import Exchange, Finding, Severity
 
 SAMPLE_CHARS = 80
@@ -38,9 +40,11 @@ SQL_HINT = Signature(
     title="SQL-like characters or words",
     pattern=(
         r"['\"`#]|--|/\*|\|\||&&|@@|::|;\s*(?:select|insert|update|delete|drop|exec|declare"
-        r"|shutdown|waitfor|create|alter|truncate|set|begin)\b|\b(?:or|and|xor|union|select"
+        r"|shutdown|waitfor|create|alter|truncate|set|begin|call|load|handler|prepare|rename"
+        r"|grant|revoke|replace|merge)\b|\b(?:or|and|xor|union|select"
         r"|sleep|benchmark|waitfor|having|order\s+by|group\s+by|exec|execute|insert|update"
         r"|delete|drop|declare|procedure|outfile|dumpfile|load_file|pg_sleep)\b"
+        r"|^\s*[a-z_][\w.]*\s*\("
     ),
     severity=Severity.INFO,
 )
@@ -86,11 +90,20 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
     values, places = targets.values, targets.places
     texts: list[str] = []
     owners: list[Place] = []
+    verbatim: list[int] = []
     for index in _typed(exchange, targets, facts, findings):
-        for text in variants(values[index]):
+        value, place = values[index], places[index]
+        if "+" in value and place[3]:
+            verbatim.append(len(texts))  # the raw form: its `+` are spaces to the server
+            forms = form_variants(value)
+        else:
+            forms = variants(value)
+        for text in forms:
             texts.append(text)
-            owners.append(places[index])
+            owners.append(place)
     hits: dict[str, _Hit] = {}
+    if targets.file_names:
+        _file_names(targets, hits)
     hinted: list[int] = []
     for index, signature in matcher().scan(texts):
         if signature.cls == "hint":
@@ -100,9 +113,26 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
                 owners[index], texts[index], signature.rule_id, signature.title, signature.severity
             )
     if "sqli" not in hits:
+        if verbatim:
+            skip = set(verbatim)
+            hinted = [index for index in hinted if index not in skip]
         _tokenise(hinted, texts, owners, hits)
     findings.extend(_finding(cls, hit) for cls, hit in hits.items())
+    if "referer" in request.headers:
+        fixation = session_in_link(request)
+        if fixation is not None:
+            findings.append(fixation)
     return findings
+
+
+def _file_names(targets: Targets, hits: dict[str, _Hit]) -> None:
+    """Uploaded file names are judged by what the server will do with them, not by signatures."""
+    values, places = targets.values, targets.places
+    for index in targets.file_names:
+        verdict = judge_file_name(values[index]) if index < len(values) else None
+        if verdict is not None:
+            cls, rule_id, title, severity = verdict
+            hits[cls] = _Hit(places[index], values[index], rule_id, title, severity)
 
 
 def _tokenise(

@@ -54,8 +54,10 @@ _DDL_OBJECTS = _words(
 # An operand: what the value starts with before the pivot that makes it SQL. In a quote
 # context it begins with the string the value closes.
 _OPERAND = re.compile(r"\(*(?:[1nvsf][1nvsfoal().,]*)?")
-_LITERAL_COMPARE = re.compile(r"&\(*[1svf][^&;]*?(?:o|l\(*[1svfn])")
-_NAME_COMPARE = re.compile(r"&\(*n[^&;]*?(?:o|l\(*[1sv])")
+_LITERAL_COMPARE = re.compile(r"&\(*[1svf][^&;.]{0,4}?(?:o|l\(*[1svfn])")
+_NAME_COMPARE = re.compile(r"&\(*n[^&;.]{0,4}?(?:o|l\(*[1sv])")
+"""A comparison a few tokens after AND/OR (`OR a+b=1`, `AND f(x) LIKE 'a'`); one further on
+belongs to a sentence ("and png files are supported up to a size that is 5 MB")."""
 _LOGIC_CALL = re.compile(r"&\(*[fFE]|&\(+[1sv]")
 _UNION_PROBE = re.compile(r"U(?:c?$|\(*1)")
 _LOGIC_CLAUSE = re.compile(r"&\(*[1v]\)*(?=k)")
@@ -64,6 +66,7 @@ _LITERAL_COMMENT = re.compile(r"(?=[^c]*[1vf(])[(1vsfaol&Ek).,]*c$")
 _QUOTED_COMMENT = re.compile(r"(?=[^c]*[1vf(])(?:[(1vsfaol&Ek).,]*|(?=[^c]*f)[(1vsnfaol&Ek).,]*)c$")
 _QUOTED_COMPARE = re.compile(r"o\(*[1sv]\)*c?$|[oal](?=[^&;]*[ol])")
 _ARITHMETIC_CALL = re.compile(r"\(*1\)*a\(*[fFE]")
+_TAUTOLOGY = re.compile(r"\(*[1sv]\)*&\(*[1sv]")
 _FRAGMENT = re.compile(r"f\((?:$|.*[fFEvo])")
 
 
@@ -180,7 +183,7 @@ _SHAPES: dict[str, Shape] = {
     "select": _select,
     "insert": lambda kind, word, second: word.startswith("into"),
     "replace": lambda kind, word, second: word.startswith("into"),
-    "load": lambda kind, word, second: word in ("data", "xml"),
+    "load": lambda kind, word, second: word.split(" ", 1)[0] in ("data", "xml"),
     "delete": lambda kind, word, second: (
         word.startswith("from") or word in ("ignore", "low_priority", "quick")
     ),
@@ -229,13 +232,19 @@ def _breakout(tokens: list[Token], fp: str, context: str) -> str | None:
         if clause is not None:
             return _clause(tokens, tail[clause.end() :], split + clause.end(), context)
         return _logic(tokens, tail, context, names=context != "" or fp[:1] != "n")
-    if pivot == "U" and split and _UNION_PROBE.match(tail):
+    if pivot == "U" and split and _UNION_PROBE.match(tail) and _union_operand(fp[:split], tail):
         return "union"
     if pivot == ";" and context and tail in (";", ";c"):
         return "statement-end"
     if pivot == "k":
         return _clause(tokens, tail, split, context)
     return None
+
+
+def _union_operand(operand: str, tail: str) -> bool:
+    """`1 UNION`, `' UNION--`: a value ending on UNION probes the column count only after a
+    literal or a closed expression. After plain words it is a name: "European Union"."""
+    return tail[1:2] not in ("", "c") or any(kind in operand for kind in "1sv)")
 
 
 def _logic(tokens: list[Token], tail: str, context: str, *, names: bool) -> str | None:
@@ -274,6 +283,8 @@ def _clause(tokens: list[Token], tail: str, split: int, context: str) -> str | N
         return None
     if words[0] == "into" or "f" in tail or tail.endswith("c"):
         return "clause"
+    if words[0] == "having" and _TAUTOLOGY.search(tail):
+        return "clause"  # `HAVING (1 OR 1)`: a filter on literals is a tautology probe
     return "clause" if context and _closed(tokens[-1], context) else None
 
 
@@ -296,10 +307,16 @@ def _quoted_expression(tokens: list[Token], fp: str, context: str) -> str | None
     if not _closed(tokens[-1], context):
         return None
     if fp[1] in "oa&" and fp[2:] == "s" and context == "'" and not tokens[1][1].isalpha():
-        return "quoted-operator"
+        return None if _quoted_symbol(tokens) else "quoted-operator"
     if fp[1] == "o" and tokens[1][1] not in ("=", "!=", "<>", "<=>"):
         return None
     return "quoted-expression" if _QUOTED_COMPARE.match(fp, 1) else None
+
+
+def _quoted_symbol(tokens: list[Token]) -> bool:
+    """`use '*' as a wildcard`: a symbol quoted in a sentence, not `x' = 'x` breaking out. The
+    quote opens after a blank and a sentence, not a single operand, follows the symbol."""
+    return tokens[0][1][-2:-1].isspace() and len(tokens[-1][1].split()) > 2
 
 
 def _plain_word(text: str) -> bool:

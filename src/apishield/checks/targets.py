@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from apishield.checks.xml_values import looks_like_xml, xml_values
 from apishield.exchange import Request
 
 MAX_TARGETS = 512
@@ -119,6 +120,8 @@ class Targets:
     """Why a body declared as JSON was judged as text instead, or ""."""
     too_deep: bool = False
     """The JSON body nests deeper than MAX_DEPTH; the deeper part was not judged."""
+    file_names: list[int] = field(default_factory=list)
+    """Indexes of the values that name an uploaded file (multipart `filename`, X-Filename)."""
 
     def add(
         self, location: str, name: str, value: str, key: bool = False, encoded: bool = False
@@ -190,7 +193,15 @@ def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -
             if cookies:
                 _cookies(found, value)
         elif name not in ORDINARY and value:
+            if "file" in name and _names_file(name):
+                found.file_names.append(len(found.values))
             add("header", name, value)
+
+
+def _names_file(header: str) -> bool:
+    """X-Filename, X-File-Name, X_Filename, X.Filename: CGI stacks (PHP's HTTP_X_FILENAME) turn
+    dots, dashes and underscores in a header name into one spelling, so all of them count."""
+    return "filename" in header.replace("-", "").replace("_", "").replace(".", "")
 
 
 def _cookies(found: Targets, header: str) -> None:
@@ -222,6 +233,9 @@ def _body(found: Targets, request: Request, max_body_bytes: int) -> None:
     ):
         return
     found.add("body", "", text)
+    if looks_like_xml(text, kind):
+        for value in xml_values(text, MAX_TARGETS):
+            found.add("body", "xml", value)
 
 
 _BOUNDARY = re.compile(r'boundary="?([^";,]{1,200})')
@@ -244,6 +258,7 @@ def _multipart(found: Targets, text: str, content_type: str) -> bool:
         if _PLAIN_NAME.fullmatch(name) is None:
             add("body", name, name, True)
         if "filename" in names:
+            found.file_names.append(len(found.values))
             add("body", name, names["filename"])
         for line in head.splitlines()[1:]:
             add("header", "part", line.strip())

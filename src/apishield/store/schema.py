@@ -171,6 +171,7 @@ def named_endpoint_key(name: str) -> str | None:
     host, _, template = rest.partition(" ")
     return endpoint_key(method, host, template) if template else None
 
+
 spec_findings = Table(
     "spec_findings",
     metadata,

@@ -88,7 +88,11 @@ SIGNATURES: tuple[Signature, ...] = (
         "Hidden configuration or secret file of a project or host",
         r"(?:^|/)\.(?:env|git|svn|hg|bzr|docker|aws|azure|gcloud|ssh|gnupg|kube|npmrc|netrc|"
         r"pgpass|bash_history|ds_store|idea|vscode|claude|cursor|roo|zed|windsurf|codex|"
-        r"opencode|plandex|fabric|aider|continue|terraform|vagrant|config)[\w.-]*(?:$|/)|"
+        r"opencode|plandex|fabric|aider|continue|terraform|vagrant|config|cline|gemini|copilot|"
+        r"amazonq|kiro|trae|augment|junie|tabnine|codeium|goose|qodo|devin|mcp|sourcegraph|"
+        r"aiexclude|cody)[\w.-]*(?:$|/)|"
+        # instructions and tool settings of AI coding assistants, which often carry tokens
+        r"(?:^|/)(?:claude|agents|gemini|copilot-instructions)\.md$|(?:^|/)mcp\.json$|"
         r"/sys/(?:class|kernel|devices|firmware)\b|(?:^|/)(?:debug|error|errors|access)\.log$|"
         r"\bsecrets/|\bid_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?$|"
         # shell and tool state in a home directory: .python_history, .npmrc, .git-credentials

@@ -172,8 +172,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "comment-call",
         "php",
         "Comment hidden between a name and its argument list",
-        r"\b[a-z_][a-z0-9_]{1,40}\s*(?:/\*[^\n]*?\*/\s*)+\(|"
-        r"\b[a-z_][a-z0-9_]{1,40}(?:#|//)[^\s]*[\r\n]\s*\(",
+        r"\w\s*(?:/\*[^\n]*?\*/\s*)+\(|\w(?:#|//)[^\s]*[\r\n]\s*\(",
     ),
     medium(
         "ini-directive",

@@ -137,6 +137,13 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\balter\s+(?:user|login|role)\s+\w+|\bsoname\s+['\"]|\b\d+\.e(?:\s*\(|\.[a-z_])",
     ),
     medium(
+        "overflow-number",
+        "sqli",
+        "Number one past an integer or float limit (overflow probe)",
+        r"^\s*(?:[+-]?1e\+?309|2147483648|-2147483649|4294967296|9223372036854775808"
+        r"|-9223372036854775809|18446744073709551616)\s*$",
+    ),
+    medium(
         "order-by-probe",
         "sqli",
         "ORDER BY column probe",
@@ -187,7 +194,8 @@ SIGNATURES: tuple[Signature, ...] = (
     medium(
         "quote-operator",
         "sqli",
-        "SQL operator between single quotes, joining the closed string to a new one",
-        r"['`]\s*(?:or|and|xor|div|mod|(?:not\s+)?(?:like|rlike|regexp)|sounds\s+like)\s*['`]",
+        "SQL operator after the value's first quote, joining the closed string to a new one",
+        r"^[^'\n]*'\s*(?:or|and|xor|div|mod|(?:not\s+)?(?:like|rlike|regexp)|sounds\s+like)"
+        r"[\s+]*'|'(?:or|and|xor|div|mod|(?:not\s+)?(?:like|rlike|regexp))'",
     ),
 )

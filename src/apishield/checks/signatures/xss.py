@@ -52,7 +52,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "xss",
         "javascript:, vbscript: or livescript: URI",
         r"(?:java|vb|live|ecma)[\s\\]*script[\s\\]*:[\s\\]*[^\s\n]"
-        r"[^\n]*?(?:\(|`|=|\.|&#|\\x|\\u|%[0-9a-f]{2})",
+        r"[^\n]*?(?:[(`=.\[<\\]|&#|%[0-9a-f]{2}|\bname\b)",
     ),
     high(
         "data-uri",
@@ -80,12 +80,14 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\s*(?:\(|`)|\breflect\s*\.\s*(?:apply|construct)\s*\(|"
         r"\.\s*(?:map|sort|apply|filter)\s*\.\s*call\s*`|"
         r"\bstring\.fromcharcode\s*\(|[(=+,;:'\"`]\s*document\s*\.\s*(?:cookie|domain|location)|"
-        r"\bdocument\s*\.\s*(?:cookie|domain)\s*[);+,]|\bdocument\s*\.\s*write(?:ln)?\s*\(|"
+        r"\bdocument\s*\.\s*(?:cookie|domain)\s*[);+,=]|\bdocument\s*\.\s*write(?:ln)?\s*\(|"
         r"\bwindow\s*\.\s*(?:location|open|name)|\.innerhtml\s*=|\blocation\s*\.\s*(?:hash|href)\s*=|"
         r"\b(?:atob|btoa)\s*\(|\bfetch\s*\(\s*['\"`]?(?:https?:)?//|\bnew\s+function\s*\(|"
         r"\bdocument\s*(?:/\*[^\n]*?\*/\s*)*\.\s*(?:/\*[^\n]*?\*/\s*)*[a-z]+\s*(?:\(|\.\s*[a-z]|=)|"
         r"\b(?:window|self|top|parent|globalthis|frames|document|this)\s*(?:/\*[^\n]*?\*/\s*)*"
-        r"\[\s*(?:/\*[^\n]*?\*/\s*)*['\"`]|\.(?:call|apply|bind)\s*`|`[^`\n]*\$\{\s*"
+        r"\[\s*(?:/\*[^\n]*?\*/\s*)*['\"`]|"
+        r"\b(?:window|self|top|parent|globalthis|frames|document)\s*(?:/\*[^\n]*?\*/\s*)*"
+        r"\[[^\]\n]*[^\w\s\]][^\]\n]*\]|\.(?:call|apply|bind)\s*`|`[^`\n]*\$\{\s*"
         r"(?:alert|prompt|confirm|eval|navigation|location|document|window|name)\b|"
         r"!!\s*\[\s*\]|\(\s*!\s*\[\s*\]\s*\+?\s*\[\s*\]\s*\)|\[\s*\]\s*\[\s*\(|"
         r"\b(?:document|window|self|top|parent|globalthis|location)\s*(?:/\*[^\n]*?\*/\s*)+\.|"
@@ -155,6 +157,13 @@ SIGNATURES: tuple[Signature, ...] = (
         "xss",
         "Value that opens by closing an attribute or tag and starting new markup",
         r"^\s*['\"`]?\s*/?>\s*<\s*[a-z!/?]|\.\s*parentnode\b|\.\s*(?:inner|outer)html\b",
+    ),
+    medium(
+        "html-injection",
+        "xss",
+        "Markup with an attribute that makes the browser fetch content (src, background, ping)",
+        r"<\s*[a-z][\w:-]*(?:[\s/][^<>\n]*)?[\s/\"'](?:src|lowsrc|dynsrc|background|poster|ping"
+        r"|srcset|codebase|formaction|xml:base)\s*=\s*[\"'`]?[^\s\"'`>]",
     ),
     medium(
         "html-tag",
