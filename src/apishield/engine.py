@@ -5,7 +5,6 @@ The engine does no I/O: sources feed it exchanges, and the caller decides where 
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from apishield.checks import CheckContext, CheckStage, Phase, select_checks
@@ -175,7 +174,7 @@ class Engine:
         than a replay does, and change what later exchanges are judged against."""
         inventory = self.inventory
         live = inventory.endpoints
-        inventory.endpoints = copy.deepcopy(live)
+        inventory.endpoints = inventory.settled(self.learner.template)
         try:
             return self.result()
         finally:

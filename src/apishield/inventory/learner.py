@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote_plus
 
@@ -72,14 +73,40 @@ class Inventory:
         """Re-key endpoints whose template has become more general since they were first seen."""
         merged: dict[tuple[str, str, str], Endpoint] = {}
         for endpoint in self.endpoints.values():
-            if endpoint.template != OVERFLOW_TEMPLATE and endpoint.sample_path:
-                endpoint.template = retemplate(endpoint.host, endpoint.sample_path)
+            endpoint.template = _settled_template(endpoint, retemplate)
             target = merged.get(endpoint.key)
             if target is None:
                 merged[endpoint.key] = endpoint
             else:
                 target.merge(endpoint)
         self.endpoints = merged
+
+    def settled(self, retemplate: Retemplate) -> dict[tuple[str, str, str], Endpoint]:
+        """The endpoints as `reconcile` would leave them, these left as they are: an endpoint
+        that keeps its key is shared, and only those it would re-key or merge are copied (a live
+        snapshot of thousands of endpoints copies the few that settle, not all of them)."""
+        groups: dict[tuple[str, str, str], list[Endpoint]] = {}
+        for endpoint in self.endpoints.values():
+            template = _settled_template(endpoint, retemplate)
+            groups.setdefault((endpoint.method, endpoint.host, template), []).append(endpoint)
+        settled: dict[tuple[str, str, str], Endpoint] = {}
+        for key, members in groups.items():
+            if len(members) == 1 and members[0].key == key:
+                settled[key] = members[0]
+                continue
+            # Merging shares the merged endpoints' parameter records: copy every member.
+            first, *rest = (copy.deepcopy(member) for member in members)
+            first.template = key[2]
+            for other in rest:
+                first.merge(other)
+            settled[key] = first
+        return settled
+
+
+def _settled_template(endpoint: Endpoint, retemplate: Retemplate) -> str:
+    if endpoint.template != OVERFLOW_TEMPLATE and endpoint.sample_path:
+        return retemplate(endpoint.host, endpoint.sample_path)
+    return endpoint.template
 
 
 def _count(endpoint: Endpoint, exchange: Exchange) -> None:
