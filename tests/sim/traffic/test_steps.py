@@ -10,7 +10,7 @@ from apishield.sim.telco.api import TelcoApi
 from apishield.sim.telco.population import Population
 from apishield.sim.traffic.calendar import Calendar
 from apishield.sim.traffic.network import Client
-from apishield.sim.traffic.steps import call, login
+from apishield.sim.traffic.steps import answered, call, login, token_of
 from apishield.sim.traffic.timeline import Flow, Stream, merge
 from apishield.sim.traffic.world import build_world
 from apishield.testing import T0
@@ -60,3 +60,13 @@ def test_a_victim_resets_their_password_properly_and_signs_in(population: Popula
     )
     assert world.wallet.password(victim.customer_id) != "attacker-chose-this"
     assert world.wallet.token(victim.customer_id, events[-1].started) is not None
+
+
+def test_a_decoy_or_odd_answer_gives_a_client_nothing_instead_of_crashing_it() -> None:
+    token = Response(200, {}, b'{"access_token": "t0k", "expires_in": 900, "customer_id": 7}', 60)
+    assert token_of(token) == "t0k" and answered(token, "customer_id") == 7
+    for body in (b"{}", b"[]", b"not json", b'{"access_token": 5}', b""):
+        odd = Response(200, {}, body, len(body))
+        assert token_of(odd) is None, body
+        assert answered(odd, "customer_id") is None, body
+    assert token_of(Response(401, {}, token.body, 60)) is None

@@ -109,22 +109,33 @@ def sign_in(client: Client, username: str, password: str, at: float, rng: random
     return (yield from call(client.request("POST", "/v2/auth/login", body=body), at, rng))
 
 
-def token_of(response: Response) -> str | None:
-    """The access token a successful login answered with."""
+def answered(response: Response, name: str) -> object | None:
+    """A field of a successful JSON answer, or None. A guard in front may answer a client it
+    took for a bot with a decoy (an empty object), and a simulated client, like a real one, then
+    gets nothing it can use."""
     if response.status != 200 or not response.body:
         return None
-    token: str = orjson.loads(response.body)["access_token"]
-    return token
+    try:
+        answer = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return None
+    return answer.get(name) if isinstance(answer, dict) else None
+
+
+def token_of(response: Response) -> str | None:
+    """The access token a successful login answered with."""
+    token = answered(response, "access_token")
+    return token if isinstance(token, str) else None
 
 
 def _keep_token(
     world: World, customer: Customer, response: Response, at: float
 ) -> tuple[str | None, float]:
-    if response.status != 200 or not response.body:
+    token = token_of(response)
+    lifetime = answered(response, "expires_in")
+    if token is None or not isinstance(lifetime, int | float):
         return None, at
-    answer = orjson.loads(response.body)
-    token: str = answer["access_token"]
-    world.wallet.tokens[customer.customer_id] = (token, at + float(answer["expires_in"]))
+    world.wallet.tokens[customer.customer_id] = (token, at + float(lifetime))
     return token, at
 
 

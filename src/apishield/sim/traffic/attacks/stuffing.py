@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import random
 
-import orjson
-
 from apishield.sim.telco import names
 from apishield.sim.traffic import agents
 from apishield.sim.traffic.attacks.base import Actors, Attack, stream
 from apishield.sim.traffic.network import Addresses, Client
-from apishield.sim.traffic.steps import sign_in, token_of
+from apishield.sim.traffic.steps import answered, sign_in, token_of
 from apishield.sim.traffic.timeline import Flow
 from apishield.sim.traffic.world import World
 
@@ -81,14 +79,14 @@ def _attempt(
     password = leaked if isinstance(leaked, str) else world.wallet.password(leaked)
     response, at = yield from sign_in(client, username, password, start, rng)
     token = token_of(response)
-    if token is None or response.body is None:
+    customer_id = answered(response, "customer_id")
+    if token is None or customer_id is None:
         return
-    customer_id = orjson.loads(response.body)["customer_id"]
     at += rng.uniform(0.5, 2.0)
     profile = yield at, client.request("GET", f"/v2/customers/{customer_id}", token=token)
     at += rng.uniform(0.3, 1.5)
     yield at, client.request("GET", f"/v2/customers/{customer_id}/lines", token=token)
-    if profile.status == 200 and profile.body:
-        account = orjson.loads(profile.body)["account_number"]
+    account = answered(profile, "account_number")
+    if account is not None:
         at += rng.uniform(0.3, 1.5)
         yield at, client.request("GET", f"/v2/accounts/{account}/bills", token=token)
