@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
+import pytest
 
-from apishield.demo import Demo, DemoOptions
+from apishield import demo as demo_module
+from apishield.demo import Demo, DemoOptions, Progress
 
 
 def test_a_bounded_demo_run_catches_blocks_and_alerts(tmp_path: Path) -> None:
@@ -105,3 +110,23 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 0, stderr
     assert "stopping..." in stderr and "Traceback" not in stderr
+
+
+def test_a_driver_that_fails_says_so_instead_of_ending_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The traffic driver on its own, with a simulated flow that breaks: the error is kept for
+    the summary and the exit status, and the driver still ends."""
+
+    def broken(*_: object) -> Iterator[object]:
+        yield object()
+        raise KeyError("access_token")
+
+    monkeypatch.setattr(demo_module, "merge", broken)
+    runner = Demo.__new__(Demo)
+    runner.options = DemoOptions(tmp_path, duration=5.0, port=0)
+    runner.plan = SimpleNamespace(streams=[], calendar=SimpleNamespace(start=0.0, end=1.0))
+    runner.proxy = SimpleNamespace(url="http://127.0.0.1:9")
+    runner.progress = Progress()
+    progress = runner.run(threading.Event())
+    assert progress.done and progress.error == "KeyError: 'access_token'"

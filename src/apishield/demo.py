@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import logging
 import sys
 import threading
 import time
@@ -52,6 +53,8 @@ from apishield.startup import build_engine
 from apishield.state.factory import open_backends
 from apishield.store.database import Store
 from apishield.store.views import Views
+
+log = logging.getLogger("apishield.demo")
 
 DAY = 86_400.0
 HISTORY_BATCH = 500
@@ -120,6 +123,8 @@ class Progress:
     """The simulated moment reached."""
     started: float = field(default_factory=time.monotonic)
     done: bool = False
+    error: str | None = None
+    """Why the traffic stopped before its end, when something in the driver failed."""
 
 
 DEMO_CONFIG = """
@@ -302,9 +307,13 @@ class Demo:
                 progress.simulated = moment
                 return self._send(client, request), 0.0
 
-            for _ in merge(self.plan.streams, send, self.plan.calendar.end):
-                if stop.is_set() or (deadline is not None and time.perf_counter() > deadline):
-                    break
+            try:
+                for _ in merge(self.plan.streams, send, self.plan.calendar.end):
+                    if stop.is_set() or (deadline is not None and time.perf_counter() > deadline):
+                        break
+            except Exception as error:  # said in the summary and the exit status, not lost
+                log.exception("the simulated traffic stopped early")
+                progress.error = f"{type(error).__name__}: {error}"
         progress.done = True
         return progress
 

@@ -76,6 +76,8 @@ def demo(
         shown = _watch(runner, stop, began)
         runner.settle()
         _summary(runner.summary(), shown, began)
+        if runner.progress.error is not None:
+            fail(f"the simulated traffic stopped early: {runner.progress.error}", 1)
         hold = keep_serving if keep_serving is not None else sys.stdin.isatty() and not duration
         if hold and not stop.is_set():
             err.print(
