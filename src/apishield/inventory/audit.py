@@ -50,6 +50,75 @@ _VERSION = re.compile(r"^v(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    category: str
+    """OWASP API Security Top 10 (2023)."""
+    title: str
+    fix: str
+
+
+RULES: dict[str, Rule] = {
+    "audit.credentials-in-request": Rule(
+        "API2:2023",
+        "Credentials travel as request parameters, outside any security scheme",
+        "take credentials in a header declared as a security scheme",
+    ),
+    "audit.public-personal-data": Rule(
+        "API3:2023",
+        "An operation callable without credentials answers with personal data",
+        "answer with what the caller needs to go on (a status, a masked hint), not the record",
+    ),
+    "audit.secret-in-answer": Rule(
+        "API3:2023",
+        "Answers carry secrets",
+        "never return passwords, keys or tokens outside the operations that issue them",
+    ),
+    "audit.sign-in-without-rate-limit": Rule(
+        "API4:2023",
+        "A sign-in or reset operation documents no rate limit",
+        "limit attempts per account and per client, and document the 429 it answers",
+    ),
+    "audit.deprecated": Rule(
+        "API9:2023",
+        "A deprecated operation is still documented",
+        "set a removal date, watch its traffic (`apishield analyze` flags zombies), remove it",
+    ),
+    "audit.unauthenticated": Rule(
+        "API2:2023",
+        "Anyone may call this operation",
+        "add a security requirement, or mark the API as public on purpose in its description",
+    ),
+    "audit.guessable-id": Rule(
+        "API1:2023",
+        "Objects are addressed by a guessable integer",
+        "check that the caller owns each object it names; prefer random identifiers (UUIDs)",
+    ),
+    "audit.personal-data-in-url": Rule(
+        "API3:2023",
+        "Personal data travels in the URL",
+        "take it in the request body (a POST search) or as an opaque reference",
+    ),
+    "audit.open-request-body": Rule(
+        "API3:2023",
+        "The request body accepts fields it does not document",
+        "close the schema (additionalProperties: false) and bind only documented fields; "
+        "`enforce.openapi` then refuses the rest (mass assignment)",
+    ),
+    "audit.unbounded-page": Rule(
+        "API4:2023",
+        "A page size without a ceiling",
+        "document and enforce a maximum page size",
+    ),
+    "audit.old-version": Rule(
+        "API9:2023",
+        "An older version is documented beside a newer one",
+        "retire the old version, or give it the same controls as the new one",
+    ),
+}
+"""Every rule the audit has, with what it means and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
 class AuditFinding:
     rule: str
     severity: Severity
@@ -93,45 +162,45 @@ def _operation(op: SpecOperation) -> Iterator[AuditFinding]:
         named = ", ".join(f"{where} {name!r}" for where, name in carried)
         logged = "; paths and query strings end up in access logs" if in_url else ""
         yield _finding(
-            op, "audit.credentials-in-request", Severity.MEDIUM if in_url else Severity.LOW,
-            "API2:2023", "Credentials travel as request parameters, outside any security scheme",
+            op,
+            "audit.credentials-in-request",
+            Severity.MEDIUM if in_url else Severity.LOW,
             f"{named} hold secrets{logged}",
-            "take credentials in a header declared as a security scheme",
-        )  # fmt: skip
+        )
     elif public and not entry:
         yield _unauthenticated(op, personal)
     elif public and personal:
         yield _finding(
-            op, "audit.public-personal-data", Severity.MEDIUM, "API3:2023",
-            "An operation callable without credentials answers with personal data",
+            op,
+            "audit.public-personal-data",
+            Severity.MEDIUM,
             f"answers carry {', '.join(personal)}",
-            "answer with what the caller needs to go on (a status, a masked hint), not the record",
-        )  # fmt: skip
+        )
     if secrets and not entry and op.method != "POST":  # a POST may issue the secret once
         yield _finding(
-            op, "audit.secret-in-answer", Severity.HIGH, "API3:2023",
-            "Answers carry secrets",
+            op,
+            "audit.secret-in-answer",
+            Severity.HIGH,
             f"response fields named as secrets: {', '.join(secrets[:5])}",
-            "never return passwords, keys or tokens outside the operations that issue them",
-        )  # fmt: skip
+        )
     yield from _guessable_ids(op, public)
     yield from _personal_in_url(op)
     if entry and public and op.method == "POST" and not _answers_429(op):
         yield _finding(
-            op, "audit.sign-in-without-rate-limit", Severity.LOW, "API4:2023",
-            "A sign-in or reset operation documents no rate limit",
+            op,
+            "audit.sign-in-without-rate-limit",
+            Severity.LOW,
             "no 429 answer is documented: credential stuffing and reset abuse meet no stated limit",
-            "limit attempts per account and per client, and document the 429 it answers",
-        )  # fmt: skip
+        )
     yield from _open_body(op)
     yield from _unbounded_pages(op)
     if op.deprecated:
         yield _finding(
-            op, "audit.deprecated", Severity.LOW, "API9:2023",
-            "A deprecated operation is still documented",
+            op,
+            "audit.deprecated",
+            Severity.LOW,
             "deprecated operations keep answering until they are removed (zombie APIs)",
-            "set a removal date, watch its traffic (`apishield analyze` flags zombies), remove it",
-        )  # fmt: skip
+        )
 
 
 def _unauthenticated(op: SpecOperation, personal: list[str]) -> AuditFinding:
@@ -144,11 +213,7 @@ def _unauthenticated(op: SpecOperation, personal: list[str]) -> AuditFinding:
     else:
         severity = Severity.LOW
         detail = "no security requirement"
-    return _finding(
-        op, "audit.unauthenticated", severity, "API2:2023",
-        "Anyone may call this operation", detail,
-        "add a security requirement, or mark the API as public on purpose in its description",
-    )  # fmt: skip
+    return _finding(op, "audit.unauthenticated", severity, detail)
 
 
 def _guessable_ids(op: SpecOperation, public: bool) -> Iterator[AuditFinding]:
@@ -156,11 +221,11 @@ def _guessable_ids(op: SpecOperation, public: bool) -> Iterator[AuditFinding]:
         if param.location != "path" or param.schema.get("type") != "integer":
             continue
         yield _finding(
-            op, "audit.guessable-id", Severity.HIGH if public else Severity.MEDIUM, "API1:2023",
-            "Objects are addressed by a guessable integer",
+            op,
+            "audit.guessable-id",
+            Severity.HIGH if public else Severity.MEDIUM,
             f"path parameter {param.name!r} is an integer: neighbours are one increment away",
-            "check that the caller owns each object it names; prefer random identifiers (UUIDs)",
-        )  # fmt: skip
+        )
 
 
 def _personal_in_url(op: SpecOperation) -> Iterator[AuditFinding]:
@@ -171,11 +236,11 @@ def _personal_in_url(op: SpecOperation) -> Iterator[AuditFinding]:
         classes = sorted(set(field_name(param.name).checks) & PERSONAL)
         if classes:
             yield _finding(
-                op, "audit.personal-data-in-url", Severity.MEDIUM, "API3:2023",
-                "Personal data travels in the URL",
+                op,
+                "audit.personal-data-in-url",
+                Severity.MEDIUM,
                 f"{param.location} parameter {param.name!r} holds {', '.join(classes)}",
-                "take it in the request body (a POST search) or as an opaque reference",
-            )  # fmt: skip
+            )
 
 
 def _answers_429(op: SpecOperation) -> bool:
@@ -192,12 +257,11 @@ def _open_body(op: SpecOperation) -> Iterator[AuditFinding]:
     if schema.get("additionalProperties") is False or "unevaluatedProperties" in schema:
         return
     yield _finding(
-        op, "audit.open-request-body", Severity.LOW, "API3:2023",
-        "The request body accepts fields it does not document",
+        op,
+        "audit.open-request-body",
+        Severity.LOW,
         f"{len(properties)} documented properties and no additionalProperties: false",
-        "close the schema (additionalProperties: false) and bind only documented fields; "
-        "`enforce.openapi` then refuses the rest (mass assignment)",
-    )  # fmt: skip
+    )
 
 
 def _unbounded_pages(op: SpecOperation) -> Iterator[AuditFinding]:
@@ -207,11 +271,11 @@ def _unbounded_pages(op: SpecOperation) -> Iterator[AuditFinding]:
         if param.schema.get("type") not in ("integer", "number") or "maximum" in param.schema:
             continue
         yield _finding(
-            op, "audit.unbounded-page", Severity.MEDIUM, "API4:2023",
-            "A page size without a ceiling",
+            op,
+            "audit.unbounded-page",
+            Severity.MEDIUM,
             f"query parameter {param.name!r} has no maximum: one request can ask for everything",
-            "document and enforce a maximum page size",
-        )  # fmt: skip
+        )
 
 
 def _old_versions(spec: ApiSpec) -> Iterator[AuditFinding]:
@@ -229,11 +293,11 @@ def _old_versions(spec: ApiSpec) -> Iterator[AuditFinding]:
         newest = latest[(op.method, rest)]
         if newest > version:
             yield _finding(
-                op, "audit.old-version", Severity.MEDIUM, "API9:2023",
-                "An older version is documented beside a newer one",
+                op,
+                "audit.old-version",
+                Severity.MEDIUM,
                 f"v{version} beside v{newest}: old versions often lack the newer one's fixes",
-                "retire the old version, or give it the same controls as the new one",
-            )  # fmt: skip
+            )
 
 
 def _version_split(path: str) -> tuple[int, str] | None:
@@ -294,13 +358,8 @@ def _walk(schema: Any, found: dict[str, set[str]], budget: list[int], depth: int
             _walk(sub, found, budget, depth + 1)
 
 
-def _finding(
-    op: SpecOperation,
-    rule: str,
-    severity: Severity,
-    category: str,
-    title: str,
-    detail: str,
-    fix: str,
-) -> AuditFinding:
-    return AuditFinding(rule, severity, category, op.method, op.path, title, detail, fix)
+def _finding(op: SpecOperation, rule: str, severity: Severity, detail: str) -> AuditFinding:
+    meaning = RULES[rule]
+    return AuditFinding(
+        rule, severity, meaning.category, op.method, op.path, meaning.title, detail, meaning.fix
+    )
