@@ -75,14 +75,23 @@ def private_ca(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
     return ca_file, context
 
 
-def test_starttls_delivers_to_a_server_signed_by_the_configured_ca(
-    alerters: Callable[..., Alerter],
-    receivers: list[Any],
-    private_ca: tuple[Path, ssl.SSLContext],
-) -> None:
+@pytest.fixture
+def tls_server(
+    receivers: list[Any], private_ca: tuple[Path, ssl.SSLContext]
+) -> tuple[MailServer, Path]:
+    """A mail server that requires STARTTLS with a certificate of the private CA, and that CA."""
     ca_file, context = private_ca
     server = MailServer(tls=context)
     receivers.append(server)
+    return server, ca_file
+
+
+def test_starttls_delivers_to_a_server_signed_by_the_configured_ca(
+    alerters: Callable[..., Alerter],
+    receivers: list[Any],
+    tls_server: tuple[MailServer, Path],
+) -> None:
+    server, ca_file = tls_server
     alerter = alerters({"sinks": [mail_sink(server, starttls=True, ca_file=str(ca_file))]})
     alerter.incident(summary(3))
     [(sender, _, _)] = server.handler.inbox.wait(1)
@@ -103,13 +112,9 @@ def _stop_leaving_no_warning(server: MailServer, receivers: list[Any]) -> None:
 
 
 def test_a_certificate_the_system_cas_do_not_vouch_for_fails_without_retries(
-    alerters: Callable[..., Alerter],
-    receivers: list[Any],
-    private_ca: tuple[Path, ssl.SSLContext],
+    alerters: Callable[..., Alerter], tls_server: tuple[MailServer, Path]
 ) -> None:
-    _, context = private_ca
-    server = MailServer(tls=context)
-    receivers.append(server)
+    server, _ = tls_server
     alerter = alerters({"sinks": [mail_sink(server, starttls=True)], "backoff_seconds": 0.01})
     alerter.incident(summary(3))
     wait_until(lambda: alerter.stats()["sinks"]["email"]["failed"] == 1)
@@ -118,13 +123,9 @@ def test_a_certificate_the_system_cas_do_not_vouch_for_fails_without_retries(
 
 
 def test_a_server_that_requires_tls_refuses_plain_mail(
-    alerters: Callable[..., Alerter],
-    receivers: list[Any],
-    private_ca: tuple[Path, ssl.SSLContext],
+    alerters: Callable[..., Alerter], tls_server: tuple[MailServer, Path]
 ) -> None:
-    _, context = private_ca
-    server = MailServer(tls=context)
-    receivers.append(server)
+    server, _ = tls_server
     alerter = alerters({"sinks": [mail_sink(server)], "backoff_seconds": 0.01})
     alerter.incident(summary(3))
     wait_until(lambda: alerter.stats()["sinks"]["email"]["failed"] == 1)
