@@ -4,7 +4,7 @@
 import { actorIp, blockIp, get, items } from "./api.js";
 import { h, table } from "./dom.js";
 import { counts, num, time } from "./format.js";
-import { chips, pager, segmented, threatBar } from "./widgets.js";
+import { chips, queryPager, segmented, threatBar } from "./widgets.js";
 
 const LIMIT = 50;
 
@@ -44,11 +44,7 @@ export function actorsPage(ctx) {
     count.textContent = `${num(page?.total ?? 0)} actors`;
     body.replaceChildren(table(columns(ctx), items(page), { empty: "No actor yet." }));
     foot.replaceChildren(
-      pager(page?.total ?? 0, offset, LIMIT, (next) => {
-        offset = next;
-        ctx.setQuery({ offset: next || null });
-        ctx.reload();
-      }) ?? "",
+      queryPager(ctx, page?.total ?? 0, offset, LIMIT, (next) => (offset = next)),
     );
   }
 

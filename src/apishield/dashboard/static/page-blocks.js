@@ -3,7 +3,7 @@
 import { get, post, unblock } from "./api.js";
 import { h, table } from "./dom.js";
 import { num, until } from "./format.js";
-import { pager } from "./widgets.js";
+import { queryPager } from "./widgets.js";
 
 const KINDS = ["ip", "identity", "key", "session"];
 const ACTIONS = ["block", "tarpit", "decoy"];
@@ -43,11 +43,7 @@ export function blocksPage(ctx) {
     const now = typeof answer?.now === "number" ? answer.now : undefined;
     body.replaceChildren(table(columns(ctx, now), rows, { empty: "No block is in force." }));
     foot.replaceChildren(
-      pager(total, offset, LIMIT, (next) => {
-        offset = next;
-        ctx.setQuery({ offset: next || null });
-        ctx.reload();
-      }) ?? "",
+      queryPager(ctx, total, offset, LIMIT, (next) => (offset = next)),
     );
   }
 

@@ -3,7 +3,7 @@
 import { get, items, optional } from "./api.js";
 import { h, path, table } from "./dom.js";
 import { SEVERITIES, counts, duration, num, time } from "./format.js";
-import { pager, segmented, severity } from "./widgets.js";
+import { queryPager, segmented, severity } from "./widgets.js";
 
 const LIMIT = 100;
 
@@ -48,11 +48,7 @@ export function incidentsPage(ctx) {
       }),
     );
     foot.replaceChildren(
-      pager(page?.total ?? 0, offset, LIMIT, (next) => {
-        offset = next;
-        ctx.setQuery({ offset: next || null });
-        ctx.reload();
-      }) ?? "",
+      queryPager(ctx, page?.total ?? 0, offset, LIMIT, (next) => (offset = next)),
     );
   }
 

@@ -5,7 +5,7 @@
 import { get, items } from "./api.js";
 import { h, link, path, table } from "./dom.js";
 import { STATES, counts, ms, num, percent } from "./format.js";
-import { dataClasses, method, pager, risk, routeCode, state } from "./widgets.js";
+import { dataClasses, method, queryPager, risk, routeCode, state } from "./widgets.js";
 
 const LIMIT = 500;
 
@@ -115,11 +115,7 @@ export function inventoryPage(ctx) {
       }),
     );
     foot.replaceChildren(
-      pager(answer?.total ?? 0, offset, LIMIT, (next) => {
-        offset = next;
-        ctx.setQuery({ offset: next || null });
-        ctx.reload();
-      }) ?? "",
+      queryPager(ctx, answer?.total ?? 0, offset, LIMIT, (next) => (offset = next)),
     );
   }
 

@@ -4,7 +4,7 @@
 import { get, items } from "./api.js";
 import { h, table } from "./dom.js";
 import { num } from "./format.js";
-import { method, pager, routeCode, severity } from "./widgets.js";
+import { method, queryPager, routeCode, severity } from "./widgets.js";
 
 const LIMIT = 50;
 
@@ -32,11 +32,7 @@ export function specPage(ctx) {
     count.textContent = `${num(page?.total ?? 0)} findings`;
     body.replaceChildren(table(COLUMNS, items(page), { empty: "No spec audit for this run." }));
     foot.replaceChildren(
-      pager(page?.total ?? 0, offset, LIMIT, (next) => {
-        offset = next;
-        ctx.setQuery({ offset: next || null });
-        ctx.reload();
-      }) ?? "",
+      queryPager(ctx, page?.total ?? 0, offset, LIMIT, (next) => (offset = next)),
     );
   }
 

@@ -130,6 +130,17 @@ export function pager(total, offset, limit, onChange) {
   );
 }
 
+/** A list page's pager: a move keeps the offset in the URL and reloads; `moved` tells the page. */
+export function queryPager(ctx, total, offset, limit, moved) {
+  return (
+    pager(total, offset, limit, (next) => {
+      moved(next);
+      ctx.setQuery({ offset: next || null });
+      ctx.reload();
+    }) ?? ""
+  );
+}
+
 /** A row of toggle buttons, one chosen: `[{value, label, count}]`. */
 export function segmented(options, chosen, onChange) {
   return h(
