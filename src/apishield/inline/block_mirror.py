@@ -31,7 +31,7 @@ BLOCKS_PATH = "/api/v1/blocks?limit=100000"
 KINDS: frozenset[str] = frozenset(get_args(BlockKind))
 ACTIONS: frozenset[str] = frozenset(get_args(BlockAction))
 
-Entry = tuple[float, str, str]
+Entry = tuple[float, str, BlockAction]
 """What is mirrored of one block: until, reason, action."""
 
 
@@ -113,7 +113,7 @@ class BlockMirror:
         for key, entry in held.items():
             if self._mirrored.get(key) != entry:
                 until, reason, action = entry
-                self.blocks.block(key[0], key[1], until, reason, action)  # type: ignore[arg-type]
+                self.blocks.block(key[0], key[1], until, reason, action)
         for key in self._mirrored.keys() - held.keys():
             self.blocks.unblock(*key)
         self._mirrored = dict(held)
