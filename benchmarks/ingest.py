@@ -130,18 +130,25 @@ class Timed:
             self.seconds += time.perf_counter() - began
 
 
-def worker(path: Path, limit: int | None = None, detect: bool = True) -> None:
+def worker(path: Path, limit: int | None = None, detect: bool = True, checks: bool = True) -> None:
     """Runs in its own process so peak memory is the analysis's alone. With `limit`, only that
-    many lines are read and every stage is timed."""
-    from apishield.config import Config, DetectConfig, IdentityConfig
+    many lines are read and every stage is timed. Without `checks`, the per-request checks are
+    off: what is left is the foundation's analysis (ingest, normalise, inventory)."""
+    from apishield.checks import request_findings
+    from apishield.config import ChecksConfig, Config, DetectConfig, IdentityConfig
     from apishield.engine import Engine
     from apishield.ingest import IngestStats, read_exchanges
     from apishield.privacy import Hasher
     from apishield.startup import install_compiled_cache
+    from apishield.testing import make_exchange
 
     install_compiled_cache()  # as the CLI does: the signature databases load, not compile
+    # Built before the clock starts, as a server has them before its first request: on a machine
+    # whose cache is still cold, compiling them takes half a minute.
+    request_findings(make_exchange("GET", "/warm-up", query="q=1"))
     config = Config(
         identity=IdentityConfig(trusted_proxies=["10.0.0.0/8"]),
+        checks=ChecksConfig(enabled=None if checks else []),
         detect=DetectConfig(enabled=detect),
     )
     engine = Engine(config, Hasher(b"b" * 32))
@@ -207,7 +214,11 @@ def build_compiled() -> Path:
 
 
 def analyse(
-    path: Path, source: Path | None, limit: int | None = None, detect: bool = True
+    path: Path,
+    source: Path | None,
+    limit: int | None = None,
+    detect: bool = True,
+    checks: bool = True,
 ) -> dict[str, Any]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     if source is not None:
@@ -215,6 +226,8 @@ def analyse(
     extra = [] if limit is None else ["--limit", str(limit)]
     if not detect:
         extra.append("--no-detect")
+    if not checks:
+        extra.append("--no-checks")
     out = subprocess.run(
         [sys.executable, __file__, "--worker", str(path), *extra],
         capture_output=True,
@@ -264,9 +277,10 @@ def main() -> None:
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-detect", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-checks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.limit, detect=not args.no_detect)
+        worker(args.worker, args.limit, detect=not args.no_detect, checks=not args.no_checks)
         return
     compiled = None if args.pure_only else build_compiled()
     with tempfile.TemporaryDirectory() as tmp:
@@ -280,11 +294,18 @@ def main() -> None:
         count, parse_seconds = parse_only(path)
         parse_rate = count / parse_seconds
         print(f"orjson.loads only            : {parse_rate:>10,.0f} lines/s  (the ceiling)")
+        foundation = report("py, inv", analyse(path, None, detect=False, checks=False), parse_rate)
         best = report("python", analyse(path, None, detect=False), parse_rate)
         with_detectors = analyse(path, None)
         detecting = report("python+det", with_detectors, parse_rate)
         peak = with_detectors["peak_mb"]
         if compiled is not None:
+            foundation = max(
+                foundation,
+                report(
+                    "comp, inv", analyse(path, compiled, detect=False, checks=False), parse_rate
+                ),
+            )
             best = max(best, report("compiled", analyse(path, compiled, detect=False), parse_rate))
             with_detectors = analyse(path, compiled)
             detecting = max(detecting, report("comp+det", with_detectors, parse_rate))
@@ -293,9 +314,12 @@ def main() -> None:
             for label, source in (("python", None), ("compiled", compiled)):
                 if label == "python" or source is not None:
                     breakdown(label, analyse(path, source, args.breakdown))
-    print("(ingest and the default pipeline on one core; peak memory of the analysis process;")
-    print(" +det: with the behavioural detectors, which the foundation's figure leaves out)")
-    print(f"goal >= 100,000 events/s without detectors: {'met' if best >= 100_000 else 'NOT met'}")
+    print("(one core; peak memory of the analysis process. inv: ingest, normalise and inventory,")
+    print(" the foundation's analysis, with the per-request checks off; python and compiled: the")
+    print(" default pipeline, checks on; +det: with the behavioural detectors as well)")
+    for label, rate in (("ingest, normalise, inventory", foundation), ("with checks", best)):
+        verdict = "met" if rate >= 100_000 else "NOT met"
+        print(f"goal >= 100,000 events/s, {label}: {verdict}")
     print(f"goal >= 50,000 events/s with detectors: {'met' if detecting >= 50_000 else 'NOT met'}")
     verdict = "met" if peak <= 1024 else "NOT met"
     print(
