@@ -3,7 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from apishield.checks import transport
 from apishield.checks.registry import CheckContext
 from apishield.checks.transport import check_plain_http, forwarded_proto, is_internal
 from apishield.exchange import Actor, Exchange, Severity
@@ -84,3 +87,17 @@ def test_a_log_that_does_not_record_the_scheme_is_not_judged_plain(tmp_path: Pat
     (exchange,) = read_exchanges(log, "nginx", stats=IngestStats())
     assert exchange.request.scheme == ""
     assert check_plain_http(exchange, CheckContext()) == []
+
+
+@given(
+    st.ip_addresses().map(str)
+    | st.sampled_from(["10", "10.", "172.15.0.1", "172.16.0.1", "172.31.9.9", "1722.16.0.1", ""])
+    | st.text(alphabet="0123456789.:abcdef", max_size=16)
+)
+def test_first_octet_shortcut_changes_nothing(ip: str) -> None:
+    expected = (
+        ip.lower().startswith(transport._INTERNAL_V6)
+        if ":" in ip
+        else ip.startswith(transport._INTERNAL_V4)
+    )
+    assert is_internal(ip) == expected

@@ -110,7 +110,7 @@ def _missing_length(request: Request) -> bool:
 
 def full_capture(headers: Headers) -> bool:
     """Whether the source recorded the request's own headers, not just what an access log keeps."""
-    return any(name in headers for name in _WIRE_ONLY)
+    return not _WIRE_ONLY.isdisjoint(headers)
 
 
 # --- headers -------------------------------------------------------------------------------

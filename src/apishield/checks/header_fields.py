@@ -22,6 +22,7 @@ from apishield.checks.http_syntax import (
     TOKEN,
     charset_allowed,
     parse_media,
+    printable,
     proto_finding,
     sample,
 )
@@ -57,19 +58,31 @@ _MEDIA = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*")
 HOST_SHAPE = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]*)|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
+_GOOD_HOSTS_MAX = 1024
+_good_hosts: set[str] = set()
+"""Host values seen to raise nothing: an API answers under a few names, so a repeat costs one
+set lookup. Emptied when full."""
+
+
 def check_host(request: Request, out: list[Finding]) -> None:
-    host = request.headers.get("host")
-    if host is None:
+    value = request.headers.get("host")
+    if value is None:
         if request.http_version == "HTTP/1.1" and full_capture(request.headers):
             out.append(proto_finding("host-missing", "HTTP/1.1 request without Host", MEDIUM))
         return
-    host = host.strip()
+    if value in _good_hosts:
+        return
+    host = value.strip()
     if not host:
         out.append(proto_finding("host-missing", "empty Host header", MEDIUM))
     elif "," in host:
         out.append(proto_finding("host", "more than one Host header", HIGH, host=sample(host)))
     elif not _plain_host(host) and not HOST_SHAPE.fullmatch(host):
         out.append(proto_finding("host", "malformed Host header", MEDIUM, host=sample(host)))
+    else:
+        if len(_good_hosts) >= _GOOD_HOSTS_MAX:
+            _good_hosts.clear()
+        _good_hosts.add(value)
 
 
 def _plain_host(host: str) -> bool:
@@ -77,14 +90,15 @@ def _plain_host(host: str) -> bool:
 
 
 def check_headers(headers: Headers, out: list[Finding]) -> None:
-    """One pass over all names and one over all values, then per header only where it matters."""
-    if not _NAMES.fullmatch("".join(headers)):
+    """One set test over all names and one pass over all values, then per header only where
+    it matters."""
+    if not _plain_names.issuperset(headers) and not _learn_names(headers):
         for name in headers:
             if not name.startswith(":") and not TOKEN.fullmatch(name):
                 title = "invalid character in a header name"
                 out.append(proto_finding("header-chars", title, MEDIUM, header=sample(name)))
     values = " ".join(headers.values())
-    if not values.isprintable() or "%0" in values or "HTTP/" in values:
+    if not printable(values) or ("%" in values and "%0" in values) or "HTTP/" in values:
         for name, value in headers.items():
             _header_value(name, value, out)
     if not _RESTRICTED_NAMES.isdisjoint(headers):
@@ -99,6 +113,24 @@ def check_headers(headers: Headers, out: list[Finding]) -> None:
                 proto_finding("header-length", title, MEDIUM, header=name, length=str(length))
             )
     _header_semantics(headers, out)
+
+
+_PLAIN_NAMES_MAX = 4096
+_plain_names: set[str] = set()
+"""Header names seen to be all `_NAMES` characters; names are few, so this stays small, and it
+is emptied when full."""
+
+
+def _learn_names(headers: Headers) -> bool:
+    """Whether every name is made of `_NAMES` characters, remembering the ones that are."""
+    if not _NAMES.fullmatch("".join(headers)):
+        return False
+    if len(headers) > _PLAIN_NAMES_MAX:
+        return True
+    if len(_plain_names) + len(headers) > _PLAIN_NAMES_MAX:
+        _plain_names.clear()
+    _plain_names.update(headers)
+    return True
 
 
 def _header_value(name: str, value: str, out: list[Finding]) -> None:
@@ -133,7 +165,7 @@ def _encoded_breaks(name: str, value: str, out: list[Finding]) -> None:
 def _header_semantics(headers: Headers, out: list[Finding]) -> None:
     for name in ("user-agent", "accept"):
         value = headers.get(name)
-        if value is not None and not value.strip():
+        if value is not None and (not value or value.isspace()):
             out.append(proto_finding("empty-header", f"empty {name} header", LOW, header=name))
     connection = headers.get("connection")
     if connection is not None and connection.lower() not in _PLAIN_CONNECTION:
@@ -150,8 +182,8 @@ def _header_semantics(headers: Headers, out: list[Finding]) -> None:
             if name in headers:
                 method_override(headers[name], name, out)
     accept = headers.get("accept")
-    if accept is not None and "charset" in accept.lower():
-        _accept_charsets(accept, out)
+    if accept is not None and ";" in accept and "charset" in accept.lower():
+        _accept_charsets(accept, out)  # a charset is a parameter, after a ";"
 
 
 def _connection(value: str, out: list[Finding]) -> None:

@@ -51,6 +51,17 @@ redirect or cookie writer) would turn it into a header; never prose, so also sea
 HEADER_LINE = re.compile(rf"{_BREAK}[A-Za-z][\w-]{{0,63}}\s*:")
 
 
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+
+
+def printable(text: str) -> bool:
+    """`str.isprintable`; for ASCII, which holds nothing unprintable but C0 controls and DEL, by
+    deleting the printable bytes in one C pass, twice as fast as the Unicode table lookups."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+    return text.isprintable()
+
+
 def proto_finding(rule: str, title: str, severity: Severity, **evidence: str) -> Finding:
     return Finding(f"proto.{rule}", title, severity, evidence, CATEGORY)
 

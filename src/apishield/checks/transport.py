@@ -17,6 +17,8 @@ from apishield.exchange import Exchange, Finding, Severity
 _PLAIN = frozenset({"http", "ws"})
 _INTERNAL_V4 = ("10.", "127.", "192.168.", "169.254.", *(f"172.{n}." for n in range(16, 32)))
 _INTERNAL_V6 = ("::1", "fc", "fd", "fe80:", "::ffff:127.", "::ffff:10.", "::ffff:192.168.")
+_INTERNAL_FIRST_OCTETS = frozenset(prefix.partition(".")[0] for prefix in _INTERNAL_V4)
+"""Every internal IPv4 prefix starts with one of these octets, so others need no prefix test."""
 
 
 def forwarded_proto(headers: Mapping[str, str]) -> str | None:
@@ -37,7 +39,7 @@ def is_internal(ip: str) -> bool:
     """Loopback, private or link-local, by text prefix: no parsing on the per-request path."""
     if ":" in ip:
         return ip.lower().startswith(_INTERNAL_V6)
-    return ip.startswith(_INTERNAL_V4)
+    return ip.partition(".")[0] in _INTERNAL_FIRST_OCTETS and ip.startswith(_INTERNAL_V4)
 
 
 def client_scheme(exchange: Exchange, context: CheckContext) -> str | None:
