@@ -129,6 +129,30 @@ class Request:
     """The address the connection came from (or the log's remote_addr)."""
     http_version: str = ""
 
+    def __init__(  # the dataclass signature, written out: see `Exchange.__init__`
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: Headers | None = None,
+        body: bytes | None = None,
+        body_size: int | None = None,
+        scheme: str = "",
+        host: str = "",
+        peer_ip: str = "",
+        http_version: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = {} if headers is None else headers
+        self.body = body
+        self.body_size = body_size
+        self.scheme = scheme
+        self.host = host
+        self.peer_ip = peer_ip
+        self.http_version = http_version
+
 
 @dataclass(slots=True)
 class Response:
@@ -136,6 +160,18 @@ class Response:
     headers: Headers = field(default_factory=dict)
     body: bytes | None = None
     body_size: int | None = None
+
+    def __init__(  # the dataclass signature, written out: see `Exchange.__init__`
+        self,
+        status: int,
+        headers: Headers | None = None,
+        body: bytes | None = None,
+        body_size: int | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = {} if headers is None else headers
+        self.body = body
+        self.body_size = body_size
 
 
 @dataclass(slots=True)
@@ -164,6 +200,39 @@ class Exchange:
     """Response field path (array indices collapsed, e.g. "data[].email") -> data class."""
     findings: list[Finding] = field(default_factory=list)
     decision: Decision = ALLOW
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response | None,
+        started: float,
+        duration: float | None = None,
+        source: str = "",
+        actor: Actor | None = None,
+        route: str | None = None,
+        path_params: dict[str, str] | None = None,
+        data_classes: dict[str, int] | None = None,
+        person_records: int = 0,
+        data_fields: dict[str, str] | None = None,
+        findings: list[Finding] | None = None,
+        decision: Decision = ALLOW,
+    ) -> None:
+        """The dataclass signature, written out because every source builds one per event: the
+        generated `__init__` calls a factory per dict, and a compiled build (mypyc) runs it
+        interpreted. None stands for a fresh empty dict or list, as the factories gave."""
+        self.request = request
+        self.response = response
+        self.started = started
+        self.duration = duration
+        self.source = source
+        self.actor = actor
+        self.route = route
+        self.path_params = {} if path_params is None else path_params
+        self.data_classes = {} if data_classes is None else data_classes
+        self.person_records = person_records
+        self.data_fields = {} if data_fields is None else data_fields
+        self.findings = [] if findings is None else findings
+        self.decision = decision
 
     @property
     def threat_level(self) -> Severity:

@@ -14,8 +14,10 @@ from apishield.config import FORMATS
 from apishield.exchange import Exchange
 from apishield.ingest import IngestError, IngestStats, read_exchanges
 from apishield.ingest.base import LineParser, ParseOptions
-from apishield.ingest.reader import READERS, lines_of
-from apishield.ingest.stream import open_log
+from apishield.ingest.reader import READERS, lines_of, parsed, parsed_stream
+from apishield.ingest.stats import Skip
+from apishield.ingest.stream import open_log, read_lines
+from apishield.testing import make_exchange
 
 COMBINED = b'1.2.3.4 - - [14/Nov/2023:22:13:20 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8"\n'
 
@@ -140,3 +142,70 @@ def test_auto_on_arbitrary_bytes_reads_or_says_it_cannot_tell(
         assert "cannot tell" in str(exc) or "compressed" in str(exc)
         return
     assert stats.lines == stats.events + stats.skipped == len(exchanges) + stats.skipped
+
+
+class ToyParser:
+    """Skips lines holding "s", fails on lines holding "!", and makes an exchange of the rest."""
+
+    def __call__(self, line: bytes, line_no: int) -> Exchange:
+        if b"!" in line:
+            raise ValueError("a parser bug")
+        if b"s" in line:
+            raise Skip("has an s", repr(line[:10]))
+        exchange = make_exchange()
+        exchange.source = f"toy:{line_no}:{line!r}"
+        return exchange
+
+
+def read_both_ways(path: Path, limit: int) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """Exchanges and counts from `parsed_stream`, and from `parsed` over `read_lines`."""
+    results = []
+    for one_loop in (True, False):
+        stats = IngestStats()
+        with open_log(path) as stream:
+            if one_loop:
+                exchanges = list(parsed_stream(ToyParser(), stream, "t", stats, limit))
+            else:
+                lines = read_lines(stream, stats, limit)
+                exchanges = list(parsed(ToyParser(), lines, "t", stats))
+        results.append(
+            (
+                [exchange.source for exchange in exchanges],
+                (stats.lines, stats.events, stats.skipped),
+                stats.errors,
+                stats.skipped_by_reason,
+            )
+        )
+    return tuple(results[0]), tuple(results[1])
+
+
+LINE_BYTES = st.lists(
+    st.binary(max_size=30) | st.sampled_from([b"", b" ", b"\r", b"ok", b"s", b"!"]), max_size=12
+).map(b"\n".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=LINE_BYTES, limit=st.integers(1, 24), gzipped=st.booleans(), cut=st.integers(0, 400))
+def test_one_loop_reads_as_lines_then_parsed_do(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, limit: int, gzipped: bool, cut: int
+) -> None:
+    """Same exchanges, counts and errors in the same order, for long lines and broken input."""
+    path = tmp_path_factory.mktemp("loop") / "input"
+    if gzipped:  # cut short, so reading fails part way through
+        packed = gzip.compress(data)
+        data = packed[: max(cut, 11)] if cut < len(packed) else packed
+    elif data.startswith(UNSUPPORTED):
+        return
+    path.write_bytes(data)
+    one_loop, two_steps = read_both_ways(path, limit)
+    assert one_loop == two_steps
+
+
+def test_a_parser_object_gives_exchanges_skips_and_contained_bugs(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b"ok\nsss\n!\nfine\n")
+    stats = IngestStats()
+    with open_log(path) as stream:
+        exchanges = list(parsed_stream(ToyParser(), stream, "a.log", stats, 100))
+    assert [e.source for e in exchanges] == ["toy:1:b'ok\\n'", "toy:4:b'fine\\n'"]
+    assert stats.skipped_by_reason == {"has an s": 1, "parser error": 1}

@@ -78,6 +78,10 @@ Besides these, every nginx-style `http_<name>` key becomes request header `<name
 """
 
 DEFAULT_FIELDS: Fields = {**SCALAR_FIELDS, **HEADER_FIELDS}
+REQUEST_EXTRAS = ("query", "scheme", "protocol", "request_bytes", "request_body", "request_headers")
+"""Request fields that a `Plan.plain_request` shape lacks."""
+RESPONSE_EXTRAS = ("response_body", "response_headers")
+"""Response fields that a `Plan.plain_response` shape lacks, as it lacks `sent_http_*` keys."""
 MAX_DEPTH = 8
 """Nesting followed for dotted names ("request.headers.host"); deeper keys are not looked at."""
 
@@ -112,6 +116,11 @@ class Plan:
     """Whether dotted names reach into nested objects, so each record must be flattened."""
     read_time: Callable[[Any], float]
     """The time parser that fits this shape's time values."""
+    plain_request: bool
+    """No query, scheme, protocol, body size, body or header object: most access logs, whose
+    lines skip reading those fields at all."""
+    plain_response: bool
+    """No response header, header object or body: only the status and the byte count."""
 
 
 def merge_fields(*maps: Mapping[str, Sequence[str]] | None) -> Fields:
@@ -143,6 +152,8 @@ def make_plan(fields: Fields, record: Mapping[str, Any]) -> Plan:
         response_header_keys=tuple(sent),
         flatten=flatten,
         read_time=time_reader(view[chosen["time"]]) if chosen["time"] in view else event_time,
+        plain_request=all(chosen[name] is ABSENT for name in REQUEST_EXTRAS),
+        plain_response=not sent and all(chosen[name] is ABSENT for name in RESPONSE_EXTRAS),
     )
 
 

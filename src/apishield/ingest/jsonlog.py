@@ -78,11 +78,16 @@ class JsonLogParser:
                 started = self._time(record, plan, value)
             elif type(value) is str:
                 self._time_text, self._time_plan, self._time_value = value, plan, started
+        value = record.get(plan.duration)
+        if type(value) is float and 0 <= value < 1e9:  # 0.012 written as a JSON number
+            seconds: float | None = value
+        else:
+            seconds = self._duration(record, plan, value)
         return Exchange(
             self._request(record, plan),
             self._response(record, plan),
             started,
-            self._duration(record, plan),
+            seconds,
             f"{self._name}:{line_no}",
         )
 
@@ -105,53 +110,53 @@ class JsonLogParser:
         scheme = host = ""
         if path[:1] != "/":
             scheme, host, path, query = split_target(target)
-        if not query and plan.query is not ABSENT:
-            value = get(plan.query)
-            query = value if type(value) is str and value != "-" else ""
         headers: Headers = {}
         for key, name in plan.headers:
             value = get(key)
             if type(value) is str and value and value != "-":
                 headers[name] = value
-        if plan.request_headers is not ABSENT:
-            add_headers(headers, get(plan.request_headers))
+        body = size = None
+        if not plan.plain_request:
+            query, scheme, version, body, size = self._extras(
+                record, plan, headers, (query, scheme, version)
+            )
         value = get(plan.host)
         if type(value) is str and value and value != "-":
             host = value
             headers.setdefault("host", value)
+        value = get(plan.client_ip)
+        peer_ip = ""
+        if type(value) is str and value and value != "-":
+            peer_ip = without_port(value) if ":" in value else value
+        return Request(
+            method.upper(), path, query, headers, body, size, scheme, host, peer_ip, version
+        )
+
+    def _extras(
+        self, record: dict[str, Any], plan: Plan, headers: Headers, read: tuple[str, str, str]
+    ) -> tuple[str, str, str, bytes | None, int | None]:
+        """Query, scheme, version and body where the log has fields of their own for them.
+
+        `read` is what the target and request line gave for the first three; a header object
+        is merged into `headers`.
+        """
+        get = record.get
+        query, scheme, version = read
+        if not query and plan.query is not ABSENT:
+            value = get(plan.query)
+            query = value if type(value) is str and value != "-" else ""
+        if plan.request_headers is not ABSENT:
+            add_headers(headers, get(plan.request_headers))
         value = get(plan.scheme)
         if type(value) is str and value and value != "-":
             scheme = value.lower()
         value = get(plan.protocol)
         if type(value) is str and value and value != "-":
             version = value
-        value = get(plan.client_ip)
-        peer_ip = ""
-        if type(value) is str and value and value != "-":
-            peer_ip = without_port(value) if ":" in value else value
-        body, body_size = (
-            (None, None)
-            if plan.request_body is ABSENT and plan.request_bytes is ABSENT
-            else self._request_body(record, plan)
-        )
-        return Request(
-            method.upper(),
-            path,
-            query,
-            headers,
-            body,
-            body_size,
-            scheme or "",
-            host,
-            peer_ip,
-            version,
-        )
-
-    def _request_body(self, record: dict[str, Any], plan: Plan) -> tuple[bytes | None, int | None]:
-        value = record.get(plan.request_body)
+        value = get(plan.request_body)
         if value is None:
-            return None, count(record.get(plan.request_bytes))
-        return capped(value, self._cap)
+            return query, scheme, version, None, count(get(plan.request_bytes))
+        return query, scheme, version, *capped(value, self._cap)
 
     def _response(self, record: dict[str, Any], plan: Plan) -> Response | None:
         get = record.get
@@ -165,6 +170,10 @@ class JsonLogParser:
             if code is None:
                 return None
             status = code
+        if plan.plain_response:
+            value = get(plan.response_bytes)
+            size = value if type(value) is int and value >= 0 else count(value)
+            return Response(status, {}, None, size)
         headers: Headers = {}
         for key, name in plan.response_header_keys:
             value = get(key)
@@ -178,11 +187,7 @@ class JsonLogParser:
         body, size = capped(value, self._cap)
         return Response(status, headers, body, size)
 
-    def _duration(self, record: dict[str, Any], plan: Plan) -> float | None:
-        value = record.get(plan.duration)
-        if type(value) is float and 0 <= value < 1e9:  # 0.012 written as a JSON number
-            seconds: float = value
-            return seconds
+    def _duration(self, record: dict[str, Any], plan: Plan, value: Any) -> float | None:
         if type(value) is str:  # nginx "0.012", read without a helper
             try:
                 seconds = float(value)
@@ -190,6 +195,10 @@ class JsonLogParser:
                 seconds = -1.0
             if 0 <= seconds < 1e9:
                 return seconds
+        elif value is None and plan.duration is ABSENT:  # Envoy: milliseconds only
+            millis = record.get(plan.duration_ms)
+            if type(millis) is int and 0 <= millis < 1e9:
+                return millis / 1000
         return self._any_duration(record, plan, value)
 
     def _any_duration(self, record: dict[str, Any], plan: Plan, value: Any) -> float | None:

@@ -35,20 +35,27 @@ _DURATION_KEYS = ("rt", "request_time")
 class NginxParser:
     """Reads combined-format lines; one instance per file, for the source name."""
 
-    __slots__ = ("_name",)
+    __slots__ = ("_name", "_started", "_when")
 
     def __init__(self, options: ParseOptions) -> None:
         self._name = options.name
+        # The last time text read and its value: lines of one second share it.
+        self._when = ""
+        self._started = 0.0
 
     def __call__(self, line: bytes, line_no: int) -> Exchange:
         match = COMBINED.match(line.decode("utf-8", "replace"))
         if match is None:
             raise Skip("not nginx combined format", shown(line.rstrip()))
         peer_ip, when, request_line, status, sent, referer, agent, rest = match.groups()
-        try:
-            started = parse_timestamp(when)
-        except ValueError:
-            raise Skip("bad time", shown(when)) from None
+        if when == self._when:
+            started = self._started
+        else:
+            try:
+                started = parse_timestamp(when)
+            except ValueError:
+                raise Skip("bad time", shown(when)) from None
+            self._when, self._started = when, started
         parts = parse_request_line(unescape(request_line))
         if parts is None:
             raise Skip("bad request line", shown(request_line))
@@ -87,8 +94,14 @@ def unescape(text: str) -> str:
 
 
 def _response(status: str, sent: str) -> Response | None:
-    code = status_code(status)
-    return None if code is None else Response(code, {}, None, count(sent))
+    if len(status) == 3 and status.isdecimal() and status[0] != "0":  # "200", read inline
+        code = int(status)
+    else:
+        logged = status_code(status)
+        if logged is None:
+            return None
+        code = logged
+    return Response(code, {}, None, int(sent) if sent.isdecimal() else count(sent))
 
 
 def _headers(referer: str | None, agent: str | None, rest: str) -> Headers:

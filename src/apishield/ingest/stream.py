@@ -163,22 +163,38 @@ def read_lines(stream: LogStream, stats: IngestStats, limit: int) -> Iterator[tu
     while True:
         try:
             line = readline(limit + 1)
-            if len(line) > limit and not line.endswith(b"\n"):
-                line_no += 1
-                stats.lines += 1
-                stats.skip(stream.name, line_no, "line too long", _too_long(limit))
-                _skip_rest_of_line(readline)
-                continue
         except READ_ERRORS as exc:
-            stats.lines += 1
-            stats.skip(stream.name, line_no + 1, *_read_failure(exc))
+            read_failed(stream, stats, line_no + 1, exc)
             return
+        if len(line) > limit and not line.endswith(b"\n"):
+            line_no += 1
+            if not skip_long_line(stream, stats, line_no, limit):
+                return
+            continue
         if not line:
             return
         line_no += 1
         if not line.isspace():
             stats.lines += 1
             yield line_no, line
+
+
+def skip_long_line(stream: LogStream, stats: IngestStats, line_no: int, limit: int) -> bool:
+    """Count line `line_no` as too long and read past its end; False if reading failed there."""
+    stats.lines += 1
+    stats.skip(stream.name, line_no, "line too long", _too_long(limit))
+    try:
+        _skip_rest_of_line(stream.reader.readline)
+    except READ_ERRORS as exc:
+        read_failed(stream, stats, line_no + 1, exc)
+        return False
+    return True
+
+
+def read_failed(stream: LogStream, stats: IngestStats, line_no: int, exc: Exception) -> None:
+    """Count what a failed read cost: the line it was reading, and the end of the input."""
+    stats.lines += 1
+    stats.skip(stream.name, line_no, *_read_failure(exc))
 
 
 def _too_long(limit: int) -> str:
