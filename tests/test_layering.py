@@ -17,6 +17,7 @@ CORE = {
     "stateful",
     "limits",
     "retry_after",
+    "jwt_tokens",
     "__init__",
 }
 ALLOWED: dict[str, set[str]] = {

@@ -53,13 +53,14 @@ class InventoryFacts:
         if route is None:
             return None
         request = exchange.request
-        endpoint = self.inventory.endpoint(request.method, request.host, route)
+        method, host = request.method, request.host
+        endpoint = self.inventory.endpoint(method, host, route)
         seen = endpoint.requests if endpoint is not None else 0
-        key = (request.method, request.host, route)
+        key = (method, host, route)
         cached = self._cache.get(key)
         if cached is not None and seen < cached[0] + REFRESH:
             return cached[1]
-        facts = self._build(request.method, route, endpoint)
+        facts = self._build(method, route, endpoint)
         if len(self._cache) >= 4 * 20_000:
             self._cache.clear()
         self._cache[key] = (seen, facts)

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from apishield.exchange import Actor, Finding, Severity
-from apishield.inventory.actors import MAX_IPS, ActorTally
+from apishield.inventory.actors import MAX_ENDPOINTS, MAX_IPS, ActorTally
 from apishield.testing import T0, make_exchange
 
 
@@ -70,3 +76,47 @@ def test_provisional_routes_are_named_by_their_settled_template() -> None:
     [summary] = tally.summaries()
     assert summary["endpoints"] == {"GET api.example.com /users/{param}/profile": 2}
     assert "alice" not in str(summary)
+
+
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["alice", "bob"]),
+        st.integers(0, 40),
+        st.sampled_from([None, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]),
+        st.sampled_from([200, 404, 500]),
+        st.integers(0, 40),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=60)
+@given(EVENTS)
+def test_counts_are_those_of_the_rules_applied_one_by_one(
+    events: list[tuple[str, int, Severity | None, int, int]],
+) -> None:
+    tally = ActorTally()
+    expected: dict[str, dict[str, Any]] = {}
+    for at, (user, host, severity, status, route) in enumerate(events):
+        ip, name = f"198.51.100.{host}", f"/r{route}"
+        _seen(
+            tally, Actor(ip=ip, identity=user), status=status, at=at, severity=severity, route=name
+        )
+        mine = expected.setdefault(user, {"ips": [], "routes": Counter(), "more": set(), "n": 0})
+        mine["n"] += 1
+        if ip not in mine["ips"] and len(mine["ips"]) < MAX_IPS:
+            mine["ips"].append(ip)
+        key = ("GET", "api.example.com", name)
+        if key in mine["routes"] or len(mine["routes"]) < MAX_ENDPOINTS:
+            mine["routes"][key] += 1
+        else:
+            mine["more"].add(key)
+        level = severity or Severity.INFO
+        slot = 2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0
+        mine.setdefault("threat", [0, 0, 0])[slot] += 1
+        mine["errors"] = mine.get("errors", 0) + (status >= 400)
+    for user, mine in expected.items():
+        stats = tally.actors[f"id:{user}"]
+        assert stats.requests == mine["n"] and stats.errors == mine["errors"]
+        assert stats.ips == set(mine["ips"]) and stats.threat == mine["threat"]
+        assert stats.endpoints == mine["routes"] and stats.more_endpoints == mine["more"]

@@ -1,12 +1,28 @@
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter
+
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apishield.exchange import Actor
 from apishield.inventory import learner
+from apishield.inventory.endpoint import LATENCY_BUCKETS
 from apishield.inventory.learner import Inventory
+from apishield.inventory.params import value_type
 from apishield.testing import make_exchange
+
+PARAM_VALUES = (
+    st.from_regex(r"-?0*[0-9]{0,20}", fullmatch=True)
+    | st.text(alphabet="0123456789abcdef-+.eE ", max_size=40)
+    | st.text(max_size=12)
+)
+DURATIONS = st.floats(min_value=0, max_value=200, allow_nan=False) | st.sampled_from(
+    [0.0, 0.0001, 0.000112, 0.003, 0.1, 1e9]
+)
 
 
 def observe(inventory: Inventory, route: str, **kwargs: object) -> None:
@@ -80,3 +96,29 @@ def test_query_and_param_names_are_bounded() -> None:
     observe(inventory, "/search", query=query)
     (endpoint,) = inventory.endpoints.values()
     assert len(endpoint.params) == learner.MAX_PARAMS
+
+
+@given(st.dictionaries(st.sampled_from(["id", "id2", "uuid"]), PARAM_VALUES, min_size=1))
+def test_path_parameter_types_are_the_ones_value_type_gives(params: dict[str, str]) -> None:
+    inventory = Inventory()
+    exchange = make_exchange(path="/a/1")
+    exchange.route, exchange.path_params = "/a/{id}", params
+    inventory(exchange)
+    inventory(exchange)
+    [endpoint] = inventory.endpoints.values()
+    for name, value in params.items():
+        assert endpoint.params[("path", name)].types == Counter({value_type(value): 2})
+
+
+@given(st.lists(DURATIONS, min_size=1, max_size=30))
+def test_latency_buckets_are_the_ones_a_binary_search_finds(durations: list[float]) -> None:
+    inventory = Inventory()
+    expected = [0] * (len(LATENCY_BUCKETS) + 1)
+    for duration in durations * 2:  # the second time, from what was remembered
+        exchange = make_exchange(path="/a", duration=duration)
+        exchange.route = "/a"
+        inventory(exchange)
+        expected[bisect_left(LATENCY_BUCKETS, duration)] += 1
+    [endpoint] = inventory.endpoints.values()
+    assert endpoint.latency.counts == expected
+    assert endpoint.latency.total == 2 * len(durations)

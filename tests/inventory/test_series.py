@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from apishield.inventory.series import TrafficSeries
+from bisect import bisect_left
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apishield.inventory.series import _BOUNDS, TrafficSeries
 from apishield.testing import T0, make_exchange
 
 
@@ -68,3 +73,14 @@ def test_many_distinct_hosts_fold_into_one_series_and_never_stall() -> None:
     points = series.drain()
     assert sum(p.requests for p in points) == MAX_KEYS + 500
     assert series.cells == {} and series.samples == {}
+
+
+@given(st.lists(st.floats(min_value=0, max_value=20, allow_nan=False), min_size=1, max_size=30))
+def test_latency_buckets_are_the_ones_a_binary_search_finds(durations: list[float]) -> None:
+    series = TrafficSeries()
+    expected = [0] * (len(_BOUNDS) + 1)
+    for duration in durations * 2:  # the second time, from what was remembered
+        series(_exchange(0, duration=duration))
+        expected[bisect_left(_BOUNDS, duration)] += 1
+    [cells] = series.cells.values()
+    assert cells[int(T0 // 60)].latency == expected

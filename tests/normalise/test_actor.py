@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import base64
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apishield.config import IdentityConfig
 from apishield.exchange import Actor
-from apishield.normalise.actor import ActorResolver, JwtReader
+from apishield.jwt_tokens import decode_unverified
+from apishield.normalise.actor import ActorResolver, JwtReader, _forwarded_for
 from apishield.privacy import Hasher
 from apishield.testing import make_exchange
 
@@ -163,3 +166,69 @@ def test_ipv4_fast_path_agrees_with_ipaddress() -> None:
     ):
         actor = resolve({"x-forwarded-for": f"198.51.100.4, {hop}"}, config=config)
         assert actor.ip == ("198.51.100.4" if trusted else hop), hop
+
+
+HOPS = st.sampled_from(
+    ["10.1.2.3", "10.9.9.9", "198.51.100.9", "203.0.113.5", "2001:db8::1", "unknown", "", " "]
+)
+
+
+def _reference_client(peer: str, forwarded: str | None, xff: str | None) -> str:
+    """The rule as documented, walked every time: rightmost hop not of a trusted proxy, else
+    the leftmost hop, else the peer; a Forwarded header without `for=` defers to XFF."""
+    if ip_address(peer) not in LB[0]:
+        return peer
+    hops = _forwarded_for(forwarded) if forwarded else []
+    if not hops:
+        hops = [hop.strip() for hop in xff.split(",")] if xff else []
+
+    def trusted(hop: str) -> bool:
+        try:
+            return ip_address(hop) in LB[0]
+        except ValueError:
+            return False
+
+    for hop in reversed(hops):
+        if hop and not trusted(hop):
+            return hop
+    return next((hop for hop in hops if hop), peer)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["10.0.0.5", "203.0.113.50"]),
+    st.none() | st.lists(HOPS, max_size=4).map(lambda hops: ", ".join(f"for={h}" for h in hops)),
+    st.none() | st.lists(HOPS, max_size=4).map(",".join),
+)
+def test_remembered_clients_are_the_ones_the_rule_gives(
+    peer: str, forwarded: str | None, xff: str | None
+) -> None:
+    resolver = ActorResolver(IdentityConfig(trusted_proxies=LB), HASHER, JwtReader())
+    headers = {name: value for name, value in (("forwarded", forwarded), ("x-forwarded-for", xff))}
+    headers = {name: value for name, value in headers.items() if value is not None}
+    expected = _reference_client(peer, forwarded, xff)
+    assert resolver.client_ip(peer, headers) == expected
+    assert resolver.client_ip(peer, headers) == expected  # the second answer is remembered
+
+
+def test_jwt_identities_come_from_the_shared_decoder() -> None:
+    token = jwt.encode({"sub": "carol"}, "whatever-secret-value-000000000000", algorithm="HS256")
+    decoded = decode_unverified(token)
+    assert decoded is not None
+    assert JwtReader().identity(token) == (decoded.claims["sub"], False)
+    assert JwtReader().identity(token + "!") == (None, False)
+
+
+def test_hashed_identities_are_remembered_not_recomputed_differently() -> None:
+    config = IdentityConfig(hash_identities=True, hash_ips=True)
+    resolver = ActorResolver(config, HASHER, JwtReader())
+    for _ in range(3):
+        for user, peer in (("bob", "198.51.100.1"), ("eve", "198.51.100.2")):
+            credentials = base64.b64encode(f"{user}:pw".encode()).decode()
+            exchange = make_exchange(
+                headers={"authorization": f"Basic {credentials}"}, peer_ip=peer
+            )
+            resolver(exchange)
+            assert exchange.actor is not None
+            assert exchange.actor.identity == "h:" + HASHER.short(user)
+            assert exchange.actor.ip == "h:" + HASHER.short(peer)

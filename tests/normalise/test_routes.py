@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apishield.normalise import route_tree, routes
-from apishield.normalise.route_tree import MAX_NODES
+from apishield.normalise.route_tree import MAX_NODES, Node, _profile, _takes
 from apishield.normalise.routes import MAX_HOSTS, RouteLearner, path_params
+from apishield.normalise.segments import classify
 
 HOST = "api.example.com"
 HEX = "0123456789abcdef"
@@ -357,3 +358,15 @@ def test_remembered_paths_learn_as_much_as_walked_ones(monkeypatch: pytest.Monke
         for tree in (roomy._trees[HOST], forgetful._trees[HOST])
     ]
     assert hits[0] == hits[1] == [("plans", 18), ("health", 5), ("status", 5)]
+
+
+@given(st.text(max_size=20) | st.from_regex(r"[0-9]{1,20}", fullmatch=True), st.booleans())
+def test_a_parameter_takes_numbers_as_classify_would_have_it(text: str, learn: bool) -> None:
+    """`_takes` answers short numbers without `classify`; the answer and the lengths it
+    profiles must be the ones the classification gives."""
+    fast, slow = Node("", kind="id"), Node("", kind="id")
+    kind = classify(text)
+    if kind is not None and learn and kind.strong and len(text) >= 16:
+        _profile(slow, text)
+    assert _takes(fast, text, learn) == (kind is not None)
+    assert fast.lengths == slow.lengths

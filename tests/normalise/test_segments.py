@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apishield.normalise.segments import (
+    NATIONAL_PHONE,
+    PHONE,
+    Kind,
+    _phone,
     classify,
     code_shape,
     segment_pattern,
@@ -119,3 +125,21 @@ def test_template_segments_compile_to_matchers() -> None:
     assert match is not None
     assert match.groups() == ("CA1",)
     assert pattern.fullmatch("CA1.xml") is None
+
+
+def _phone_counting_each_digit(text: str, kind: Kind) -> Kind | None:
+    """`_phone` as it reads a value when it looks at each character."""
+    count = sum(map(str.isdigit, text))
+    if count < 7 or count > 15 or text.strip(" -.()0123456789"):
+        return None
+    if kind is PHONE:
+        return PHONE
+    return NATIONAL_PHONE if count < len(text) else None
+
+
+@given(
+    st.text(alphabet="0123456789 -.()+a²", max_size=18) | st.from_regex(r"\d{0,18}", fullmatch=True)
+)
+def test_phone_numbers_of_digits_alone_read_as_digit_by_digit(text: str) -> None:
+    for kind in (PHONE, NATIONAL_PHONE):
+        assert _phone(text, kind) == _phone_counting_each_digit(text, kind)

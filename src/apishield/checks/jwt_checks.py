@@ -4,9 +4,8 @@ sensitive claims, and (after the answer) unsigned or expired tokens that were ac
 A token is read once: its reading is cached under a digest of the token, so the cache holds no
 usable token and a client's repeated token costs one dict lookup. The last Authorization value
 read is also kept as it is (one value, like the request that carried it), so the response phase's
-second look at a request's token, and a client's next request, cost one comparison. A token in
-the shape nearly all tokens have is read with PyJWT's own base64 and JSON steps but without its
-per-character alphabet loop (under half the time); any other shape goes to PyJWT itself.
+second look at a request's token, and a client's next request, cost one comparison. Tokens are
+decoded by `jwt_tokens`, which actor resolution shares, so a new token is decoded once.
 Nothing here verifies a token for the application; the signature is only tested against
 guessable secrets, with `hmac` directly (a PyJWT round trip per candidate would cost ten times
 more). Evidence never holds the token, a claim value, or more of a found secret than a short
@@ -15,20 +14,16 @@ prefix and its length.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from apishield.checks.auth import requires_auth
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Exchange, Finding, Severity
+from apishield.jwt_tokens import decode_unverified, token_digest
 
 CACHE_MAX = 16_384
 """Readings kept; the cache is cleared when full, which is cheaper than an LRU."""
@@ -98,12 +93,12 @@ def bearer_jwt(headers: Mapping[str, str]) -> str | None:
 
 def read_token(token: str) -> TokenReading | None:
     """The token's reading, cached; None for a token that does not decode."""
-    key = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = token_digest(token)
     if key in _readings:
         return _readings[key]
     if len(_readings) >= CACHE_MAX:
         _readings.clear()
-    reading = _readings[key] = _read(token)
+    reading = _readings[key] = _read(token, key)
     return reading
 
 
@@ -122,71 +117,21 @@ def bearer_reading(headers: Mapping[str, str]) -> TokenReading | None:
     return reading
 
 
-_PYJWT_HEADERS = frozenset({"b64", "crit", "kid"})
-"""Header parameters PyJWT validates even when it does not verify: such tokens go to PyJWT."""
-
-
-def _read(token: str) -> TokenReading | None:
-    parts = _plain_parts(token)
-    if parts is None:
-        try:  # one pass over the token: header, claims and signature together
-            decoded = jwt.decode_complete(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            return None
-        parts = decoded["header"], decoded["payload"], decoded["signature"]
-    header, claims, raw_signature = parts
-    signing_input = token.rpartition(".")[0]
+def _read(token: str, key: bytes) -> TokenReading | None:
+    decoded = decode_unverified(token, key)  # shared with actor resolution: decoded once
+    if decoded is None:
+        return None
+    claims = decoded.claims
     issuer = claims.get("iss")
     return TokenReading(
-        alg=str(header.get("alg", "")),
+        alg=str(decoded.header.get("alg", "")),
         exp=_number(claims.get("exp")),
         iat=_number(claims.get("iat")),
         issuer=issuer[:100] if isinstance(issuer, str) else "",
         sensitive=tuple(_sensitive_claims(claims)),
-        signing_input=signing_input.encode("ascii", "replace"),
-        signature=raw_signature,
+        signing_input=token.rpartition(".")[0].encode("ascii", "replace"),
+        signature=decoded.signature,
     )
-
-
-def _plain_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes] | None:
-    """(header, claims, signature) of an ASCII token of three canonical unpadded base64url
-    segments holding JSON objects, with none of `_PYJWT_HEADERS`; None for any other token.
-
-    These are the steps of PyJWT's unverified decode, and a segment that survives the base64
-    round trip is exactly one PyJWT's alphabet, padding and canonical-form tests accept, so
-    both give the same parts; what is not plain is left to PyJWT, which decides.
-    """
-    if not token.isascii():
-        return None
-    segments = token.encode("ascii").split(b".")
-    if len(segments) != 3:
-        return None
-    try:
-        header_data, payload_data, signature = [_segment(segment) for segment in segments]
-        header = _json(header_data)
-        if not isinstance(header, dict) or not _PYJWT_HEADERS.isdisjoint(header):
-            return None
-        claims = _json(payload_data)
-    except (ValueError, RecursionError):  # binascii, JSON and text decoding errors alike
-        return None
-    if not isinstance(claims, dict):
-        return None
-    return header, claims, signature
-
-
-def _segment(segment: bytes) -> bytes:
-    decoded = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment:
-        raise binascii.Error("not a canonical unpadded base64url segment")
-    return decoded
-
-
-def _json(data: bytes) -> Any:
-    """`json.loads(data)`: ASCII without a NUL in its first two bytes is the UTF-8 that
-    `json.loads` would detect, decoded here without the detection."""
-    if data.isascii() and b"\x00" not in data[:2]:
-        return json.loads(data.decode("ascii"))
-    return json.loads(data)
 
 
 def _number(value: object) -> float | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apishield.exchange import Exchange, Severity
+from apishield.exchange import Actor, Exchange, Severity
 
 MAX_ACTORS = 20_000
 MAX_IPS = 16
@@ -76,13 +76,9 @@ class ActorTally:
         if actor is None:
             return
         key = actor.key
-        stats = self.actors.get(key)
-        level = exchange.threat_level if exchange.findings else Severity.INFO
+        stats = self.actors.get(key) or self._admit(key, actor, exchange)
         if stats is None:
-            if len(self.actors) >= self.max_actors and not self._make_room(level):
-                self.overflow += 1
-                return
-            stats = self.actors[key] = ActorStats(actor.identity, first_seen=exchange.started)
+            return
         stats.requests += 1
         started = exchange.started
         if started > stats.last_seen:
@@ -92,17 +88,23 @@ class ActorTally:
         response = exchange.response
         if response is not None and response.status >= 400:
             stats.errors += 1
-        stats.threat[2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0] += 1
-        if actor.ip not in stats.ips:
-            _add(stats.ips, stats.more_ips, actor.ip, MAX_IPS)
+        stats.threat[_threat_index(exchange.threat_level) if exchange.findings else 0] += 1
+        ip = actor.ip
+        ips = stats.ips
+        if ip not in ips:  # bounded sets, inlined like the counts below
+            if len(ips) < MAX_IPS:
+                ips.add(ip)
+            elif len(stats.more_ips) < MAX_DISTINCT:
+                stats.more_ips.add(ip)
         request = exchange.request
         route = (request.method, request.host, exchange.route or request.path)
         samples = self.samples
-        if route not in samples and len(samples) < MAX_SAMPLES:
+        if len(samples) < MAX_SAMPLES and route not in samples:
             samples[route] = request.path
         endpoints = stats.endpoints  # bounded counts, inlined: this runs on every exchange
-        if route in endpoints:
-            endpoints[route] += 1
+        count = endpoints.get(route)
+        if count is not None:
+            endpoints[route] = count + 1
         elif len(endpoints) < MAX_ENDPOINTS:
             endpoints[route] = 1
         elif len(stats.more_endpoints) < MAX_DISTINCT:
@@ -137,6 +139,15 @@ class ActorTally:
             settled_samples.setdefault(names[name], path)
         self.samples = settled_samples
 
+    def _admit(self, key: str, actor: Actor, exchange: Exchange) -> ActorStats | None:
+        """A new actor's record, or None when the table is full and it does not earn a place."""
+        level = exchange.threat_level if exchange.findings else Severity.INFO
+        if len(self.actors) >= self.max_actors and not self._make_room(level):
+            self.overflow += 1
+            return None
+        stats = self.actors[key] = ActorStats(actor.identity, first_seen=exchange.started)
+        return stats
+
     def _make_room(self, level: Severity) -> bool:
         if level < Severity.MEDIUM:
             return False
@@ -147,8 +158,6 @@ class ActorTally:
         return True
 
 
-def _add(listed: set[str], more: set[str], value: str, limit: int) -> None:
-    if len(listed) < limit:
-        listed.add(value)
-    elif len(more) < MAX_DISTINCT:
-        more.add(value)
+def _threat_index(level: Severity) -> int:
+    """The slot of `ActorStats.threat` a request at this level counts in."""
+    return 2 if level >= Severity.HIGH else 1 if level == Severity.MEDIUM else 0

@@ -9,7 +9,13 @@ from urllib.parse import unquote_plus
 import orjson
 
 from apishield.exchange import Exchange
-from apishield.inventory.endpoint import MAX_ACTORS, Endpoint, ParamStats
+from apishield.inventory.endpoint import (
+    LATENCY_BUCKET_OF,
+    MAX_ACTORS,
+    Endpoint,
+    ParamStats,
+    latency_bucket,
+)
 from apishield.inventory.params import value_type
 
 MAX_ENDPOINTS = 20_000
@@ -59,7 +65,7 @@ class Inventory:
 
     def endpoint(self, method: str, host: str, route: str) -> Endpoint | None:
         """The endpoint a request to this route counts towards, if it has been seen."""
-        return self.endpoints.get((method, self._host(host), route))
+        return self.endpoints.get((method, self._hosts.get(host) or self._host(host), route))
 
     def _host(self, raw: str) -> str:
         host = self._hosts.get(raw)
@@ -120,20 +126,26 @@ def _count(endpoint: Endpoint, exchange: Exchange) -> None:
     response = exchange.response
     if response is not None:
         statuses = endpoint.statuses
-        statuses[response.status] = statuses.get(response.status, 0) + 1
+        status = response.status
+        statuses[status] = statuses.get(status, 0) + 1
         if response.headers:
             content_type = response.headers.get("content-type")
             if content_type:
                 endpoint.content_types[content_type.partition(";")[0].strip().lower()] += 1
-    if exchange.duration is not None:
-        endpoint.latency.add(exchange.duration)
+    duration = exchange.duration
+    if duration is not None:
+        latency = endpoint.latency  # `LatencyHistogram.add`, inlined
+        index = LATENCY_BUCKET_OF.get(duration)
+        latency.counts[latency_bucket(duration) if index is None else index] += 1
+        latency.total += 1
     actor = exchange.actor
     if actor is not None:
         auth = endpoint.auth
         scheme = actor.auth_scheme or "none"
         auth[scheme] = auth.get(scheme, 0) + 1
-        if len(endpoint.actors) < MAX_ACTORS:
-            endpoint.actors.add(actor.key)
+        actors = endpoint.actors
+        if len(actors) < MAX_ACTORS:
+            actors.add(actor.key)
     if exchange.data_classes or exchange.person_records:
         _data(endpoint, exchange)
 
@@ -177,7 +189,12 @@ def _path_params(endpoint: Endpoint, path_params: dict[str, str]) -> None:
                 continue
             stats = params[("path", name)] = ParamStats(location="path", name=name)
         stats.seen += 1
-        stats.types[value_type(value)] += 1
+        if value.isdigit() and value.isascii():  # `value_type`'s first answer, without a call
+            kind = "integer" if len(value) < 16 or value[0] != "0" else "string"
+        else:
+            kind = value_type(value)
+        types = stats.types
+        types[kind] = types.get(kind, 0) + 1
 
 
 def _as_is(kind: str) -> str:

@@ -18,19 +18,26 @@ import jwt
 
 from apishield.config import IdentityConfig
 from apishield.exchange import Actor, Exchange, MaskedSecret
+from apishield.jwt_tokens import decode_unverified
 from apishield.privacy import Hasher
 
 _CACHE_MAX = 65_536
+_HOPS_MAX = 16_384
+"""Forwarding headers with several hops whose client is remembered."""
 Network = IPv4Network | IPv6Network
 _AuthReading = tuple[str | None, str | None, str | None, bool, MaskedSecret | None]
 _NO_CREDENTIALS: _AuthReading = (None, None, None, False, None)
 
 
-class _BoundedCache(dict[str, Any]):
+class _BoundedCache(dict[Any, Any]):
     """A dict that forgets everything when full: cheaper than an LRU, and tokens recur in bursts."""
 
-    def put(self, key: str, value: Any) -> Any:
-        if len(self) >= _CACHE_MAX:
+    def __init__(self, limit: int = _CACHE_MAX) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def put(self, key: Any, value: Any) -> Any:
+        if len(self) >= self._limit:
             self.clear()
         self[key] = value
         return value
@@ -66,10 +73,10 @@ class JwtReader:
         return result
 
     def _read(self, token: str) -> tuple[str | None, bool]:
+        if self._key is None:
+            decoded = decode_unverified(token)
+            return (None if decoded is None else _claim(decoded.claims, self._claim)), False
         try:
-            if self._key is None:
-                claims = jwt.decode(token, options={"verify_signature": False})
-                return _claim(claims, self._claim), False
             key = self._key
             if isinstance(key, jwt.PyJWKSet):
                 kid = jwt.get_unverified_header(token).get("kid")
@@ -118,6 +125,8 @@ class ActorResolver:
         self._masks = _BoundedCache()
         self._auth_cache = _BoundedCache()
         self._trust_cache = _BoundedCache()
+        self._hop_cache = _BoundedCache(_HOPS_MAX)
+        self._pseudonyms = _BoundedCache()
 
     def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
@@ -141,36 +150,63 @@ class ActorResolver:
             verified,
             headers.get("user-agent", ""),
         )
-        if actor.auth_scheme is None:
+        if scheme is None:
             self._api_key(actor, headers, request.query)
-        cookie = headers.get("cookie")
-        if cookie and self._session_cookies:
-            self._session(actor, cookie)
+        if self._session_cookies:
+            cookie = headers.get("cookie")
+            if cookie:
+                self._session(actor, cookie)
         if self._hash_identities and actor.identity is not None:
-            actor.identity = "h:" + self._hasher.short(actor.identity)
+            actor.identity = self._pseudonym(actor.identity)
         if self._hash_ips:
-            actor.ip = "h:" + self._hasher.short(actor.ip)
+            actor.ip = self._pseudonym(actor.ip)
         exchange.actor = actor
+
+    def _pseudonym(self, value: str) -> str:
+        """Identities and addresses as keyed hashes; they recur, so each is hashed once."""
+        cached: str | None = self._pseudonyms.get(value)
+        if cached is None:
+            cached = self._pseudonyms.put(value, "h:" + self._hasher.short(value))
+        return cached
 
     # -- client IP -------------------------------------------------------------------------
 
     def client_ip(self, peer: str, headers: Mapping[str, str]) -> str:
         """The rightmost address not of a trusted proxy: the only one a client cannot forge."""
-        if not self._trusted or not self._is_trusted(peer):
+        if not self._trusted:
+            return peer
+        trusted: bool | None = self._trust_cache.get(peer)
+        if trusted is None:
+            trusted = self._is_trusted(peer)
+        if not trusted:
             return peer
         forwarded = headers.get("forwarded")
+        xff = headers.get("x-forwarded-for")
+        if not forwarded:
+            if not xff:
+                return peer
+            if "," not in xff:
+                # One hop: it is the answer whether or not it is trusted (see `_client`).
+                return xff.strip() or peer
+        # Several hops: the answer depends on the header values alone, and clients repeat.
+        key = (forwarded or "", xff or "")
+        client: str | None = self._hop_cache.get(key)
+        if client is None:
+            client = self._hop_cache.put(key, self._client(forwarded, xff))
+        return client or peer
+
+    def _client(self, forwarded: str | None, xff: str | None) -> str:
+        """The client among the forwarding headers' hops, or "" when they name none."""
         hops = _forwarded_for(forwarded) if forwarded else None
         if not hops:
-            xff = headers.get("x-forwarded-for")
             if xff and "," not in xff:
-                # One hop: it is the answer whether or not it is trusted (see below).
-                return xff.strip() or peer
+                return xff.strip()
             hops = [h.strip() for h in xff.split(",")] if xff else []
         for hop in reversed(hops):
             if hop and not self._is_trusted_hop(hop):
                 return hop
         # Every hop is a trusted proxy: the leftmost is the closest we get to the client.
-        return next((h for h in hops if h), peer)
+        return next((h for h in hops if h), "")
 
     def _is_trusted(self, address: str) -> bool:
         cached: bool | None = self._trust_cache.get(address)

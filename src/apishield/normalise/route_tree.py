@@ -332,6 +332,8 @@ def _takes(param: Node, text: str, learn: bool) -> bool:
     """Whether a parameter takes a value outright: the common case, kept off the slow path."""
     if param.open:
         return True
+    if len(text) < 16 and text.isdigit() and text.isascii():
+        return True  # a number, an ID to `classify` whatever it is, and too short to profile
     kind = classify(text)
     if kind is not None and learn and kind.strong and len(text) >= 16:
         _profile(param, text)

@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from re import Pattern
+from urllib.parse import unquote
 
 from apishield.normalise.route_tree import Node, Tree
 from apishield.normalise.segments import decode, segment_pattern
@@ -102,7 +103,11 @@ class RouteLearner:
             return template, path_params(template, path) if "{" in template else {}
         slots = (nodes[-1] if nodes else tree.root).slots
         if slots:
-            return template, {name: decode(segments[index]) for index, name in slots}
+            params = {}  # a loop, not a comprehension, which would be a call of its own
+            for index, name in slots:
+                value = segments[index]
+                params[name] = unquote(value) if "%" in value else value
+            return template, params
         if "{" not in template:
             return self._remember(key, tree, nodes, template), {}
         return template, path_params(template, path)  # a parameter shares its segment

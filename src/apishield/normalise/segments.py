@@ -156,7 +156,8 @@ def _alphanumeric(text: str) -> Kind | None:
 
 def _phone(text: str, kind: Kind) -> Kind | None:
     """E.164 after a `+`, or a national number written with separators."""
-    count = sum(map(str.isdigit, text))
+    # Digits alone (E.164 as usually written) are counted without a look at each one.
+    count = len(text) if text.isdigit() else sum(map(str.isdigit, text))
     if count < 7 or count > 15 or text.strip(_PHONE_CHARS):
         return None
     if kind is PHONE:
