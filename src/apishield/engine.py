@@ -72,6 +72,7 @@ class Engine:
         engine adds the endpoint facts, so checks see the spec and what the inventory learned.
         `state` holds detector state; in memory unless a shared backend is given."""
         self.spec = spec
+        self.hasher = hasher
         self.learner = RouteLearner(
             min_distinct=config.routes.min_distinct,
             spec_paths=spec.paths if spec is not None else (),

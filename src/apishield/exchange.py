@@ -99,6 +99,15 @@ class Actor:
     """"bearer", "basic", "api_key", "cookie" or None for an unauthenticated request."""
     jwt_verified: bool = False
     user_agent: str = ""
+    client_ip: str = ""
+    """Where `ip` is a keyed hash (`identity.hash_ips`), the address it hashes, for IP and CIDR
+    lists and reputation lookups while the request is judged. Held in memory only: nothing
+    stores, shows or sends it. Empty where `ip` is the address itself."""
+
+    @property
+    def address(self) -> str:
+        """The client's address for lists and prefix lookups, hashed or not."""
+        return self.client_ip or self.ip
 
     @property
     def key(self) -> str:

@@ -142,6 +142,14 @@ def test_check_falls_back_to_the_peer_without_showing_it_when_ips_are_hashed() -
     assert len(check_ip_reputation(exchange, context)) == 1
 
 
+def test_hashed_ips_are_looked_up_by_the_client_address_behind_the_proxy() -> None:
+    context = CheckContext(reputation=table(tor_exits="198.51.100.0/24"))
+    exchange = make_exchange(peer_ip="10.0.0.2")  # the load balancer, not listed
+    exchange.actor = Actor(ip="h:0123456789abcdef", client_ip="198.51.100.9")
+    [finding] = check_ip_reputation(exchange, context)
+    assert finding.evidence == {"list": "tor_exits"}  # the address is not shown
+
+
 def test_check_without_a_table_or_a_listed_address() -> None:
     exchange = make_exchange(peer_ip="198.51.100.9")
     assert check_ip_reputation(exchange, CheckContext()) == []

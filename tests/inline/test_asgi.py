@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import logging
@@ -112,6 +113,24 @@ def test_a_deny_listed_ip_gets_403(make_guard: MakeGuard) -> None:
     assert exchange.decision.rule == "enforce.deny.ip"
     assert exchange.response is not None and exchange.response.status == 403
     assert guard.decisions["enforce.deny.ip"] == 1
+
+
+def test_deny_lists_hold_when_addresses_and_identities_are_hashed(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard(
+        identity={"hash_ips": True, "hash_identities": True},
+        enforce={"deny": {"ips": ["203.0.113.0/24"], "identities": ["mallory"]}},
+    )
+    app = _fastapi(guard)
+    mallory = "Basic " + base64.b64encode(b"mallory:pw").decode()
+    alice = "Basic " + base64.b64encode(b"alice:pw").decode()
+    (by_network,) = _get(app, "/items/1", ip="203.0.113.9")
+    (by_identity,) = _get(app, "/items/1", ip="198.51.100.9", headers={"authorization": mallory})
+    (served,) = _get(app, "/items/1", ip="198.51.100.9", headers={"authorization": alice})
+    assert [by_network.status_code, by_identity.status_code, served.status_code] == [403, 403, 200]
+    guard.flush()
+    rules = [analysed.get_nowait().decision.rule for _ in range(2)]
+    assert rules == ["enforce.deny.ip", "enforce.deny.identity"]
+    assert guard.decisions["enforce.deny.ip"] == guard.decisions["enforce.deny.identity"] == 1
 
 
 def test_a_client_over_its_rate_gets_429_with_ratelimit_headers(make_guard: MakeGuard) -> None:

@@ -137,6 +137,9 @@ def test_identities_and_ips_can_be_hashed() -> None:
     actor = resolve({"authorization": f"Basic {credentials}"}, peer="198.51.100.1", config=config)
     assert actor.identity == "h:" + HASHER.short("bob")
     assert actor.ip == "h:" + HASHER.short("198.51.100.1")
+    assert actor.address == actor.client_ip == "198.51.100.1"  # for lists, in memory only
+    plain = resolve({}, peer="198.51.100.1")
+    assert (plain.ip, plain.client_ip, plain.address) == ("198.51.100.1", "", "198.51.100.1")
 
 
 def test_hostile_headers_do_not_raise() -> None:

@@ -156,14 +156,15 @@ def check_ip_reputation(exchange: Exchange, context: CheckContext) -> list[Findi
         return []
     actor = exchange.actor
     shown = actor.ip if actor is not None and not actor.ip.startswith("h:") else None
-    ip = shown or exchange.request.peer_ip
+    address = actor.address if actor is not None else ""
+    ip = address if address and not address.startswith("h:") else exchange.request.peer_ip
     listed = table.lookup(ip) if ip else None
     if listed is None:
         return []
     evidence = {"list": listed}
     if shown is not None:
         # Evidence shows the actor's address as actor resolution left it; when addresses are
-        # hashed by configuration, the raw peer address that matched is not shown.
+        # hashed by configuration, the address that matched is not shown.
         evidence["ip"] = shown
     return [
         Finding(

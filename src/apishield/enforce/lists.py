@@ -7,7 +7,7 @@ once per distinct length in the list (a handful in practice) instead of testing 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from apishield.config import AccessListConfig
 from apishield.exchange import Actor
@@ -57,9 +57,15 @@ def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 class AccessList:
     """One allow or deny list; `match` names the entry that matched, for the decision's reason."""
 
-    def __init__(self, config: AccessListConfig) -> None:
+    def __init__(
+        self, config: AccessListConfig, pseudonym: Callable[[str], str] | None = None
+    ) -> None:
+        """`pseudonym` turns a listed identity into the keyed hash actor resolution shows for
+        it, where `identity.hash_identities` is on."""
         self.ips = AddressSet(config.ips)
-        self.identities = frozenset(config.identities)
+        self.identities = frozenset(
+            config.identities if pseudonym is None else map(pseudonym, config.identities)
+        )
         self.key_digests = tuple(k.rpartition("#")[2].lower() for k in config.api_keys)
         self.user_agents = tuple(ua.lower() for ua in config.user_agents if ua)
 
@@ -69,7 +75,7 @@ class AccessList:
     def match(self, actor: Actor) -> tuple[str, str] | None:
         """(kind, entry) of the first entry naming `actor`: kind is "ip", "identity", "key" or
         "user_agent"."""
-        network = self.ips.match(actor.ip) if self.ips else None
+        network = self.ips.match(actor.address) if self.ips else None
         if network is not None:
             return "ip", network
         if actor.identity is not None and actor.identity in self.identities:

@@ -16,6 +16,8 @@ force, still answers before them. The decisions are those of the order above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apishield.config import EnforceConfig
 from apishield.enforce.bots import Decoys
 from apishield.enforce.lists import AccessList
@@ -38,14 +40,17 @@ class Policy:
         buckets: Buckets,
         blocks: Blocks,
         schema: SchemaValidation | None = None,
+        pseudonym: Callable[[str], str] | None = None,
     ) -> None:
-        """`schema` refuses requests that break the spec on endpoints in block mode."""
+        """`schema` refuses requests that break the spec on endpoints in block mode;
+        `pseudonym` hashes the listed identities as actor resolution hashes identities, where
+        the configuration says so."""
         self.config = config
         self.schema = schema
         self.monitor = config.mode == "monitor"
         self.off = config.mode == "off"
-        self.allow = AccessList(config.allow)
-        self.deny = AccessList(config.deny)
+        self.allow = AccessList(config.allow, pseudonym)
+        self.deny = AccessList(config.deny, pseudonym)
         self.rate_limits = RateLimits(config.rate_limits, buckets)
         self.blocks = blocks
         self.limits = limits_of(buckets, blocks)

@@ -313,11 +313,15 @@ class Guard:
     ) -> Guard:
         """A guard around a built engine, with the policy, state and analysis (here, on a
         stream for workers, or on an `apishield serve`) `config` describes."""
+        hasher = engine.hasher
         policy = Policy(
             config.enforce,
             buckets or backends.buckets,
             blocks or backends.blocks,
             schema=engine.schema,
+            pseudonym=(lambda v: "h:" + hasher.short(v))
+            if config.identity.hash_identities
+            else None,
         )
         offload = _offload(config)
         return cls(

@@ -159,6 +159,7 @@ class ActorResolver:
         if self._hash_identities and actor.identity is not None:
             actor.identity = self._pseudonym(actor.identity)
         if self._hash_ips:
+            actor.client_ip = actor.ip
             actor.ip = self._pseudonym(actor.ip)
         exchange.actor = actor
 
