@@ -72,6 +72,7 @@ HOT_PATH = [
     "detect/anomaly.py",
     "detect/incidents.py",
     "detect/stage.py",
+    "state/memory.py",
 ]
 
 

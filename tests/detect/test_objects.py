@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from apishield.detect.objects import ObjectAccess
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apishield.detect.objects import ObjectAccess, _below_every_limit, _excess
+from apishield.detect.profile import Peers, Profile
 from apishield.detect.roles import EndpointRoles
 from apishield.detect.testing import ENDPOINT, make_observation
 from apishield.state.memory import MemoryState
@@ -112,3 +116,33 @@ def test_a_sequential_walk_by_a_quiet_identity_is_reported_as_bola() -> None:
         fired.extend(d for d in detector.observe(observation, state) if d.fresh)
     assert fired and fired[0].finding.category == "API1:2023"
     assert "sequential" in fired[0].finding.evidence["reasons"]
+
+
+@settings(max_examples=400)
+@given(
+    age=st.floats(min_value=0, max_value=3 * DAY),
+    max_hourly=st.integers(min_value=0, max_value=200),
+    max_daily=st.integers(min_value=0, max_value=2000),
+    hourly=st.integers(min_value=0, max_value=1000),
+    daily=st.integers(min_value=0, max_value=5000),
+    peaks=st.lists(st.integers(min_value=0, max_value=500), max_size=30),
+    novelty=st.sampled_from([[], ["new network"], ["new client", "new endpoint"]]),
+)
+def test_reads_below_every_limit_have_no_reason_whatever_the_peers(
+    age: float,
+    max_hourly: int,
+    max_daily: int,
+    hourly: int,
+    daily: int,
+    peaks: list[int],
+    novelty: list[str],
+) -> None:
+    """The early exit skips novelty and peers only where judging them could find nothing."""
+    profile = Profile(first_seen=T - age, max_hourly=max_hourly, max_daily=max_daily)
+    peers = Peers()
+    for peak in peaks:
+        peers.add(peak)
+    observation = make_observation(time=T)
+    mature = profile.age(T) >= DAY
+    if _below_every_limit(profile, mature, hourly, daily):
+        assert _excess(observation, profile, peers, hourly, daily, novelty) == []

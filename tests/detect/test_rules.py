@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import itertools
+from typing import get_args
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apishield.detect.observation import Observation
 from apishield.detect.rules import (
+    Field_,
     Rule,
     RuleDetector,
     RuleError,
     builtin_rules,
     matches,
     parse_rules,
+    value_of,
 )
 from apishield.detect.testing import fixture_observations, make_observation
 from apishield.state.memory import MemoryState
@@ -200,3 +205,29 @@ def test_rules_remembered_per_shape_are_the_rules_each_observation_passes() -> N
         for observation in observations:
             plan = detector._plan(observation)
             assert [(p.rule.id, among, when) for p, among, when in plan] == _passes(observation)
+
+
+@given(
+    objects=st.lists(st.text(max_size=6), max_size=3),
+    target=st.none() | st.text(max_size=6),
+    ip=st.text(max_size=6),
+    actor=st.text(max_size=6),
+    client=st.text(max_size=6),
+)
+def test_each_field_a_rule_reads_is_the_observations_own(
+    objects: list[str], target: str | None, ip: str, actor: str, client: str
+) -> None:
+    o = make_observation(
+        objects=objects, target=target, ip=ip, actor=actor, client=client, network=ip + "/24"
+    )
+    expected = {
+        "ip": o.ip,
+        "network": o.network,
+        "actor": o.actor,
+        "target": o.target,
+        "object": o.objects[0] if o.objects else None,
+        "endpoint": o.roles.endpoint,
+        "client": o.client,
+    }
+    assert set(get_args(Field_)) == set(expected)
+    assert {name: value_of(name, o) for name in expected} == expected

@@ -3,8 +3,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from apishield.state.memory import MemoryState
+from apishield.state.memory import MemoryState, _Record
 
 
 def test_count_sums_inside_the_window_and_weighs_the_previous_bucket() -> None:
@@ -98,3 +100,68 @@ def test_expired_windows_are_dropped_from_the_cold_end() -> None:
     state.save("fresh", 1, now=1200.0, ttl=10_000.0)  # 2 windows later: "stale" has expired
     assert len(state) == 1
     assert state.expired == 1
+
+
+class _PlainExpiry(MemoryState):
+    """The backend with expiry written the plain way: every save scans the cold end, without
+    first peeking at the coldest key. The shipped backend must keep the same keys and counts."""
+
+    def save(self, key: str, value: object, now: float, ttl: float) -> None:
+        entries = self._entries
+        entry = entries.get(key)
+        if type(entry) is _Record:
+            entries.move_to_end(key)
+            entry.value = value
+            entry.expires = now + ttl
+        else:
+            self._put(key, _Record(value, now + ttl), entry is not None)
+        self._expire(now)
+
+    def _expire(self, now: float, limit: int = 4) -> None:
+        entries = self._entries
+        for _ in range(limit):
+            key = next(iter(entries), None)
+            if key is None:
+                return
+            entry = entries[key]
+            if (entry[1] if isinstance(entry, tuple) else entry.expires) < now:
+                del entries[key]
+                self.expired += 1
+            else:
+                return
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["count", "distinct", "save", "load"]),
+        st.sampled_from(["a", "b", "c", "d", "e", "f"]),
+        st.integers(min_value=0, max_value=400),
+        st.sampled_from([10.0, 60.0, 300.0]),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=_OPS, budget=st.integers(min_value=1, max_value=8))
+def test_expiry_and_eviction_match_the_plain_expiry(
+    ops: list[tuple[str, str, int, float]], budget: int
+) -> None:
+    fast, plain = MemoryState(max_keys=budget), _PlainExpiry(max_keys=budget)
+    now = 1000.0
+    for op, key, step, span in ops:
+        now += step / 10
+        answers = []
+        for state in (fast, plain):
+            if op == "count":
+                answers.append(state.count(key, now, span))
+            elif op == "distinct":
+                answers.append(state.distinct(key, f"m{step % 7}", now, span, 5))
+            elif op == "save":
+                state.save(key, step, now, span)
+                answers.append(None)
+            else:
+                answers.append(state.load(key, int, now))
+        assert answers[0] == answers[1], (op, key, now)
+        assert list(fast._entries) == list(plain._entries)
+        assert (fast.expired, fast.evicted) == (plain.expired, plain.evicted)

@@ -110,17 +110,22 @@ class TrafficAnomaly:
         return [d for d in (endpoint, overall, own) if d is not None]
 
     def _judge(self, o: Observation, state: State, endpoint: str) -> Detection | None:
-        key = f"baseline:{endpoint}"
-        baseline = state.load(key, Baseline, o.time) or Baseline(sparse=endpoint == o.actor)
-        baseline.roll(o.time)
+        now = o.time
+        key = "baseline:" + endpoint
+        baseline = state.load(key, Baseline, now)
+        if baseline is None:
+            baseline = Baseline(sparse=endpoint == o.actor)
+        if int(now // 60) != baseline.minute:
+            baseline.roll(now)
         baseline.requests += 1
         if not baseline.sparse:
             # Keyed by the minute, so the window never reaches into the minute before.
             members = f"{_ACTORS}{endpoint}:{baseline.minute}"
-            baseline.actors = state.distinct(members, o.actor, o.time, 60.0, MAX_ACTORS)
-        baseline.errors += o.status >= 500
+            baseline.actors = state.distinct(members, o.actor, now, 60.0, MAX_ACTORS)
+        if o.status >= 500:
+            baseline.errors += 1
         baseline.latency += o.duration
-        state.save(key, baseline, o.time, _TTL)
+        state.save(key, baseline, now, _TTL)
         if not o.warm or not baseline.slots:
             return None
         slot = baseline.slots[(baseline.minute // 60) % 24]

@@ -64,15 +64,14 @@ class ObjectAccess:
         profile.day_peak = max(profile.day_peak, daily)
         if not o.warm or peers is None:
             return None
-        novelty = (
-            profile.novelty(o.network, o.client, o.roles.endpoint, o.time)
-            if profile.age(o.time) >= DAY
-            else []
-        )
-        reasons = _excess(o, profile, peers, hourly, daily, novelty)
         # A walk matters from an identity that normally reads few objects; a batch job that reads
         # every account in ID order each night has that in its own peaks.
         walked = walked and hourly > OWN_FACTOR * profile.max_hourly
+        mature = profile.age(o.time) >= DAY
+        if not walked and _below_every_limit(profile, mature, hourly, daily):
+            return None  # most reads: nothing to judge, so novelty and peers go unread
+        novelty = profile.novelty(o.network, o.client, o.roles.endpoint, o.time) if mature else []
+        reasons = _excess(o, profile, peers, hourly, daily, novelty)
         if walked:
             reasons.append(f"sequential IDs ({profile.sequential_steps} small steps in a row)")
         if not reasons or not (_bulk(reasons) or (walked and hourly >= SEQUENTIAL_RUN)):
@@ -112,6 +111,16 @@ def _excess(
     elif not mature and hourly > peer_limit:
         reasons.append(f"{hourly} objects in its first day, peers reach {peer_limit // 3}")
     return reasons
+
+
+def _below_every_limit(profile: Profile, mature: bool, hourly: int, daily: int) -> bool:
+    """True when `_excess` can give no reason whatever the peers and novelty: each of its
+    reasons needs the volume above a floor or the identity's own peak first."""
+    if not mature:
+        return hourly <= FLOOR_HOURLY
+    own_hourly = max(FLOOR_HOURLY, OWN_FACTOR * profile.max_hourly)
+    own_daily = max(FLOOR_DAILY, OWN_FACTOR * profile.max_daily)
+    return hourly <= own_hourly and daily <= own_daily
 
 
 def _bulk(reasons: list[str]) -> bool:

@@ -135,21 +135,25 @@ class ObjectOwnership:
         if not o.warm or peers is None:
             return ()
         refused = state.distinct(f"refused:{o.actor}", "", o.time, HOUR, 64) - 1
-        peer_limit = max(FLOOR, PEER_FACTOR * peers.quantile(PEER_QUANTILE))
+        peer_p95 = peers.quantile(PEER_QUANTILE)
+        peer_limit = max(FLOOR, PEER_FACTOR * peer_p95)
         mature = o.time - history.first_seen >= DAY
         limit = max(FLOOR, OWN_FACTOR * history.max_hourly) if mature else peer_limit
+        rules = []
+        if count > limit:
+            rules.append("bola.foreign-objects")
+        if refused >= REFUSALS and history.max_hourly < FLOOR:
+            rules.append("bola.success-after-failures")
+        if not rules:
+            return ()
+        # The evidence is built only once a rule holds: most foreign reads stay below both.
         evidence = {
             "foreign_objects_hour": str(count),
             "own_max_hourly": str(history.max_hourly),
-            "peer_p95_hourly": str(peers.quantile(PEER_QUANTILE)),
+            "peer_p95_hourly": str(peer_p95),
             "refused_objects_hour": str(refused),
         }
-        detections = []
-        if count > limit:
-            detections.append(_detection(o, state, "bola.foreign-objects", evidence))
-        if refused >= REFUSALS and history.max_hourly < FLOOR:
-            detections.append(_detection(o, state, "bola.success-after-failures", evidence))
-        return detections
+        return [_detection(o, state, rule, evidence) for rule in rules]
 
 
 _TITLES = {

@@ -9,8 +9,9 @@ shipped rule carries a fixture: a list of events it must fire on (tests/detect/t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
+from operator import attrgetter
 from typing import Any, Literal
 
 import yaml
@@ -221,7 +222,8 @@ _MAX_PLANS = 4096
 
 class _Prepared:
     """A rule with what every count needs worked out once, as plain attributes: its window,
-    state key prefix and severity, and the finding a repeat inside the cool-down carries."""
+    state key prefix and severity, the readers of its group and distinct fields, and the
+    finding a repeat inside the cool-down carries."""
 
     __slots__ = (
         "campaign",
@@ -241,8 +243,8 @@ class _Prepared:
         self.rule = rule
         self.window = rule.window_seconds
         self.key = f"rule:{rule.id}:"
-        self.group_by: str = rule.group_by
-        self.distinct: str | None = rule.distinct
+        self.group_by = _VALUES[rule.group_by]
+        self.distinct = _VALUES[rule.distinct] if rule.distinct is not None else None
         self.min_share = rule.min_share
         self.records = rule.measure == "person_records"
         self.threshold = rule.threshold
@@ -285,25 +287,36 @@ def _outcome(outcome: str, status: int) -> bool:
     return status >= 500
 
 
+def _first_object(o: Observation) -> str | None:
+    return o.objects[0] if o.objects else None
+
+
+_VALUES: dict[str, Callable[[Observation], str | None]] = {
+    "ip": attrgetter("ip"),
+    "network": attrgetter("network"),
+    "actor": attrgetter("actor"),
+    "target": attrgetter("target"),
+    "object": _first_object,
+    "endpoint": attrgetter("roles.endpoint"),
+    "client": attrgetter("client"),
+}
+"""How each field a rule may group by or count is read off an observation."""
+
+
 def value_of(name: str, o: Observation) -> str | None:
-    if name == "endpoint":
-        return o.roles.endpoint
-    if name == "object":
-        return o.objects[0] if o.objects else None
-    value: str | None = getattr(o, name)
-    return value
+    return _VALUES[name](o)
 
 
 def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | None:
     window = prepared.window
-    group = value_of(prepared.group_by, o)
+    group = prepared.group_by(o)
     if group is None:
         return None
     key = prepared.key + group
     min_share = prepared.min_share
     hits = state.count(key + ":hits", o.time, window) if min_share is not None else 0.0
     if prepared.distinct is not None:
-        member = value_of(prepared.distinct, o)
+        member = prepared.distinct(o)
         if member is None:
             return None
         total = float(state.distinct(key, member, o.time, window, DISTINCT_CAP))
@@ -330,7 +343,7 @@ def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | Non
 
 
 def _base(prepared: _Prepared, o: Observation, state: State) -> None:
-    group = value_of(prepared.group_by, o)
+    group = prepared.group_by(o)
     if group is not None:
         state.count(prepared.key + group + ":among", o.time, prepared.window)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from math import floor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,10 +34,15 @@ class _Distinct:
     `len(previous) + fresh`, kept as members arrive instead of building the union per call."""
 
 
-@dataclass(slots=True)
 class _Record:
-    value: object
-    expires: float
+    """A plain class, not a dataclass: mypyc (setup.py) compiles this module only so, since a
+    compiled dataclass with an `object` field fails at import."""
+
+    __slots__ = ("expires", "value")
+
+    def __init__(self, value: object, expires: float) -> None:
+        self.value = value
+        self.expires = expires
 
 
 _Entry = _Window | _Distinct | _Record
@@ -68,7 +73,7 @@ class MemoryState:
     def count(self, key: str, now: float, window: float, amount: float = 1.0) -> float:
         entries = self._entries
         entry = entries.get(key)
-        start = math.floor(now / window) * window
+        start = floor(now / window) * window
         if type(entry) is not tuple:
             current = amount
             previous = 0.0
@@ -89,7 +94,7 @@ class MemoryState:
     def distinct(self, key: str, member: str, now: float, window: float, cap: int) -> int:
         entries = self._entries
         entry = entries.get(key)
-        start = math.floor(now / window) * window
+        start = floor(now / window) * window
         if type(entry) is not _Distinct:
             replaces = entry is not None
             entry = _Distinct(start, start + 2 * window)
@@ -128,7 +133,11 @@ class MemoryState:
             entry.expires = now + ttl
         else:
             self._put(key, _Record(value, now + ttl), entry is not None)
-        self._expire(now)
+        # Most saves find nothing expired: peek at the coldest key before calling `_expire`.
+        for coldest in entries:
+            if _expiry(entries[coldest]) < now:
+                self._expire(now)
+            break
 
     def _put(self, key: str, entry: _Entry, replaces: bool) -> None:
         """Store a new entry at the hot end; `replaces` when the key held another kind."""
