@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apishield.checks.decode import (
     MAX_CHARS,
     ROUNDS,
+    _nfkc_stable,
     decode_once,
     form_variants,
+    nothing_to_decode,
     percent_decode,
     variants,
 )
@@ -127,3 +131,28 @@ def test_form_values_read_plus_as_a_space_only() -> None:
     forms = form_variants("1%2B1+union%2Bselect")
     assert "1+1 union+select" in forms  # an encoded plus is a plus
     assert "1%2B1+union%2Bselect" in forms and len(forms) == 3
+
+
+_VALUES = st.lists(
+    st.text(alphabet=st.sampled_from("ab +%2&#;\\/*\x00é\u00a0²ｅ\u0301\n\r"), max_size=8),
+    max_size=6,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(values=_VALUES)
+def test_nothing_to_decode_in_all_values_means_each_is_its_only_form(values: list[str]) -> None:
+    if nothing_to_decode("\n".join(values)):
+        for value in values:
+            assert variants(value) == [value] or "+" in value
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=20) | st.text(alphabet=st.characters(max_codepoint=0xFF)))
+def test_the_latin1_shortcut_agrees_with_unicodedata(text: str) -> None:
+    assert _nfkc_stable(text) == unicodedata.is_normalized("NFKC", text)
+
+
+def test_every_latin1_character_agrees_with_unicodedata() -> None:
+    for code in range(0x100):
+        assert _nfkc_stable(chr(code)) == unicodedata.is_normalized("NFKC", chr(code))

@@ -4,8 +4,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apishield.checks.injection import check_injection
+from apishield.checks.injection import _decoded, _texts, check_injection
 from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
+from apishield.checks.targets import Targets
 from apishield.exchange import Exchange, Severity
 from apishield.testing import make_exchange
 
@@ -315,3 +316,26 @@ def test_quoted_words_joined_by_or_in_prose_stay_silent() -> None:
         query = "q=" + text.replace(" ", "%20").replace("'", "%27").replace("`", "%60")
         assert _rules(make_exchange(query=query)) == set(), text
     assert "sqli" in _classes(make_exchange(query="u=admin%27%20or%20%27x"))
+
+
+_VALUE = st.text(alphabet=st.sampled_from("ab +%2C&#;\\/*é\u00a0\x00"), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    items=st.lists(st.tuples(_VALUE, st.booleans()), max_size=8),
+    keep=st.lists(st.booleans(), max_size=8),
+)
+def test_the_forms_of_plain_values_are_found_without_decoding_each(
+    items: list[tuple[str, bool]], keep: list[bool]
+) -> None:
+    """One look at all values gives the texts, owners and raw forms decoding each one gives."""
+    targets = Targets()
+    for number, (value, encoded) in enumerate(items):
+        targets.add("query", f"p{number}", value, False, encoded)
+    everything = range(len(items))
+    assert _texts(targets, everything) == _decoded(targets.values, targets.places)
+    chosen = [index for index in everything if index < len(keep) and keep[index]]
+    values = [targets.values[index] for index in chosen]
+    places = [targets.places[index] for index in chosen]
+    assert _texts(targets, chosen) == _decoded(values, places)

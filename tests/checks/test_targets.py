@@ -124,9 +124,10 @@ _JSON = st.recursive(
 )
 
 
-def _json_targets(document: object, *, quick_walk: bool) -> tuple[list[Target], int, bool]:
-    """Targets of a JSON request, with the quick walk of ordinary documents or always the walk
-    with its limits."""
+def _json_targets(document: object, *, walk: str = "quick") -> tuple[list[Target], int, bool]:
+    """Targets of a JSON request: with the quick walk that judges all keys in one match,
+    with the walk that judges them dict by dict ("keys"), or always with the walk with its
+    limits ("bounded")."""
     exchange = make_exchange(
         method="POST", headers={"content-type": "application/json"}, body=orjson.dumps(document)
     )
@@ -134,20 +135,24 @@ def _json_targets(document: object, *, quick_walk: bool) -> tuple[list[Target], 
     def refuse(*args: object) -> None:
         raise targets._WalkLimitError
 
-    quick = targets._visit
-    if not quick_walk:
-        targets._visit = refuse  # type: ignore[assignment]
+    saved = targets._leaves, targets._visit, targets._all_plain
+    if walk == "keys":
+        targets._all_plain = lambda keys: False  # type: ignore[assignment]
+    elif walk == "bounded":
+        targets._leaves = targets._visit = refuse  # type: ignore[assignment]
     try:
         found = request_targets(exchange.request, 10**7)
     finally:
-        targets._visit = quick
+        targets._leaves, targets._visit, targets._all_plain = saved
     return found.items, found.truncated, found.too_deep
 
 
 @settings(max_examples=300, deadline=None)
 @given(document=_JSON)
-def test_the_quick_json_walk_finds_what_the_bounded_walk_finds(document: object) -> None:
-    assert _json_targets(document, quick_walk=True) == _json_targets(document, quick_walk=False)
+def test_the_quick_json_walks_find_what_the_bounded_walk_finds(document: object) -> None:
+    bounded = _json_targets(document, walk="bounded")
+    assert _json_targets(document) == bounded
+    assert _json_targets(document, walk="keys") == bounded
 
 
 def test_the_quick_json_walk_hands_documents_near_the_limits_to_the_bounded_walk() -> None:
@@ -157,12 +162,35 @@ def test_the_quick_json_walk_hands_documents_near_the_limits_to_the_bounded_walk
         for _ in range(depth):
             nested = {"a": nested, "s": "x"}
         documents.append(nested)
+        documents.append({"plain": nested["a"]})  # type: ignore[index]
     wide = [f"v{i}" for i in range(MAX_TARGETS + 50)]
     documents += [wide, {"a": wide, "b": ["x"]}]
     for document in documents:
-        quick = _json_targets(document, quick_walk=True)
-        assert quick == _json_targets(document, quick_walk=False)
+        quick = _json_targets(document)
+        assert quick == _json_targets(document, walk="bounded")
+        assert quick == _json_targets(document, walk="keys")
     assert quick[1] > 0  # the wide list was cut, and said so
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.text(alphabet="/a=%2Fc+.;", max_size=12),
+    query=st.text(alphabet="a=&%2F3A+b ", max_size=30),
+    cookie=st.text(alphabet="a=; %2F+\t", max_size=20),
+)
+def test_the_gate_text_holds_each_plain_value_on_a_line_of_its_own(
+    path: str, query: str, cookie: str
+) -> None:
+    """What the gate relies on: every path, query and cookie value judged one by one starts
+    and ends a line of the text it scans (with the escapes it lets through decoded)."""
+    exchange = make_exchange(path=path, query=query, headers={"cookie": cookie})
+    lines = set(targets.plain_parts(exchange.request).split("\n"))
+    for value in request_targets(exchange.request, 1000).values:
+        shown = value
+        for escape, char in targets._HARMLESS_ESCAPES:
+            shown = shown.replace(escape, char)
+        shown = shown.replace("+", " ")
+        assert shown in lines
 
 
 def test_an_xml_body_gives_its_attribute_values_and_texts() -> None:

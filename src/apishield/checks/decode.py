@@ -68,6 +68,34 @@ def variants(value: str) -> list[str]:
     return forms
 
 
+def nothing_to_decode(text: str) -> bool:
+    """True when no line of `text` holds anything `variants` would decode: no escape of any
+    kind, no comment, nothing NFKC changes, nothing cut. One look for all the values of a request.
+
+    A line without `+` is then its only form. NFKC leaves a text as it is exactly when it leaves
+    each line alone: a newline never composes or reorders with its neighbours.
+    """
+    if len(text) > MAX_CHARS or "%" in text or "&" in text or "\\" in text or "\x00" in text:
+        return False
+    if "*" in text and "/*" in text:
+        return False
+    return text.isascii() or _nfkc_stable(text)
+
+
+_LATIN1_COMPATIBILITY = b"\xa0\xa8\xaa\xaf\xb2\xb3\xb4\xb5\xb8\xb9\xba\xbc\xbd\xbe"
+"""The only Latin-1 characters NFKC changes (no-break space, spacing accents, ordinals,
+superscripts, fractions, micro). Latin-1 holds no combining mark, so nothing else composes."""
+
+
+def _nfkc_stable(text: str) -> bool:
+    """`unicodedata.is_normalized("NFKC", text)`, without its cost for Western European text."""
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return unicodedata.is_normalized("NFKC", text)
+    return len(raw.translate(None, _LATIN1_COMPATIBILITY)) == len(raw)
+
+
 def _add_chain(forms: list[str], start: str) -> str:
     """Append each round's decoding of `start` until a fixed point; return the last form."""
     current = start

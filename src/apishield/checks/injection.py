@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, unquote_plus
 
-from apishield.checks.decode import form_variants, variants
+from apishield.checks.decode import form_variants, nothing_to_decode, variants
 from apishield.checks.gate import Gate
 from apishield.checks.matcher import Matcher
 from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
@@ -87,20 +87,7 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
     )
     targets = request_targets(request, context.max_body_bytes, plain_quiet=quiet)
     findings = _limits(targets)
-    values, places = targets.values, targets.places
-    texts: list[str] = []
-    owners: list[Place] = []
-    verbatim: list[int] = []
-    for index in _typed(exchange, targets, facts, findings):
-        value, place = values[index], places[index]
-        if "+" in value and place[3]:
-            verbatim.append(len(texts))  # the raw form: its `+` are spaces to the server
-            forms = form_variants(value)
-        else:
-            forms = variants(value)
-        for text in forms:
-            texts.append(text)
-            owners.append(place)
+    texts, owners, verbatim = _texts(targets, _typed(exchange, targets, facts, findings))
     hits: dict[str, _Hit] = {}
     if targets.file_names:
         _file_names(targets, hits)
@@ -123,6 +110,50 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
         if fixation is not None:
             findings.append(fixation)
     return findings
+
+
+def _texts(targets: Targets, scan: Sequence[int]) -> tuple[list[str], list[Place], list[int]]:
+    """Every form of every value to scan, the place each came from, and the indexes of the raw
+    forms of form-encoded values with a `+` (their `+` are spaces to the server)."""
+    values, places = targets.values, targets.places
+    if type(scan) is not range:
+        values = [values[index] for index in scan]
+        places = [places[index] for index in scan]
+    if not nothing_to_decode("\n".join(values)):
+        return _decoded(values, places)
+    texts: list[str] = []
+    owners: list[Place] = []
+    verbatim: list[int] = []
+    start = 0
+    for index in [index for index, value in enumerate(values) if "+" in value]:
+        texts += values[start:index]  # a value with nothing to decode is its only form
+        owners += places[start:index]
+        _add_forms(values[index], places[index], texts, owners, verbatim)
+        start = index + 1
+    texts += values[start:]
+    owners += places[start:]
+    return texts, owners, verbatim
+
+
+def _decoded(values: list[str], places: list[Place]) -> tuple[list[str], list[Place], list[int]]:
+    texts: list[str] = []
+    owners: list[Place] = []
+    verbatim: list[int] = []
+    for value, place in zip(values, places, strict=True):
+        _add_forms(value, place, texts, owners, verbatim)
+    return texts, owners, verbatim
+
+
+def _add_forms(
+    value: str, place: Place, texts: list[str], owners: list[Place], verbatim: list[int]
+) -> None:
+    if "+" in value and place[3]:
+        verbatim.append(len(texts))  # the raw form: its `+` are spaces to the server
+        forms = form_variants(value)
+    else:
+        forms = variants(value)
+    texts += forms
+    owners += [place] * len(forms)
 
 
 def _file_names(targets: Targets, hits: dict[str, _Hit]) -> None:

@@ -23,12 +23,6 @@ MAX_DEPTH = 32
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 """JSON keys like `per_page` are judged together in one text; `a[$ne]` or `<x>` on their own."""
 
-_HARMLESS_ESCAPES = tuple(
-    (f"%{code}", char)
-    for hexcode, char in (("20", " "), ("2C", ","), ("2F", "/"), ("3A", ":"), ("40", "@"))
-    for code in {hexcode, hexcode.lower()}
-)
-
 HEADERS = (
     "user-agent",
     "referer",
@@ -170,20 +164,33 @@ def _pairs(found: Targets, location: str, text: str) -> None:
 
 
 def plain_parts(request: Request) -> str:
-    """Path, segments, query values and cookies, each value at the start of a line, for the gate."""
-    pairs = request.query.replace("&", "\n")
-    cookies = request.headers.get("cookie", "").replace(";", "\n")
-    path = request.path
-    # pairs whole (a payload may hold "=") and split (anchored signatures expect a value's start)
-    text = "\n".join(
-        (path, path.replace("/", "\n"), pairs, pairs.replace("=", "\n"), cookies.replace("=", "\n"))
-    )
+    """The path, each query name and value and each cookie name and value, at the start of a
+    line each: the very values judged one by one when the gate is not quiet, so anchored
+    signatures find each value's start where the matcher would."""
+    query = request.query
+    if _TWO_EQUALS.search(query) is None:
+        pairs = query.replace("&", "\n").replace("=", "\n")
+    else:  # a value holding "=" stays whole
+        pairs = "\n".join(pair.replace("=", "\n", 1) for pair in query.split("&"))
+    text = f"{request.path}\n{pairs}"
+    cookie = request.headers.get("cookie")
+    if cookie:
+        parts = "\n".join(part.strip().replace("=", "\n", 1) for part in cookie.split(";"))
+        text = f"{text}\n{parts}"
     if "%" in text:
         # the escapes the gate lets through are decoded here, so signatures still see them
         for escape, char in _HARMLESS_ESCAPES:
             if escape in text:
                 text = text.replace(escape, char)
     return text.replace("+", " ") if "+" in text else text
+
+
+_TWO_EQUALS = re.compile(r"=[^&]*=")
+_HARMLESS_ESCAPES = tuple(
+    (f"%{code}", char)
+    for hexcode, char in (("20", " "), ("2C", ","), ("2F", "/"), ("3A", ":"), ("40", "@"))
+    for code in {hexcode, hexcode.lower()}
+)
 
 
 def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -> None:
@@ -274,7 +281,10 @@ def _json(found: Targets, body: bytes) -> bool:
     start = len(found.values)
     plain: list[str] = []
     try:
-        _visit(found.values, found.places, plain, "", document, 0)
+        _leaves(found.values, found.places, plain, "", document, 0)
+        if not _all_plain(plain):
+            del found.values[start:], found.places[start:], plain[:]
+            _visit(found.values, found.places, plain, "", document, 0)
         if len(found.values) > MAX_TARGETS:
             raise _WalkLimitError
     except _WalkLimitError:
@@ -320,6 +330,40 @@ def _visit(
                 places.append(("body", name, False, False))
             elif kind is dict or kind is list:
                 _visit(values, places, plain, name, child, depth + 1)
+
+
+def _leaves(
+    values: list[str], places: list[Place], keys: list[str], name: str, node: object, depth: int
+) -> None:
+    """`_visit` that takes every key for plain and gathers them all, so they are judged in one
+    match at the end; when one is not, `_visit` walks the document again, key by key."""
+    if type(node) is str:
+        values.append(node)
+        places.append(("body", name, False, False))
+        return
+    if depth + 1 >= MAX_DEPTH or len(values) > MAX_TARGETS:
+        raise _WalkLimitError
+    if type(node) is dict:
+        keys.extend(node)
+        for key, child in reversed(node.items()):
+            kind = type(child)
+            if kind is str:
+                values.append(child)
+                places.append(("body", key, False, False))
+            elif kind is dict or kind is list:
+                _leaves(values, places, keys, key, child, depth + 1)
+    elif type(node) is list:
+        for child in reversed(node):
+            kind = type(child)
+            if kind is str:
+                values.append(child)
+                places.append(("body", name, False, False))
+            elif kind is dict or kind is list:
+                _leaves(values, places, keys, name, child, depth + 1)
+
+
+def _all_plain(keys: list[str]) -> bool:
+    return not keys or ("" not in keys and _PLAIN_NAME.fullmatch("".join(keys)) is not None)
 
 
 def _keys(
