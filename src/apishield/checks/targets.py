@@ -166,15 +166,18 @@ def _pairs(found: Targets, location: str, text: str) -> None:
 def plain_parts(request: Request) -> str:
     """The path, each query name and value and each cookie name and value, at the start of a
     line each: the very values judged one by one when the gate is not quiet, so anchored
-    signatures find each value's start where the matcher would."""
-    query = request.query
+    signatures find each value's start where the matcher would. A raw line break inside a
+    value becomes a carriage return, as in the matcher's buffer, which the gate finds
+    suspicious: it must not start a line of its own."""
+    query = _one_line(request.query)
     if _TWO_EQUALS.search(query) is None:
         pairs = query.replace("&", "\n").replace("=", "\n")
     else:  # a value holding "=" stays whole
         pairs = "\n".join(pair.replace("=", "\n", 1) for pair in query.split("&"))
-    text = f"{request.path}\n{pairs}"
+    text = f"{_one_line(request.path)}\n{pairs}"
     cookie = request.headers.get("cookie")
     if cookie:
+        cookie = _one_line(cookie)
         parts = "\n".join(part.strip().replace("=", "\n", 1) for part in cookie.split(";"))
         text = f"{text}\n{parts}"
     if "%" in text:
@@ -183,6 +186,10 @@ def plain_parts(request: Request) -> str:
             if escape in text:
                 text = text.replace(escape, char)
     return text.replace("+", " ") if "+" in text else text
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", "\r") if "\n" in text else text
 
 
 _TWO_EQUALS = re.compile(r"=[^&]*=")
