@@ -25,7 +25,7 @@ VERSION = 1
 MAX_TARGET = 65_536
 """Characters of path and query together: servers refuse longer ones (414), and routing one
 costs time in proportion."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # escapes read by `re`: no surrogate in the source
 _TEXT = {str}
 """The one type of a request's text fields, checked for all of them in one C call."""
 
