@@ -159,10 +159,10 @@ def worker(path: Path, limit: int | None = None, detect: bool = True, checks: bo
         pipeline.response_stages = [Timed(stage) for stage in pipeline.response_stages]
         timed = [*pipeline.request_stages, *pipeline.response_stages]  # type: ignore[list-item]
     stats = IngestStats()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for exchange in itertools.islice(read_exchanges(path, "nginx-json", stats=stats), limit):
         engine.process(exchange)
-    processed = time.perf_counter() - began
+    processed, cpu = time.perf_counter() - began, time.process_time() - cpu
     result = engine.result()
     total = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -172,6 +172,7 @@ def worker(path: Path, limit: int | None = None, detect: bool = True, checks: bo
                 "events": stats.events,
                 "skipped": stats.skipped,
                 "seconds": processed,
+                "cpu_seconds": cpu,
                 "seconds_with_result": total,
                 "endpoints": len(result.endpoints),
                 "peak_mb": peak,
