@@ -45,7 +45,9 @@ SIGNATURES: tuple[Signature, ...] = (
         "dot-dot",
         "lfi",
         "Single ../ step out of a directory",
-        r"(?:^|[/\\=])\.\.[/\\]|[/\\]\.\.(?:$|[/\\;])",
+        r"(?:^|[/\\=])\.\.[/\\]|[/\\]\.\.(?:$|[/\\;])|"
+        # the same step with the dots or the slash escaped (`%2e%2e%2f`, `%c0%ae%c0%ae%c0%af`)
+        rf"^{_DOT}{{2}}{_SLASH}",
     ),
     high(
         "sensitive-file",
@@ -79,6 +81,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "lfi",
         "System configuration or application server path",
         r"(?:^|[\s=:'\"(/\\])/etc/[\w.-]+|\bweb\.config\b|\b(?:web|meta)-inf\b|/var/www/|"
+        r"/usr/share/nginx/|/srv/(?:www|http)/|"
+        # where servers keep their own configuration, data and mail outside /etc
+        r"/usr/local/(?:apache2?|httpd|nginx|etc|lib/php|mysql)/|/opt/(?:lampp|xampp|bitnami)/|"
+        r"/var/(?:lib/(?:mysql|pgsql|postgresql|php)|mail|spool/(?:cron|mail)|adm|backups)/|"
+        r"[/\\](?:httpd|apache2?|nginx|php-fpm|php|my|lighttpd|proftpd|vsftpd)\.(?:conf|cnf|ini)$|"
+        # system logs, runtime sockets, mounted secrets and the boot loader of a host
+        r"(?:^|[\s=:'\"(])/var/(?:log|run)/[\w.-]+|(?:^|[\s=:'\"(])/run/secrets/|"
+        r"/var/lib/(?:kubelet|docker|containerd)/|(?:^|[\s=:'\"(])/boot/[\w.-]+|"
+        r"\b(?:windows|winnt)[/\\]+(?:panther|debug|system32[/\\]+(?:inetsrv|license|eula))[/\\.]|"
+        r"\bapplicationhost\.config\b|(?:^|[/\\])global\.asax?$|"
         r"\.(?:bash_profile|bashrc|profile|zshrc|bash_logout|viminfo|lesshst)\b|"
         r"(?:^|[\s=:'\"(])/proc/",
     ),
@@ -92,8 +104,14 @@ SIGNATURES: tuple[Signature, ...] = (
         r"amazonq|kiro|trae|augment|junie|tabnine|codeium|goose|qodo|devin|mcp|sourcegraph|"
         r"aiexclude|cody)[\w.-]*(?:$|/)|"
         # instructions and tool settings of AI coding assistants, which often carry tokens
-        r"(?:^|/)(?:claude|agents|gemini|copilot-instructions)\.md$|(?:^|/)mcp\.json$|"
-        r"/sys/(?:class|kernel|devices|firmware)\b|(?:^|/)(?:debug|error|errors|access)\.log$|"
+        r"(?:^|/)(?:claude|agents?|gemini|qwen|copilot-instructions)\.md$|(?:^|/)mcp\.json$|"
+        r"(?:^|/)\.(?:xauthority|iceauthority|login|logout|cshrc|nsconfig|rnd|wget-hsts|boto|"
+        r"my\.cnf|htdigest)$|"
+        # state and credentials that deployment tools and frameworks keep beside the code
+        r"(?:^|/)(?:terraform\.tfstate(?:\.backup)?|sftp-config\.json)$|"
+        r"(?:^|/)config/(?:master\.key|credentials(?:/\w+)?\.yml\.enc|secrets\.yml)$|"
+        r"/sys/(?:class|kernel|devices|firmware|power|module|block|bus)\b|"
+        r"(?:^|/)(?:debug|error|errors|access)\.log$|"
         r"\bsecrets/|\bid_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?$|"
         # shell and tool state in a home directory: .python_history, .npmrc, .git-credentials
         r"(?:^|/)\.[\w-]*(?:_history|hst|rc|cfg|credentials|passwd|secrets?|tokens?)$",
@@ -103,6 +121,14 @@ SIGNATURES: tuple[Signature, ...] = (
         "lfi",
         "Path into a hidden directory (tool configuration, VCS data, secrets)",
         rf"(?:^|[/\\])\.{_hidden_dir_except('well-known')}[/\\]+[\w.-]",
+    ),
+    medium(
+        "hidden-file",
+        "lfi",
+        "Path ending in a hidden file (tool settings, CI definitions, environment files)",
+        # an API serves no dotfiles; a path that ends in one is a probe for a file left in the
+        # web root. The name starts with a letter: `/..` and `/.5` are not names.
+        rf"/\.(?:[a-vx-z_][\w.-]*|w{_hidden_dir_except('ell-known')})$",
     ),
     medium(
         "null-truncation",
@@ -141,8 +167,24 @@ SIGNATURES: tuple[Signature, ...] = (
         "rfi",
         "Remote URL to a script kept as text (.txt, .inc...), or a parameter known for inclusion",
         r"^(?:https?|ftps?)://[^\n?#]*\.(?:txt|inc|sh|pl|py)(?:\?[^\n=]*)?$|"
+        # a web server never runs a script it would have to fetch over FTP: only include() does
+        r"^ftps?://[^\n?#]*\.(?:php\d?|phtml|asp|aspx|jsp|cgi)(?:\?[^\n=]*)?$|"
         # parameters of applications with published remote-inclusion bugs, which scanners probe
         r"^(?:mosconfig_absolute_path|_conf\[path\]|_server\[document_root\]|gallery_basedir|"
         r"path\[docroot\]|appserv_root|config\[root_dir\])$",
+    ),
+    high(
+        "include-call",
+        "rfi",
+        "PHP include or require of a remote URL or stream wrapper",
+        r"\b(?:include|require)(?:_once)?\s*\(?\s*['\"]?\s*"
+        r"(?:https?|ftps?|data|php|expect|zip|phar|file|smb)://",
+    ),
+    medium(
+        "unc-share",
+        "rfi",
+        "Windows UNC path to a share on another host",
+        # PHP and .NET open \\host\share\file as a local path, fetching it over SMB or WebDAV
+        r"^\s*\\\\[\w.-]+(?:@ssl)?(?:@\d+)?\\[\w$.-]+",
     ),
 )
