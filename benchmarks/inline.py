@@ -30,7 +30,13 @@ Then, in this process, with no server: the CPU per request of the middleware aro
 ASGI app, split by phase, stage and check, and cProfile's top entries for both phases.
 
     python benchmarks/inline.py [--quick] [--seconds 5] [--reps 3] [--apps fastapi,flask]
-        [--load 0.5] [--compiled] [--switch-interval MS] [--profile-requests 3000]
+        [--load 0.5] [--compiled] [--stream [REDIS_URL]] [--switch-interval MS]
+        [--profile-requests 3000]
+
+`--stream` adds a variant with `analysis.mode: stream`: the app's process keeps the request
+phase and enforcement and hands each exchange to a Redis stream, where an `apishield worker`
+(pinned to wrk's CPU) runs the response phase: every check and detector still runs, outside
+the process in front of the API.
 
 On a shared machine, server CPU per request is the steadiest figure; requests/s and latency
 move with whatever else runs. Each run says how busy the server was ("busy": its CPU time over
@@ -170,7 +176,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             stats = self.stats()
-            done = stats["processed"] + stats["dropped"]
+            done = handled(stats)
             if (done >= target and stats["queued"] == 0) or time.monotonic() > deadline:
                 return stats
             time.sleep(0.02)
@@ -288,7 +294,7 @@ class Bench:
         if server.shielded:
             run.backlog = server.stats()["queued"]
             start = time.monotonic()
-            target = before["processed"] + before["dropped"] + run.requests
+            target = handled(before) + run.requests
             after = server.wait_analysed(target)
             run.drain_s = time.monotonic() - start
             run.dropped = after["dropped"] - before["dropped"]
@@ -416,6 +422,48 @@ def verdicts(row: Row) -> None:
             "else, most likely wrk losing its CPU to other programs, set the pace, so the "
             "requests/s ratio flatters apishield and the CPU ratio is the better estimate)"
         )
+
+
+def handled(stats: dict[str, Any]) -> int:
+    """Exchanges the guard is done with: analysed here, dropped, or sent to the stream (in
+    stream mode, the worker's; exchanges it could not send are analysed here and counted so)."""
+    offload = stats.get("offload") or {}
+    return int(stats["processed"]) + int(stats["dropped"]) + int(offload.get("sent", 0))
+
+
+def stream_worker(settings: dict[str, Any], tmp: Path, cpu: int | None) -> subprocess.Popen[bytes]:
+    """An `apishield worker` draining the stream variant's exchanges, pinned to `cpu` (wrk's),
+    so the app's CPU measures what the app's process pays. Exits when the Redis is absent."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(settings["state"]["url"], socket_timeout=2).ping()
+    except RedisError as exc:
+        raise SystemExit(f"--stream: no Redis at {settings['state']['url']}: {exc}") from exc
+    config = tmp / "worker.yaml"
+    config.write_text(json.dumps({"data_dir": str(tmp / "worker"), **settings}))
+    command = [sys.executable, "-m", "apishield.cli", "worker", "-c", str(config)]
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    with (tmp / "worker.log").open("wb") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_stream_worker(worker: subprocess.Popen[bytes], settings: dict[str, Any]) -> None:
+    """Stops the worker (SIGTERM: it finishes what it holds) and deletes the run's keys."""
+    from redis import Redis
+
+    worker.terminate()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    client = Redis.from_url(settings["state"]["url"])
+    prefix = settings["state"]["prefix"]
+    keys = [*client.scan_iter(f"{prefix}*"), settings["analysis"]["stream"]]
+    client.delete(*keys)
+    client.close()
 
 
 def bench_app(
@@ -574,6 +622,15 @@ def main() -> None:
         type=float,
         help="Set every server's sys.setswitchinterval, in ms (Python's default is 5).",
     )
+    parser.add_argument(
+        "--stream",
+        metavar="REDIS_URL",
+        nargs="?",
+        const="redis://127.0.0.1:6379/0",
+        help="Add a variant with `analysis.mode: stream`: the app's process runs the request "
+        "phase and hands exchanges to a Redis stream, and an `apishield worker` process (on "
+        "wrk's CPU) analyses them.",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.reps = 1, 1, 1
@@ -587,7 +644,19 @@ def main() -> None:
     server_cpu, wrk_cpu = (cpus[1], cpus[0]) if len(cpus) >= 2 else (None, None)
     variants = ["without", "with"]
     options = [] if not args.switch_interval else ["--switch-interval", str(args.switch_interval)]
-    envs = {variant: dict(os.environ) for variant in ("without", "with", "with, compiled")}
+    envs = {
+        variant: dict(os.environ)
+        for variant in ("without", "with", "with, compiled", "with, stream")
+    }
+    stream_settings: dict[str, Any] = {}
+    if args.stream:
+        key = f"apishield-bench:{os.getpid()}-{time.time_ns()}"
+        stream_settings = {
+            "analysis": {"mode": "stream", "stream": f"{key}:exchanges"},
+            "state": {"url": args.stream, "prefix": f"{key}:"},
+        }
+        envs["with, stream"]["APISHIELD_BENCH_CONFIG"] = json.dumps(stream_settings)
+        variants.append("with, stream")
     if args.compiled:
         from ingest import build_compiled
 
@@ -608,8 +677,13 @@ def main() -> None:
             Path(tmp),
             {server_cpu, wrk_cpu} if server_cpu is not None and wrk_cpu is not None else None,
         )
-        for app in apps:
-            rows += bench_app(bench, app, variants, envs, server_cpu, Path(tmp), options)
+        worker = stream_worker(stream_settings, Path(tmp), wrk_cpu) if stream_settings else None
+        try:
+            for app in apps:
+                rows += bench_app(bench, app, variants, envs, server_cpu, Path(tmp), options)
+        finally:
+            if worker is not None:
+                stop_stream_worker(worker, stream_settings)
     summary(rows)
     print(f"machine: {load()}")
     if args.profile_requests > 0:

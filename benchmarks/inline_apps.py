@@ -138,9 +138,13 @@ def dumps(value: object) -> bytes:
 def make_guard() -> Guard:
     """The default configuration: every check and detector on, enforce mode. Compiled
     signature databases are kept on disk, as an app would at start-up, so only the first
-    start compiles them."""
+    start compiles them. APISHIELD_BENCH_CONFIG, a JSON object, adds sections (inline.py's
+    stream variant sets `analysis` and `state` with it)."""
     install_compiled_cache()
-    config = Config.model_validate({"data_dir": tempfile.mkdtemp(prefix="apishield-bench-")})
+    extra = json.loads(os.environ.get("APISHIELD_BENCH_CONFIG", "{}"))
+    config = Config.model_validate(
+        {"data_dir": tempfile.mkdtemp(prefix="apishield-bench-"), **extra}
+    )
     return Guard.from_config(config, Hasher(os.urandom(32)))
 
 
