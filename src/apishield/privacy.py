@@ -31,6 +31,11 @@ class Hasher:
         """16 hex digits: enough to tell object IDs apart, short enough to keep by the million."""
         return self.digest(value)[:16]
 
+    def pseudonym(self, value: str) -> str:
+        """An identity or client address as shown where the config hashes them (`identity.
+        hash_identities`, `hash_ips`): "h:" and its short keyed hash."""
+        return "h:" + self.short(value)
+
     def mask(self, secret: str) -> MaskedSecret:
         """Keep a prefix short enough to be useless to an attacker: a quarter of it, six at most."""
         visible = min(_PREFIX_MAX, len(secret) // 4)

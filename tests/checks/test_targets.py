@@ -135,15 +135,15 @@ def _json_targets(document: object, *, walk: str = "quick") -> tuple[list[Target
     def refuse(*args: object) -> None:
         raise targets._WalkLimitError
 
-    saved = targets._leaves, targets._visit, targets._all_plain
+    saved = targets._walk, targets._all_plain
     if walk == "keys":
         targets._all_plain = lambda keys: False  # type: ignore[assignment]
     elif walk == "bounded":
-        targets._leaves = targets._visit = refuse  # type: ignore[assignment]
+        targets._walk = refuse  # type: ignore[assignment]
     try:
         found = request_targets(exchange.request, 10**7)
     finally:
-        targets._leaves, targets._visit, targets._all_plain = saved
+        targets._walk, targets._all_plain = saved
     return found.items, found.truncated, found.too_deep
 
 

@@ -8,6 +8,7 @@ judged one by one and a JSON document's own quotes and braces never look like an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -287,11 +288,14 @@ def _json(found: Targets, body: bytes) -> bool:
         return False
     start = len(found.values)
     plain: list[str] = []
+    values, places = found.values, found.places
     try:
-        _leaves(found.values, found.places, plain, "", document, 0)
+        # every key gathered and judged in one match at the end; if one is not plain, the
+        # document is walked again with its keys judged object by object
+        _walk(values, places, plain.extend, "", document, 0)
         if not _all_plain(plain):
-            del found.values[start:], found.places[start:], plain[:]
-            _visit(found.values, found.places, plain, "", document, 0)
+            del values[start:], places[start:], plain[:]
+            _walk(values, places, lambda node: _keys(values, places, plain, node), "", document, 0)
         if len(found.values) > MAX_TARGETS:
             raise _WalkLimitError
     except _WalkLimitError:
@@ -305,14 +309,20 @@ def _json(found: Targets, body: bytes) -> bool:
 
 
 class _WalkLimitError(Exception):
-    """A document too large or too deep for `_visit`; `_bounded_walk` takes it from the start."""
+    """A document too large or too deep for `_walk`; `_bounded_walk` takes it from the start."""
 
 
-def _visit(
-    values: list[str], places: list[Place], plain: list[str], name: str, node: object, depth: int
+def _walk(
+    values: list[str],
+    places: list[Place],
+    on_keys: Callable[[dict[str, object]], None],
+    name: str,
+    node: object,
+    depth: int,
 ) -> None:
-    """String leaves and odd keys, in the order `_bounded_walk` finds them (children last to
-    first, depth first), without its stack of tuples: the walk of every ordinary document."""
+    """String leaves in the order `_bounded_walk` finds them (children last to first, depth
+    first), without its stack of tuples: the walk of every ordinary document. `on_keys` is
+    handed each object, whose keys it judges or gathers."""
     if type(node) is str:
         values.append(node)
         places.append(("body", name, False, False))
@@ -320,15 +330,14 @@ def _visit(
     if depth + 1 >= MAX_DEPTH or len(values) > MAX_TARGETS:
         raise _WalkLimitError
     if type(node) is dict:
-        if node:
-            _keys(values, places, plain, node)
+        on_keys(node)
         for key, child in reversed(node.items()):
             kind = type(child)
             if kind is str:
                 values.append(child)
                 places.append(("body", key, False, False))
             elif kind is dict or kind is list:
-                _visit(values, places, plain, key, child, depth + 1)
+                _walk(values, places, on_keys, key, child, depth + 1)
     elif type(node) is list:
         for child in reversed(node):
             kind = type(child)
@@ -336,37 +345,7 @@ def _visit(
                 values.append(child)
                 places.append(("body", name, False, False))
             elif kind is dict or kind is list:
-                _visit(values, places, plain, name, child, depth + 1)
-
-
-def _leaves(
-    values: list[str], places: list[Place], keys: list[str], name: str, node: object, depth: int
-) -> None:
-    """`_visit` that takes every key for plain and gathers them all, so they are judged in one
-    match at the end; when one is not, `_visit` walks the document again, key by key."""
-    if type(node) is str:
-        values.append(node)
-        places.append(("body", name, False, False))
-        return
-    if depth + 1 >= MAX_DEPTH or len(values) > MAX_TARGETS:
-        raise _WalkLimitError
-    if type(node) is dict:
-        keys.extend(node)
-        for key, child in reversed(node.items()):
-            kind = type(child)
-            if kind is str:
-                values.append(child)
-                places.append(("body", key, False, False))
-            elif kind is dict or kind is list:
-                _leaves(values, places, keys, key, child, depth + 1)
-    elif type(node) is list:
-        for child in reversed(node):
-            kind = type(child)
-            if kind is str:
-                values.append(child)
-                places.append(("body", name, False, False))
-            elif kind is dict or kind is list:
-                _leaves(values, places, keys, name, child, depth + 1)
+                _walk(values, places, on_keys, name, child, depth + 1)
 
 
 def _all_plain(keys: list[str]) -> bool:

@@ -313,15 +313,13 @@ class Guard:
     ) -> Guard:
         """A guard around a built engine, with the policy, state and analysis (here, on a
         stream for workers, or on an `apishield serve`) `config` describes."""
-        hasher = engine.hasher
+        hashed = config.identity.hash_identities
         policy = Policy(
             config.enforce,
             buckets or backends.buckets,
             blocks or backends.blocks,
             schema=engine.schema,
-            pseudonym=(lambda v: "h:" + hasher.short(v))
-            if config.identity.hash_identities
-            else None,
+            pseudonym=engine.hasher.pseudonym if hashed else None,
         )
         offload = _offload(config)
         return cls(

@@ -167,7 +167,7 @@ class ActorResolver:
         """Identities and addresses as keyed hashes; they recur, so each is hashed once."""
         cached: str | None = self._pseudonyms.get(value)
         if cached is None:
-            cached = self._pseudonyms.put(value, "h:" + self._hasher.short(value))
+            cached = self._pseudonyms.put(value, self._hasher.pseudonym(value))
         return cached
 
     # -- client IP -------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def _hashed(value: str, hashing: bool, kind: str, hasher: Hasher | None) -> str 
             f"the config hashes {kind}s (identity.hash_{kind}s), so blocking a plain {kind} "
             "needs the install secret: pass a Hasher, or give the hashed value ('h:…')"
         )
-    return "h:" + hasher.short(_ip(value) if kind == "ip" else value)
+    return hasher.pseudonym(_ip(value) if kind == "ip" else value)
 
 
 def _ip(value: str) -> str:
