@@ -35,8 +35,8 @@ ASGI app, split by phase, stage and check, and cProfile's top entries for both p
 
 `--stream` adds a variant with `analysis.mode: stream`: the app's process keeps the request
 phase and enforcement and hands each exchange to a Redis stream, where an `apishield worker`
-(pinned to wrk's CPU) runs the response phase: every check and detector still runs, outside
-the process in front of the API.
+(pinned to wrk's CPU, at idle priority) runs the response phase: every check and detector
+still runs, outside the process in front of the API.
 
 On a shared machine, server CPU per request is the steadiest figure; requests/s and latency
 move with whatever else runs. Each run says how busy the server was ("busy": its CPU time over
@@ -432,8 +432,9 @@ def handled(stats: dict[str, Any]) -> int:
 
 
 def stream_worker(settings: dict[str, Any], tmp: Path, cpu: int | None) -> subprocess.Popen[bytes]:
-    """An `apishield worker` draining the stream variant's exchanges, pinned to `cpu` (wrk's),
-    so the app's CPU measures what the app's process pays. Exits when the Redis is absent."""
+    """An `apishield worker` draining the stream variant's exchanges, pinned to `cpu` (wrk's)
+    at idle priority, so the app's CPU measures what the app's process pays and wrk is never
+    held up by the worker. Exits when the Redis is absent."""
     from redis import Redis
     from redis.exceptions import RedisError
 
@@ -446,6 +447,10 @@ def stream_worker(settings: dict[str, Any], tmp: Path, cpu: int | None) -> subpr
     command = [sys.executable, "-m", "apishield.cli", "worker", "-c", str(config)]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
+    if shutil.which("chrt"):
+        # Idle priority: on the load generator's CPU the worker runs only while wrk waits, so
+        # it never delays wrk's reading of an answer (the latency wrk reports).
+        command = ["chrt", "--idle", "0", *command]
     with (tmp / "worker.log").open("wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
@@ -629,7 +634,7 @@ def main() -> None:
         const="redis://127.0.0.1:6379/0",
         help="Add a variant with `analysis.mode: stream`: the app's process runs the request "
         "phase and hands exchanges to a Redis stream, and an `apishield worker` process (on "
-        "wrk's CPU) analyses them.",
+        "wrk's CPU, at idle priority) analyses them.",
     )
     args = parser.parse_args()
     if args.quick:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -268,3 +269,16 @@ def test_a_bot_campaign_blocks_each_member_ip_only_when_configured(
     assert sorted(block.value for block in blocks) == ips
     assert {(block.kind, block.action) for block in blocks} == {("ip", "tarpit")}
     assert all("bot: enum.regular-clients" in block.reason for block in blocks)
+
+
+def test_a_guard_hides_what_lives_at_start_up_from_the_cycle_collector(
+    make_guard: MakeGuard,
+) -> None:
+    gc.unfreeze()
+    try:
+        make_guard(analysis={"freeze_gc": False})
+        assert gc.get_freeze_count() == 0
+        make_guard()  # the default
+        assert gc.get_freeze_count() > 10_000  # the guard's signatures and models among them
+    finally:
+        gc.unfreeze()

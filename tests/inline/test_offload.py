@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -162,3 +163,39 @@ def test_the_stream_is_probed_and_used_again_when_it_returns(
     finally:
         away.close()
         offload.close()
+
+
+def test_the_thread_lingers_so_a_burst_goes_in_one_round_trip(stream_key: str) -> None:
+    guard, _ = _guard(_config(stream_key, batch=256, linger_ms=1_000))
+    try:
+        for exchange in _requests(10):
+            guard.submit(exchange)
+            time.sleep(0.01)  # the thread is free to send each one alone, were it not waiting
+        deadline = time.monotonic() + 10
+        while guard.stats()["offload"]["sent"] < 10:  # type: ignore[index]
+            assert time.monotonic() < deadline, "the lingering batch was never sent"
+            time.sleep(0.02)
+        stats = guard.stats()
+    finally:
+        guard.close()
+    offload = stats["offload"]
+    assert isinstance(offload, dict)
+    assert offload["batches"] == 1
+
+
+def test_flush_does_not_wait_out_the_linger(stream_key: str) -> None:
+    guard, _ = _guard(_config(stream_key, batch=256, linger_ms=5_000))
+    try:
+        for exchange in _requests(3):
+            guard.submit(exchange)
+        started = time.monotonic()
+        guard.flush()
+        waited = time.monotonic() - started
+        stats = guard.stats()
+    finally:
+        guard.close()
+    assert waited < 4.0  # well short of the 5 s linger
+    offload = stats["offload"]
+    assert isinstance(offload, dict)
+    assert offload["sent"] == 3
+    assert offload["batches"] == 1

@@ -237,6 +237,18 @@ class AnalysisConfig(Section):
     0 never trims."""
     batch: int = Field(default=256, ge=1, le=10_000)
     """Exchanges per round trip: per pipelined XADD from a guard, per read of a worker."""
+    linger_ms: float = Field(default=50.0, ge=0, le=5_000)
+    """How long a guard's background thread waits for more finished exchanges before it
+    analyses, sends or posts what it holds, unless a batch is full already: one wake-up and one
+    round trip per batch rather than per request. Detections and the dashboard lag by as much;
+    0 handles each exchange as soon as it is queued."""
+    freeze_gc: bool = True
+    """Once a guard has started (its signatures and models loaded, beside the app's own
+    modules), collect garbage and then hide every object still alive from the cycle collector
+    (`gc.freeze`). Its full passes otherwise walk all of them again and again, pausing every
+    request of the process for tens of milliseconds each time; afterwards they walk only what
+    was made since. Objects still die as usual when nothing refers to them; only a reference
+    cycle among objects made before the guard started is never collected."""
     on_unavailable: Literal["local", "drop"] = "local"
     """While the stream's Redis is away: analyse in the guard's process as "local" mode does
     ("local", slower but nothing is missed), or drop and count ("drop"). Either way it is

@@ -4,7 +4,10 @@ The request phase (actor, route, request checks, policy) runs on the request's o
 event loop, before the app, because it may refuse. The response phase (data classes, inventory,
 detectors, automatic blocks) must never delay an answer: the finished exchange goes onto a
 bounded queue that one background thread drains in batches. When the queue is full the
-exchange is dropped and counted; a request never waits for analysis.
+exchange is dropped and counted; a request never waits for analysis. The thread lingers
+(`analysis.linger_ms`) after the first exchange of a batch for more to arrive, so it wakes, and
+takes the interpreter from the requests, once per batch rather than once per request; `flush`
+and `close` cut the wait short.
 
 Thread model: one lock, taken around each phase of each exchange. The request phase is not
 read-only (the route learner learns templates, the actor resolver fills its caches, checks read
@@ -57,6 +60,7 @@ analysed here or dropped and counted, as in stream mode.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import queue
@@ -87,6 +91,10 @@ log = logging.getLogger("apishield.inline")
 
 QUEUE_SIZE = 10_000
 BATCH_SIZE = 64
+LINGER = 0.05
+"""Seconds the background thread waits for a batch to fill (`analysis.linger_ms`)."""
+ANALYSE_PAUSE_EVERY = 4
+"""Exchanges analysed between two pauses of the thread, each a chance for requests to run."""
 
 _STOP = object()
 
@@ -162,6 +170,8 @@ class Guard:
         max_body_bytes: int = 1_048_576,
         queue_size: int = QUEUE_SIZE,
         batch_size: int = BATCH_SIZE,
+        linger: float = LINGER,
+        freeze_gc: bool = False,
         on_processed: Callable[[Exchange], None] | None = None,
         warm: bool = True,
         backends: Backends | None = None,
@@ -174,7 +184,10 @@ class Guard:
         `backends` are the state the engine and policy use, reported in `stats()` and closed
         with the guard. With `offload`, the thread sends exchanges to a stream or a server
         instead of analysing them (`on_processed` then hears only of those analysed here);
-        `mirror` copies a server's blocks into the policy's and is closed with the guard."""
+        `mirror` copies a server's blocks into the policy's and is closed with the guard.
+        `linger`: seconds the thread waits for a batch to fill once it holds one exchange;
+        `freeze_gc`: after the warm-up, hide what is alive from the cycle collector
+        (`analysis.freeze_gc`)."""
         self.engine = engine
         self.policy = policy
         self.backends = backends
@@ -185,6 +198,11 @@ class Guard:
         self.offload = offload
         self.mirror = mirror
         self.batch_size = offload.batch if offload is not None else batch_size
+        self.linger = linger
+        self._hurry = threading.Event()
+        """Set while someone waits for the queue to empty (`flush`, `close`): no lingering."""
+        self._hurried = 0
+        self._hurry_lock = threading.Lock()
         self.on_processed = on_processed
         self.clock = clock
         """When a request arrives and its answer ends: the wall clock, or a simulated one
@@ -214,6 +232,9 @@ class Guard:
         install_compiled_cache()  # the signature databases load in milliseconds once compiled
         if warm:
             self.warm_up()
+        if freeze_gc:
+            gc.collect()  # what is garbage now is collected, not frozen
+            gc.freeze()
         self._worker = threading.Thread(target=self._drain, name="apishield-guard", daemon=True)
         self._worker.start()
 
@@ -331,6 +352,8 @@ class Guard:
             max_body_bytes=config.ingest.max_body_bytes,
             queue_size=queue_size,
             batch_size=batch_size,
+            linger=config.analysis.linger_ms / 1000,
+            freeze_gc=config.analysis.freeze_gc,
             on_processed=on_processed,
             warm=warm,
             backends=backends,
@@ -412,12 +435,14 @@ class Guard:
 
     def flush(self) -> None:
         """Wait until everything queued so far is analysed (tests, shutdown)."""
-        self._queue.join()
+        with self._hurrying():
+            self._queue.join()
 
     def close(self, timeout: float = 5.0) -> None:
         """Analyse what is queued, then stop the worker and let go of shared state."""
-        self._queue.put(_STOP, timeout=timeout)
-        self._worker.join(timeout)
+        with self._hurrying():
+            self._queue.put(_STOP, timeout=timeout)
+            self._worker.join(timeout)
         if self.offload is not None:
             self.offload.close()
         if self.mirror is not None:
@@ -425,9 +450,25 @@ class Guard:
         if self.backends is not None:
             self.backends.close()
 
+    @contextmanager
+    def _hurrying(self) -> Iterator[None]:
+        """The worker does not linger while the block runs."""
+        with self._hurry_lock:
+            self._hurried += 1
+            self._hurry.set()
+        try:
+            yield
+        finally:
+            with self._hurry_lock:
+                self._hurried -= 1
+                if not self._hurried:
+                    self._hurry.clear()
+
     def _drain(self) -> None:
         while True:
             batch = [self._queue.get()]
+            if self.linger > 0 and self._queue.qsize() < self.batch_size - 1:
+                self._hurry.wait(self.linger)
             while len(batch) < self.batch_size:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -437,8 +478,10 @@ class Guard:
             if self.offload is not None:
                 self._send(self.offload, exchanges)
             else:
-                for exchange in exchanges:
+                for index, exchange in enumerate(exchanges, 1):
                     self._analyse(exchange)
+                    if index % ANALYSE_PAUSE_EVERY == 0:
+                        time.sleep(0)  # requests waiting for the interpreter go first
             for _ in batch:
                 self._queue.task_done()
             if any(item is _STOP for item in batch):

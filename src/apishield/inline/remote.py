@@ -44,7 +44,7 @@ from apishield import __version__
 from apishield.config import Config, ConfigError
 from apishield.exchange import Exchange
 from apishield.ingest.jsonl import exchange_to_jsonl
-from apishield.inline.offload import capped
+from apishield.inline.offload import capped, encoded
 from apishield.retry_after import retry_after
 from apishield.store.keys import TOKEN_FILE, read_token
 
@@ -255,7 +255,7 @@ class RemoteOffload:
             if len(self._pending) >= self.backlog:
                 unsent.extend(chunk)
             else:
-                self._pending.append(_Batch(chunk, [self.encode(e) for e in chunk]))
+                self._pending.append(_Batch(chunk, encoded(self.encode, chunk)))
         return unsent
 
     def _flush(self) -> list[Exchange]:
