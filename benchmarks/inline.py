@@ -21,10 +21,10 @@ printed beside them:
   latency is mostly queueing: connections / rate).
 
 The traffic is benign on purpose, so that every request takes the pass-through path: 200 API
-keys each read their own 4 customers (wrk sends User-Agent, Accept and X-Api-Key). Refusals are
-counted (non-2xx), as are the guard's non-allow decisions ("flagged"), the exchanges still
-queued for analysis when the load stopped ("backlog"), how long the worker took to catch up
-("drain") and the exchanges the full queue dropped.
+keys each read their own 4 customers (wrk sends Host, User-Agent, Accept and X-Api-Key).
+Refusals are counted (non-2xx), as are the guard's non-allow decisions ("flagged"), the
+exchanges still queued for analysis when the load stopped ("backlog"), how long the worker took
+to catch up ("drain") and the exchanges the full queue dropped.
 
 Then, in this process, with no server: the CPU per request of the middleware around a trivial
 ASGI app, split by phase, stage and check, and cProfile's top entries for both phases.
@@ -80,7 +80,8 @@ TITLES = {"fastapi": "FastAPI under uvicorn", "flask": "Flask under waitress"}
 LUA = """
 local keys, per_key, base = %(keys)d, %(per_key)d, %(base)d
 local route, mean_delay = "%(route)s", %(mean_delay)f
-local headers = {["User-Agent"] = "%(user_agent)s", ["Accept"] = "application/json"}
+local headers = {["Host"] = "api.example.com", ["User-Agent"] = "%(user_agent)s",
+                 ["Accept"] = "application/json"}
 function init(args) math.randomseed(%(seed)d) end
 function request()
   local k = math.random(keys)
@@ -593,8 +594,8 @@ def header(args: argparse.Namespace, server_cpu: int | None, wrk_cpu: int | None
         + (" and compiled" if args.compiled else "")
     )
     print(
-        f"traffic: {KEYS} API keys x {PER_KEY} own customers each, GET with User-Agent, Accept, "
-        "X-Api-Key; the customer record is 2,048 bytes of JSON"
+        f"traffic: {KEYS} API keys x {PER_KEY} own customers each, GET with Host (a name), "
+        "User-Agent, Accept, X-Api-Key; the customer record is 2,048 bytes of JSON"
     )
 
 

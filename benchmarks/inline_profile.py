@@ -32,7 +32,7 @@ def asgi_scope(path: str, key: str, n: int) -> dict[str, Any]:
         "raw_path": path.encode(),
         "query_string": b"",
         "headers": [
-            (b"host", b"127.0.0.1:8000"),
+            (b"host", b"api.example.com"),
             (b"user-agent", USER_AGENT.encode()),
             (b"accept", b"application/json"),
             (b"x-api-key", key.encode()),
@@ -96,7 +96,7 @@ def exchanges(count: int, seed: int) -> list[Any]:
     made = []
     for path, key in traffic(count, "customer", seed):
         headers = {
-            "host": "127.0.0.1:8000",
+            "host": "api.example.com",
             "user-agent": USER_AGENT,
             "accept": "application/json",
             "x-api-key": key,

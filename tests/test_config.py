@@ -65,3 +65,13 @@ def test_a_bad_url_is_reported_without_its_password() -> None:
     message = str(raised.value)
     assert "s3cret" not in message
     assert "http://ops:***@cache.internal:6379/0" in message
+
+
+def test_a_bad_media_type_pattern_names_the_shapes_that_work() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config("checks:\n  request_media_types: [application/json, 'text plain']\n")
+    message = str(error.value)
+    assert "checks.request_media_types" in message
+    assert "'text plain'" in message and "'application/*+json'" in message
+    config = parse_config("checks:\n  request_media_types: ['*/*', 'image/*']\n")
+    assert config.checks.request_media_types == ["*/*", "image/*"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apishield.checks import CheckContext, CheckStage, Phase, select_checks
+from apishield.checks.media_types import MediaTypes
 from apishield.checks.registry import Check
 from apishield.checks.tally import FindingsTally
 from apishield.config import Config, DetectConfig
@@ -84,6 +85,8 @@ class Engine:
         context = context or CheckContext()
         context.facts = InventoryFacts(self.inventory, spec)
         context.max_body_bytes = config.ingest.max_body_bytes
+        context.media_types = MediaTypes(config.checks.request_media_types)
+        context.numeric_host = config.checks.numeric_host
         checks = _checks(config)
         self.schema: SchemaValidation | None = None
         if spec is not None:

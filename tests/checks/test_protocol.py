@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from apishield.checks.http_syntax import charset_allowed, parse_media, sample
+from apishield.checks.media_types import MediaTypes
 from apishield.checks.protocol import check_protocol
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Exchange, Finding, Severity
@@ -39,12 +42,16 @@ def request(
     return exchange
 
 
-def found(exchange: Exchange) -> dict[str, Finding]:
-    return {f.rule_id: f for f in check_protocol(exchange, CheckContext())}
+def exchange_findings(exchange: Exchange, **context: Any) -> list[Finding]:
+    return check_protocol(exchange, CheckContext(**context))
 
 
-def severity(exchange: Exchange, rule: str) -> Severity:
-    findings = found(exchange)
+def found(exchange: Exchange, **context: Any) -> dict[str, Finding]:
+    return {f.rule_id: f for f in exchange_findings(exchange, **context)}
+
+
+def severity(exchange: Exchange, rule: str, **context: Any) -> Severity:
+    findings = found(exchange, **context)
     assert rule in findings, f"{rule} not in {sorted(findings)}"
     return findings[rule].severity
 
@@ -114,8 +121,6 @@ ORDINARY = {
         body=b'{"html": "\\u003cb\\u003ebold\\u003c/b\\u003e"}',
         headers={"content-type": "application/json"},
     ),
-    "IPv4 host": request(headers={"host": "10.0.0.5:8080"}),
-    "IPv6 host": request(headers={"host": "[::1]:8443"}),
     "cookies": request(headers={"cookie": "sid=abc123; theme=dark"}),
     "gzip upload": request(
         "POST",
@@ -215,6 +220,56 @@ def test_bodies_on_get_and_head_with_odd_framing() -> None:
     del unframed.request.headers["content-length"]
     assert "proto.get-body" in found(unframed)
     assert "proto.get-body" not in found(request(body=b'{"query": {"match_all": {}}}'))
+
+
+def test_a_get_body_that_is_not_json_is_reported_low() -> None:
+    form = request(body=b"a=1&b=2", headers=FORM)
+    assert severity(form, "proto.get-body") == Severity.LOW
+    logged = request(body=None, headers={"content-length": "7"})  # an access log: no body kept
+    assert severity(logged, "proto.get-body") == Severity.LOW
+    declared = request(body=b'{"q": 1}', headers={"content-type": "application/vnd.api+json"})
+    assert "proto.get-body" not in found(declared)
+    assert "proto.get-body" not in found(request(body=b"", headers={"content-length": "0"}))
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5:8080", "203.0.113.9", "2130706433", "[::1]:8443"])
+def test_a_host_that_is_an_address_is_reported_low_unless_turned_off(host: str) -> None:
+    exchange = request(headers={"host": host})
+    assert severity(exchange, "proto.numeric-host") == Severity.LOW
+    assert found(exchange, numeric_host=False) == {}
+    assert "proto.numeric-host" not in found(request(headers={"host": "api.example.com:8443"}))
+
+
+@pytest.mark.parametrize(
+    ("media", "reported"),
+    [
+        ("application/json", False),
+        ("application/merge-patch+json", False),
+        ("application/soap+xml; charset=utf-8", False),
+        ("multipart/form-data; boundary=x", False),
+        ("image/png", False),
+        ("text/plain", True),
+        ("text/html; charset=utf-8", True),
+        ("application/x-java-serialized-object", True),
+    ],
+)
+def test_a_body_of_a_media_type_outside_the_accepted_list_is_reported_low(
+    media: str, reported: bool
+) -> None:
+    exchange = request("POST", body=b"x", headers={"content-type": media, "content-length": "1"})
+    titles = {f.title for f in exchange_findings(exchange) if f.rule_id == "proto.content-type"}
+    assert ("request body of a media type the API does not take" in titles) is reported
+
+
+def test_the_accepted_media_types_come_from_the_configuration() -> None:
+    headers = {"content-type": "text/plain", "content-length": "1"}
+    accepting = MediaTypes(["application/json", "text/*"])
+    assert "proto.content-type" not in found(
+        request("POST", body=b"x", headers=headers), media_types=accepting
+    )
+    refusing = MediaTypes(["application/json"])
+    exchange = request("POST", body=b"x", headers={**headers, "content-type": "image/png"})
+    assert severity(exchange, "proto.content-type", media_types=refusing) == Severity.LOW
 
 
 # --- headers -----------------------------------------------------------------------------------
@@ -531,3 +586,14 @@ def test_sample_shows_breaks_and_masks_numbers() -> None:
 )
 def test_hostile_input_never_crashes(exchange: Exchange) -> None:
     assert isinstance(check_protocol(exchange, CheckContext()), list)
+
+
+def test_media_type_patterns_match_exactly_by_type_or_by_suffix() -> None:
+    accepted = MediaTypes(["application/json", "image/*", "application/*+xml"])
+    assert accepted.allows("application/json")
+    assert accepted.allows("image/webp")
+    assert accepted.allows("application/atom+xml")
+    assert not accepted.allows("application/xml")  # the suffix pattern needs a suffix
+    assert not accepted.allows("text/atom+xml")  # and its own top-level type
+    assert not accepted.allows("application/jsonx")
+    assert MediaTypes(["*/*"]).allows("text/plain")

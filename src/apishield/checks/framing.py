@@ -9,7 +9,7 @@ like a full capture: it carries at least one header that logs do not keep (`_WIR
 
 from __future__ import annotations
 
-from apishield.checks.http_syntax import proto_finding, sample
+from apishield.checks.http_syntax import parse_media, proto_finding, sample
 from apishield.checks.registry import CheckContext
 from apishield.exchange import Finding, Headers, Request, Severity
 
@@ -96,8 +96,31 @@ def _get_body(request: Request, te: str | None, cl: str | None, out: list[Findin
     elif cl is None and request.body and full_capture(request.headers):
         title = "GET request with a body but no Content-Length"
     else:
+        if has_content(request) and not _json(request):
+            # JSON on GET is a known API idiom (search queries); a form or anything else is
+            # not, and hides parameters from whatever reads only the query string.
+            title = "GET request with a body that is not JSON"
+            out.append(proto_finding("get-body", title, LOW, method=request.method))
         return
     out.append(proto_finding("get-body", title, MEDIUM, method=request.method))
+
+
+def has_content(request: Request) -> bool:
+    """The request carries a body: captured, or declared by Content-Length where bodies are
+    not recorded (access logs)."""
+    if request.body is not None:
+        return bool(request.body)
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > 0
+
+
+def _json(request: Request) -> bool:
+    """Declared JSON, or, without a Content-Type, a captured body that opens like JSON."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return request.body is not None and request.body.lstrip()[:1] in (b"{", b"[")
+    media = parse_media(content_type)[0]
+    return media == "application/json" or media.endswith("+json")
 
 
 def _missing_length(request: Request) -> bool:

@@ -13,7 +13,7 @@ import re
 from urllib.parse import unquote_plus
 
 from apishield.checks.form_values import ldap_breakout
-from apishield.checks.framing import full_capture
+from apishield.checks.framing import full_capture, has_content
 from apishield.checks.http_syntax import (
     CONTROL,
     HEADER_LINE,
@@ -26,6 +26,7 @@ from apishield.checks.http_syntax import (
     proto_finding,
     sample,
 )
+from apishield.checks.media_types import MediaTypes
 from apishield.checks.methods import OVERRIDE_HEADERS, method_override
 from apishield.exchange import Finding, Headers, Request, Severity
 
@@ -55,6 +56,9 @@ _HOP_ABUSE = frozenset(
 _NAMES = re.compile(r"[a-z0-9_-]*")
 """All header names joined: lower-case letters, digits, dashes and underscores need no look."""
 _MEDIA = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*")
+_NUMERIC_HOST = re.compile(r"(?:[0-9.]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+"""An IPv4 address in any of its spellings (dotted, or one decimal number) or a bracketed IPv6
+address, with or without a port."""
 HOST_SHAPE = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9._-]*)|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
@@ -64,7 +68,8 @@ _good_hosts: set[str] = set()
 set lookup. Emptied when full."""
 
 
-def check_host(request: Request, out: list[Finding]) -> None:
+def check_host(request: Request, out: list[Finding], *, numeric: bool = True) -> None:
+    """Missing, repeated or malformed Host headers; with `numeric`, one that is an address."""
     value = request.headers.get("host")
     if value is None:
         if request.http_version == "HTTP/1.1" and full_capture(request.headers):
@@ -79,6 +84,11 @@ def check_host(request: Request, out: list[Finding]) -> None:
         out.append(proto_finding("host", "more than one Host header", HIGH, host=sample(host)))
     elif not _plain_host(host) and not HOST_SHAPE.fullmatch(host):
         out.append(proto_finding("host", "malformed Host header", MEDIUM, host=sample(host)))
+    elif _NUMERIC_HOST.fullmatch(host):
+        # Never remembered as good: whether it is reported depends on the caller's `numeric`.
+        if numeric:
+            title = "Host header is an IP address, not a name"
+            out.append(proto_finding("numeric-host", title, LOW, host=sample(host)))
     else:
         if len(_good_hosts) >= _GOOD_HOSTS_MAX:
             _good_hosts.clear()
@@ -219,13 +229,18 @@ def body_media(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     return media, tuple(params)
 
 
-def check_content_type(request: Request, out: list[Finding]) -> None:
+def check_content_type(request: Request, accepted: MediaTypes, out: list[Finding]) -> None:
     value = request.headers.get("content-type")
     if value is None:
         if request.body and full_capture(request.headers):
             out.append(proto_finding("content-type", "body without Content-Type", LOW))
         return
     out.extend(_content_type_findings(value))
+    if has_content(request):
+        media = body_media(value)[0]
+        if media and not accepted.allows(media):
+            title = "request body of a media type the API does not take"
+            out.append(proto_finding("content-type", title, LOW, content_type=sample(media)))
 
 
 @functools.lru_cache(maxsize=512)

@@ -68,9 +68,9 @@ def check_protocol(exchange: Exchange, context: CheckContext) -> list[Finding]:
     _target(request, out)
     _version(request, out)
     check_framing(request, context, out)
-    check_host(request, out)
+    check_host(request, out, numeric=context.numeric_host)
     check_headers(request.headers, out)
-    check_content_type(request, out)
+    check_content_type(request, context.media_types, out)
     check_range(request.headers, out)
     if request.query:
         check_text(request.query, "query", SPLIT_STRICT, out)

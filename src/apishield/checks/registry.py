@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from apishield.checks.media_types import DEFAULT as DEFAULT_MEDIA_TYPES
+from apishield.checks.media_types import MediaTypes
 from apishield.exchange import Exchange, Finding
 
 
@@ -76,6 +78,10 @@ class CheckContext:
     """A token valid for longer than this (exp - iat, in seconds) is long-lived."""
     max_body_bytes: int = 1_048_576
     """Bodies beyond this are scanned only up to it, with a finding saying so."""
+    media_types: MediaTypes = DEFAULT_MEDIA_TYPES
+    """The media types request bodies may have (`checks.request_media_types`)."""
+    numeric_host: bool = True
+    """Whether a Host that is an IP address is reported (`checks.numeric_host`)."""
     scheme_recorded: bool = True
     """False when the traffic source does not record the scheme (nginx combined logs), so a
     request's default "http" means "unknown" and the plain-HTTP check trusts only

@@ -36,6 +36,7 @@ from apishield.config.enforcement import (
     RateLimitConfig,
     RateLimitsConfig,
 )
+from apishield.config.media_types import DEFAULT_MEDIA_TYPES, MEDIA_PATTERN
 from apishield.config.section import ConfigError, Section
 
 __all__ = [
@@ -139,6 +140,26 @@ class ChecksConfig(Section):
     """Extra candidate HMAC secrets, one per line, for the weak-JWT-secret check."""
     jwt_max_lifetime_hours: float = Field(default=24.0, gt=0)
     """Tokens valid longer than this (exp - iat) are reported as long-lived."""
+    request_media_types: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDIA_TYPES))
+    """Media types request bodies may have: exact ("application/json"), a whole type
+    ("image/*") or a suffix ("application/*+json"). A body of another type gets a low finding
+    (text/plain is what a browser posts cross-site without a CORS preflight); ["*/*"] accepts
+    all. The default takes JSON, forms, XML, binary and RPC encodings and file uploads."""
+    numeric_host: bool = True
+    """Report a Host header that is an IP address rather than a name as low severity: scanners
+    sweep addresses, and a direct hit skips the name the API is published under. Turn it off
+    for an API its clients call by address."""
+
+    @field_validator("request_media_types")
+    @classmethod
+    def _media_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not MEDIA_PATTERN.fullmatch(pattern.lower()):
+                raise ValueError(
+                    f"{pattern!r} is not a media type pattern; write e.g. 'application/json', "
+                    "'image/*', 'application/*+json' or '*/*'"
+                )
+        return patterns
 
 
 class DetectConfig(Section):
