@@ -8,9 +8,14 @@ month's clock, never the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+Tally = tuple[str, str | None, float, float]
+"""One `count` or `distinct` call for `State.tally`: (key, member, window, amount). Without a
+member it counts `amount`; with one it adds the member and `amount` is the distinct cap."""
 
 
 class StateUnavailable(Exception):  # noqa: N818 - named for the condition callers branch on
@@ -45,4 +50,9 @@ class State(Protocol):
 
     def save(self, key: str, value: object, now: float, ttl: float) -> None:
         """Keep a record until `now + ttl` in event time; saving again extends it."""
+        ...
+
+    def tally(self, calls: Sequence[Tally], now: float) -> list[float]:
+        """Each call's `count` or `distinct` at `now`, made in order, as one round trip where
+        the state is shared: what each would have returned called alone, one after another."""
         ...

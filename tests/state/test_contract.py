@@ -23,7 +23,7 @@ from apishield.detect.rules import builtin_rules
 from apishield.detect.testing import ENDPOINT, fixture_observations, make_observation
 from apishield.state.memory import MemoryState
 from apishield.state.redis import RedisState
-from apishield.stateful import State
+from apishield.stateful import State, Tally
 
 T = 1_767_225_600.0
 DAY = 86_400.0
@@ -126,6 +126,28 @@ def test_a_cool_down_fires_once_per_window(state: State) -> None:
     assert not fired_before(state, "fired:x", 1000.0, 600.0)
     assert fired_before(state, "fired:x", 1300.0, 600.0)
     assert not fired_before(state, "fired:x", 1601.0, 600.0)
+
+
+def test_a_tally_answers_as_its_calls_would_one_by_one(state: State) -> None:
+    reference = MemoryState()
+    keys = ("a", "b", "c")
+    for step in range(40):
+        now = T + step * 37.0  # crosses bucket edges of both windows
+        calls: list[Tally] = [
+            (keys[step % 3], None, 300.0, 1.0 + step % 2),
+            (keys[(step + 1) % 3] + ":d", f"m{step % 7}", 600.0, 5.0),
+            (keys[step % 3], None, 300.0, 0.0),  # reads what the first call added
+        ]
+        expected = [
+            reference.count(key, now, window, amount)
+            if member is None
+            else float(reference.distinct(key, member, now, window, int(amount)))
+            for key, member, window, amount in calls
+        ]
+        assert state.tally(calls, now) == pytest.approx(expected)
+    assert state.tally([("a", None, 300.0, 0.0)], T + 40 * 37.0) == pytest.approx(
+        [reference.count("a", T + 40 * 37.0, 300.0, 0.0)]
+    )
 
 
 @pytest.mark.parametrize("filled", [True, False], ids=["filled", "empty"])

@@ -130,6 +130,18 @@ def test_a_dead_backend_is_tried_again_at_most_once_per_probe_interval(
     assert failover.degraded
 
 
+def test_a_tally_fails_over_as_one_call(failover: Failover, switch: Switch) -> None:
+    shared, local = MemoryState(), MemoryState()
+    state = FailoverState(Flaky(shared, switch), local, failover)
+    calls = [("k", None, 60.0, 1.0), ("d", "m", 60.0, 10.0)]
+    assert state.tally(calls, T0) == [1.0, 1.0]
+    switch.up = False
+    assert state.tally(calls, T0 + 1) == [1.0, 1.0]  # all of it answered locally
+    assert failover.degraded
+    assert shared.count("k", T0 + 1, 60.0, 0.0) == 1.0
+    assert local.count("k", T0 + 1, 60.0, 0.0) == 1.0
+
+
 def test_the_first_probe_that_succeeds_ends_the_outage(
     failover: Failover, switch: Switch, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

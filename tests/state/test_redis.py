@@ -17,7 +17,7 @@ from redis.commands.core import Script
 
 from apishield.detect.profile import Profile
 from apishield.state.redis import RedisState
-from apishield.stateful import StateUnavailable
+from apishield.stateful import StateUnavailable, Tally
 
 T = 1_767_225_600.0
 
@@ -204,3 +204,11 @@ def test_a_kind_that_cannot_be_stored_is_refused_before_any_io(dead_url: str) ->
 def test_a_negative_grace_is_refused(raw: Redis) -> None:
     with pytest.raises(ValueError, match="grace is -1"):
         RedisState(raw, "apishield-test:", grace=-1)
+
+
+def test_a_tally_after_redis_forgot_its_scripts_runs_each_call_once(state: RedisState) -> None:
+    calls: list[Tally] = [("k", None, 60.0, 1.0), ("d", "m1", 60.0, 10.0)]
+    assert state.tally(calls, 1000.0) == [1.0, 1.0]
+    state.client.script_flush()  # as a restarted Redis would have
+    assert state.tally(calls, 1001.0) == [2.0, 1.0]  # the refused pipeline ran once, not twice
+    assert state.count("k", 1002.0, 60.0, 0.0) == 2.0

@@ -27,7 +27,7 @@ from pydantic import (
 from apishield.detect.observation import Observation
 from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
 from apishield.exchange import Finding, Severity
-from apishield.stateful import State
+from apishield.stateful import State, Tally
 
 Field_ = Literal["ip", "network", "actor", "target", "object", "endpoint", "client"]
 _DURATION = re.compile(r"\A(\d+(?:\.\d+)?)\s*(s|m|h|d)\Z")
@@ -177,14 +177,33 @@ class RuleDetector:
         self._plans: dict[tuple[object, ...], list[tuple[_Prepared, bool, bool]]] = {}
 
     def observe(self, observation: Observation, state: State) -> Sequence[Detection]:
-        detections: Sequence[Detection] = ()
-        for prepared, among, when in self._plan(observation):
+        """Every count of every rule the observation passes goes to the state in one `tally`
+        (one round trip on Redis); the rules are then judged on the totals, in rule order."""
+        plan = self._plan(observation)
+        if not plan:
+            return ()
+        calls: list[Tally] = []
+        counted: list[_Counted] = []
+        for prepared, among, when in plan:
+            group = prepared.group_by(observation)
+            if group is None:
+                continue
+            key = prepared.key + group
             if among:
-                _base(prepared, observation, state)
+                calls.append((key + ":among", None, prepared.window, 1.0))
             if when:
-                detection = _count(prepared, observation, state)
-                if detection is not None:
-                    detections = [*detections, detection]
+                _queue(prepared, observation, key, group, calls, counted)
+        if not calls:
+            return ()
+        totals = state.tally(calls, observation.time)
+        detections: Sequence[Detection] = ()
+        for prepared, key, group, total_at, hits_at in counted:
+            total = totals[total_at]
+            if total < prepared.threshold:
+                continue
+            detection = _judge(prepared, observation, state, key, group, total, totals, hits_at)
+            if detection is not None:
+                detections = [*detections, detection]
         return detections
 
     def _plan(self, o: Observation) -> list[tuple[_Prepared, bool, bool]]:
@@ -307,27 +326,53 @@ def value_of(name: str, o: Observation) -> str | None:
     return _VALUES[name](o)
 
 
-def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | None:
-    window = prepared.window
-    group = prepared.group_by(o)
-    if group is None:
-        return None
-    key = prepared.key + group
-    min_share = prepared.min_share
-    hits = state.count(key + ":hits", o.time, window) if min_share is not None else 0.0
+_Counted = tuple["_Prepared", str, str, int, int]
+"""A rule to judge once the tally is back: (rule, state key, group, index of its total, index
+of its hits count or -1)."""
+
+
+def _queue(
+    prepared: _Prepared,
+    o: Observation,
+    key: str,
+    group: str,
+    calls: list[Tally],
+    counted: list[_Counted],
+) -> None:
+    """The counts of one rule the observation passes, added to `calls`."""
+    hits_at = -1
+    if prepared.min_share is not None:
+        hits_at = len(calls)
+        calls.append((key + ":hits", None, prepared.window, 1.0))
     if prepared.distinct is not None:
         member = prepared.distinct(o)
         if member is None:
-            return None
-        total = float(state.distinct(key, member, o.time, window, DISTINCT_CAP))
+            return
+        total_at = len(calls)
+        calls.append((key, member, prepared.window, float(DISTINCT_CAP)))
     else:
         amount = float(o.person_records) if prepared.records else 1.0
         if amount == 0:
-            return None
-        total = state.count(key, o.time, window, amount)
-    if total < prepared.threshold:
-        return None
-    if min_share is not None and not _share_met(min_share, key, window, o, state, hits):
+            return
+        total_at = len(calls)
+        calls.append((key, None, prepared.window, amount))
+    counted.append((prepared, key, group, total_at, hits_at))
+
+
+def _judge(
+    prepared: _Prepared,
+    o: Observation,
+    state: State,
+    key: str,
+    group: str,
+    total: float,
+    totals: list[float],
+    hits_at: int,
+) -> Detection | None:
+    """A rule whose total reached its threshold: its share, its cool-down and its detection."""
+    window = prepared.window
+    min_share = prepared.min_share
+    if min_share is not None and not _share_met(min_share, key, window, o, state, totals[hits_at]):
         return None
     fresh = not fired_before(state, f"fired:{key}", o.time, window)
     rule = prepared.rule
@@ -340,12 +385,6 @@ def _count(prepared: _Prepared, o: Observation, state: State) -> Detection | Non
         o.time,
         fresh,
     )
-
-
-def _base(prepared: _Prepared, o: Observation, state: State) -> None:
-    group = prepared.group_by(o)
-    if group is not None:
-        state.count(prepared.key + group + ":among", o.time, prepared.window)
 
 
 def _share_met(

@@ -37,7 +37,7 @@ from apishield.limits import (
     limits_of,
 )
 from apishield.state.memory_limits import MemoryBlocks
-from apishield.stateful import State, StateUnavailable
+from apishield.stateful import State, StateUnavailable, Tally
 
 log = logging.getLogger("apishield.state")
 
@@ -166,6 +166,11 @@ class FailoverState:
         return self.failover.run(
             lambda: self.shared.count(key, now, window, amount),
             lambda: self.local.count(key, now, window, amount),
+        )
+
+    def tally(self, calls: Sequence[Tally], now: float) -> list[float]:
+        return self.failover.run(
+            lambda: self.shared.tally(calls, now), lambda: self.local.tally(calls, now)
         )
 
     def distinct(self, key: str, member: str, now: float, window: float, cap: int) -> int:

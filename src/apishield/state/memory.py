@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from math import floor
 from typing import TypeVar
+
+from apishield.stateful import Tally
 
 T = TypeVar("T")
 
@@ -90,6 +93,15 @@ class MemoryState:
                 current += amount
                 entries[key] = (began, expires, current, previous)
         return current + previous * (1.0 - (now - start) / window)
+
+    def tally(self, calls: Sequence[Tally], now: float) -> list[float]:
+        count, distinct = self.count, self.distinct
+        return [
+            count(key, now, window, amount)
+            if member is None
+            else distinct(key, member, now, window, int(amount))
+            for key, member, window, amount in calls
+        ]
 
     def distinct(self, key: str, member: str, now: float, window: float, cap: int) -> int:
         entries = self._entries

@@ -29,7 +29,7 @@ clock, so a key is never gone while event time still needs it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -43,7 +43,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry
 
 from apishield.state.codec import CodecError, check_kind, decode, encode, type_tag
-from apishield.stateful import StateUnavailable
+from apishield.stateful import StateUnavailable, Tally
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,6 +108,8 @@ class RedisState:
         self.undecodable = 0
         self._count_script = client.register_script(_COUNT)
         self._distinct_script = client.register_script(_DISTINCT)
+        self._scripts_loaded = False
+        """Both scripts sent to Redis, as `tally` needs before it pipelines them."""
 
     @classmethod
     def from_url(
@@ -139,6 +141,44 @@ class RedisState:
 
     def save(self, key: str, value: object, now: float, ttl: float) -> None:
         self._run(self._save(key, value, now, ttl))
+
+    def tally(self, calls: Sequence[Tally], now: float) -> list[float]:
+        """One pipeline of script calls. Both scripts are loaded before the first pipeline and
+        not checked again (SCRIPT EXISTS would cost a round trip per pipeline): a Redis that
+        has forgotten them since (restarted, flushed) has forgotten both, refuses every call
+        in the pipeline, none of which has then run, so they are loaded and the lot sent
+        again."""
+        ops: list[_Op[float]] = []
+        for key, member, window, amount in calls:
+            if member is None:
+                ops.append(self._count(key, now, window, amount))
+            else:
+                distinct = self._distinct(key, member, now, window, int(amount))
+                ops.append(_Op(distinct.send, float, distinct.script))  # an integer reply
+        if len(ops) == 1:
+            return [self._run(ops[0])]
+        try:
+            if not self._scripts_loaded:
+                self._load_scripts()
+            try:
+                replies = self._pipelined(ops)
+            except NoScriptError:
+                self._load_scripts()
+                replies = self._pipelined(ops)
+        except RedisError as error:
+            raise self.unavailable(error) from error
+        return [op.finish(reply) for op, reply in zip(ops, replies, strict=True)]
+
+    def _load_scripts(self) -> None:
+        for script in (self._count_script, self._distinct_script):
+            script.sha = self.client.script_load(script.script)
+        self._scripts_loaded = True
+
+    def _pipelined(self, ops: Sequence[_Op[Any]]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for op in ops:
+            op.send(pipe)
+        return list(pipe.execute())
 
     def batch(self) -> Batch:
         """Calls that go to Redis together, in one round trip, when the batch runs."""
