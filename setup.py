@@ -39,6 +39,8 @@ HOT_PATH = [
     "inventory/endpoint.py",
     "inventory/learner.py",
     "inventory/params.py",
+    "inventory/actors.py",
+    "inventory/series.py",
     "facts.py",
     "checks/stage.py",
     "checks/targets.py",

@@ -118,7 +118,8 @@ class ActorTally:
         ranked = sorted(
             self.actors.items(), key=lambda item: (-item[1].requests, -item[1].threat[2])
         )
-        chosen = {key for key, _ in ranked[:limit]} | (keep & self.actors.keys())
+        chosen = {key for key, _ in ranked[:limit]}
+        chosen.update(key for key in keep if key in self.actors)
         return [stats.summary(key) for key, stats in ranked if key in chosen]
 
     def settle(self, retemplate: Callable[[str, str], str]) -> None:
