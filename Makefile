@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo-output
 
-.PHONY: demo demo-report test test-slow lint bench install clean bench-detection bench-inline modsecurity \
+.PHONY: demo demo-report test test-slow test-compiled lint bench install clean bench-detection bench-inline modsecurity \
 	assets browser
 
 DASHBOARD := src/apishield/dashboard
@@ -67,6 +67,12 @@ test: lint $(ASSETS) browser
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# The same tests against the optional mypyc build of the hot path (setup.py), built into
+# build/compiled the way benchmarks/ingest.py builds it (about a minute and a half).
+test-compiled: $(STAMP)
+	$(PY) -c "import sys; sys.path.insert(0, 'benchmarks'); import ingest; ingest.build_compiled()"
+	PYTHONPATH=build/compiled/src $(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py

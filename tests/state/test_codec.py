@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_args, get_origin, get_type_hints
+from pathlib import Path
+from typing import Any, get_args, get_origin
 
 import orjson
 import pytest
@@ -14,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apishield.detect.profile import Profile
-from apishield.state.codec import CodecError, check_kind, decode, encode, type_tag
+from apishield.state.codec import (
+    CodecError,
+    check_kind,
+    decode,
+    encode,
+    field_types,
+    type_tag,
+)
 
 
 def _round_trip(value: Any) -> Any:
@@ -24,7 +33,7 @@ def _round_trip(value: Any) -> Any:
 def _strategy(tp: Any) -> st.SearchStrategy[Any]:
     """Values of `tp` with every field drawn, down to nested dataclasses and container items."""
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = get_type_hints(tp)
+        hints = field_types(tp)
         init = {f.name: _strategy(hints[f.name]) for f in dataclasses.fields(tp) if f.init}
         return st.builds(tp, **init)
     origin, args = get_origin(tp), get_args(tp)
@@ -167,11 +176,62 @@ def test_types_that_cannot_be_stored_are_named_when_saved_and_loaded(
         check_kind(type(value))
 
 
+@dataclass
+class Hours:
+    hour: int = 0
+
+
 def test_a_value_that_does_not_match_its_annotation_is_refused_when_saved() -> None:
     with pytest.raises(TypeError, match=r"1\.5 where an int is declared"):
-        encode(Profile(first_seen=0.0, hour=1.5))  # type: ignore[arg-type]
+        encode(Hours(hour=1.5))  # type: ignore[arg-type]
 
 
 def test_type_tags_name_the_class_not_its_data() -> None:
     assert type_tag(Profile) == "apishield.detect.profile.Profile"
     assert type_tag(float) == "builtins.float"
+
+
+RECORDS_SOURCE = """
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Slot:
+    requests: int = 0
+
+
+@dataclass
+class Base:
+    tags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Record(Base):
+    slots: list[Slot] = field(default_factory=list)
+    seen: dict[str, float] = field(default_factory=dict)
+    last: Slot | None = None
+"""
+
+
+def test_a_compiled_record_s_element_types_are_read_from_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class compiled by mypyc keeps `list` of `list[Slot]` and `type` of `Slot | None`; its
+    source, beside the compiled module, has the rest."""
+    (tmp_path / "erased_records.py").write_text(RECORDS_SOURCE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("erased_records")
+    record_type, base_type = module.Record, module.Base
+    # What mypyc leaves: a module loaded from a shared library, erased annotations.
+    compiled = tmp_path / "erased_records.cpython-311-x86_64-linux-gnu.so"
+    monkeypatch.setattr(module, "__file__", str(compiled))
+    monkeypatch.setattr(record_type, "__annotations__", {"slots": list, "seen": dict, "last": type})
+    monkeypatch.setattr(base_type, "__annotations__", {"tags": set})
+    assert field_types(record_type)["last"] == module.Slot | None
+    record = record_type(tags={"a"}, slots=[module.Slot(3)], seen={"x": 1.5}, last=module.Slot(1))
+    back = decode(record_type, orjson.loads(orjson.dumps(encode(record))))
+    assert back == record
+    assert type(back.slots[0]) is module.Slot
+    assert type(back.last) is module.Slot

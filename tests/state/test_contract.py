@@ -11,7 +11,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin
 
 import pytest
 
@@ -21,6 +21,7 @@ from apishield.detect.registry import Detection, fired_before
 from apishield.detect.roles import EndpointRoles
 from apishield.detect.rules import builtin_rules
 from apishield.detect.testing import ENDPOINT, fixture_observations, make_observation
+from apishield.state.codec import field_types
 from apishield.state.memory import MemoryState
 from apishield.state.redis import RedisState
 from apishield.stateful import State, Tally
@@ -255,7 +256,7 @@ def _traffic() -> Iterator[Observation]:
 def sample(tp: Any, *, filled: bool) -> Any:
     """A value of `tp` built from its annotations: every field set, or the smallest one."""
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = get_type_hints(tp)
+        hints = field_types(tp)
         fields = dataclasses.fields(tp)
         values = {f.name: sample(hints[f.name], filled=filled) for f in fields}
         instance = tp(**{f.name: values[f.name] for f in fields if f.init})

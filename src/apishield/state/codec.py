@@ -10,14 +10,17 @@ them. Anything else is refused when it is first saved, naming the field.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import functools
 import math
+import sys
 import types
 import typing
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
@@ -336,17 +339,81 @@ def _dict_decoder(key: Decoder, each: Decoder) -> Decoder:
 # Dataclasses
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a dataclass's fields, as its source writes them.
+
+    A class compiled by mypyc keeps erased annotations (`list` for `list[Slot]`, `type` for
+    `int | None`), so for one its module's source, which lies beside the compiled module, is read.
+    """
     try:
-        return get_type_hints(cls)
+        hints = get_type_hints(cls)
+        if any(_compiled(sys.modules.get(klass.__module__)) for klass in cls.__mro__):
+            hints.update(_source_hints(cls))
     except NameError as exc:
         raise TypeError(f"{cls.__qualname__}'s annotations do not resolve: {exc}") from exc
+    return hints
+
+
+def _compiled(module: types.ModuleType | None) -> bool:
+    file = getattr(module, "__file__", None)
+    return file is not None and not file.endswith(".py")
+
+
+def _source_hints(cls: type) -> dict[str, Any]:
+    """The field annotations of `cls` and the dataclasses it extends, as their modules' source
+    writes them, resolved in those modules; nothing for a class whose source is not at hand."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        module = klass.__module__
+        tree = _source_tree(sys.modules.get(module))
+        node = _class_node(tree, klass.__qualname__) if tree is not None else None
+        if node is None:
+            continue
+        written = {
+            statement.target.id: ast.unparse(statement.annotation)
+            for statement in node.body
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+        }
+        # Resolved as any annotation is: in the namespace of the module that wrote it.
+        stand_in = type(klass.__name__, (), {"__annotations__": written, "__module__": module})
+        hints.update(get_type_hints(stand_in))
+    return hints
+
+
+def _source_tree(module: types.ModuleType | None) -> ast.Module | None:
+    """The parsed source of `module`, also when it was compiled (its `.py` lies beside it)."""
+    file = getattr(module, "__file__", None)
+    if module is None or file is None:
+        return None
+    path = Path(file)
+    if path.suffix != ".py":
+        path = path.with_name(module.__name__.rpartition(".")[2] + ".py")
+    return _parsed(path)
+
+
+@functools.cache
+def _parsed(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
+def _class_node(tree: ast.Module, qualname: str) -> ast.ClassDef | None:
+    body: list[ast.stmt] = tree.body
+    node: ast.ClassDef | None = None
+    for name in qualname.split("."):
+        node = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == name), None)
+        if node is None:
+            return None
+        body = node.body
+    return node
 
 
 def _field_codecs(
     cls: type, build: Callable[[Any], Any]
 ) -> list[tuple[dataclasses.Field[Any], Any]]:
-    hints = _hints(cls)
+    hints = field_types(cls)
     codecs = []
     for field in dataclasses.fields(cls):
         try:
