@@ -139,7 +139,7 @@ def worker(path: Path, limit: int | None = None, detect: bool = True, checks: bo
     from apishield.engine import Engine
     from apishield.ingest import IngestStats, read_exchanges
     from apishield.privacy import Hasher
-    from apishield.startup import install_compiled_cache
+    from apishield.startup import analysis_collector, install_compiled_cache
     from apishield.testing import make_exchange
 
     install_compiled_cache()  # as the CLI does: the signature databases load, not compile
@@ -159,10 +159,11 @@ def worker(path: Path, limit: int | None = None, detect: bool = True, checks: bo
         pipeline.response_stages = [Timed(stage) for stage in pipeline.response_stages]
         timed = [*pipeline.request_stages, *pipeline.response_stages]  # type: ignore[list-item]
     stats = IngestStats()
-    began, cpu = time.perf_counter(), time.process_time()
-    for exchange in itertools.islice(read_exchanges(path, "nginx-json", stats=stats), limit):
-        engine.process(exchange)
-    processed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    with analysis_collector():  # as `apishield analyze` runs
+        began, cpu = time.perf_counter(), time.process_time()
+        for exchange in itertools.islice(read_exchanges(path, "nginx-json", stats=stats), limit):
+            engine.process(exchange)
+        processed, cpu = time.perf_counter() - began, time.process_time() - cpu
     result = engine.result()
     total = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -31,6 +31,7 @@ from apishield.ingest.openapi import load_spec
 from apishield.ingest.reader import read_exchanges
 from apishield.ingest.stats import IngestStats
 from apishield.privacy import Hasher
+from apishield.startup import analysis_collector
 
 GOALS = {
     "exfiltration": 3_600.0,
@@ -69,14 +70,15 @@ def analyse(
     seen: dict[str, list[float]] = {}
     started = time.perf_counter()
     events = 0
-    for exchange in read_exchanges(path, "jsonl", stats=stats):
-        engine.process(exchange)
-        events += 1
-        actor = exchange.actor
-        if watch and actor is not None:
-            name = watch.get(actor.key) or watch.get(actor.ip)
-            if name is not None:
-                seen.setdefault(name, []).append(exchange.started)
+    with analysis_collector():  # as `apishield analyze` runs
+        for exchange in read_exchanges(path, "jsonl", stats=stats):
+            engine.process(exchange)
+            events += 1
+            actor = exchange.actor
+            if watch and actor is not None:
+                name = watch.get(actor.key) or watch.get(actor.ip)
+                if name is not None:
+                    seen.setdefault(name, []).append(exchange.started)
     elapsed = time.perf_counter() - started
     result = engine.result()
     if stats.skipped:

@@ -6,11 +6,11 @@ import inspect
 
 import pytest
 
-from apishield.exchange import ALLOW, Exchange, Request, Response
+from apishield.exchange import ALLOW, Actor, Exchange, Request, Response
 from apishield.testing import make_exchange
 
 
-@pytest.mark.parametrize("cls", [Request, Response, Exchange])
+@pytest.mark.parametrize("cls", [Actor, Request, Response, Exchange])
 def test_constructor_takes_every_field_in_order_with_its_default(cls: type) -> None:
     if not inspect.isfunction(cls.__init__):
         pytest.skip("a compiled build keeps no Python signature to read")

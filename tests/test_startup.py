@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import hyperscan
 import pytest
 
 from apishield.checks import hscache
-from apishield.startup import install_compiled_cache
+from apishield.startup import ANALYSIS_GC_THRESHOLDS, analysis_collector, install_compiled_cache
 from apishield.state.disk import DiskStore
 
 from .conftest import Compiles
@@ -68,3 +69,32 @@ def test_the_engine_reads_the_files_its_configuration_names(tmp_path: Path) -> N
     missing = parse_config(f"data_dir: {tmp_path / 'home'}\nchecks: {{jwt_secrets_file: /nope}}\n")
     with pytest.raises(ConfigError, match=r"checks\.jwt_secrets_file: cannot read /nope"):
         build_engine(missing)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_analysis_runs_with_a_lazier_collector_and_gives_the_old_one_back() -> None:
+    gc.unfreeze()  # as in a process that froze nothing before
+    before = gc.get_threshold()
+    with analysis_collector():
+        assert gc.get_threshold() == ANALYSIS_GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what was alive at the start is left alone
+        cycle = _Cycle()
+        del cycle
+        assert gc.collect() >= 1  # cycles made during the analysis are still collected
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_what_a_guard_froze_before_stays_frozen() -> None:
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        with analysis_collector():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

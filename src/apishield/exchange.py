@@ -104,6 +104,28 @@ class Actor:
     lists and reputation lookups while the request is judged. Held in memory only: nothing
     stores, shows or sends it. Empty where `ip` is the address itself."""
 
+    def __init__(  # the dataclass signature, written out: see `Exchange.__init__`
+        self,
+        ip: str,
+        identity: str | None = None,
+        identity_source: str | None = None,
+        api_key: MaskedSecret | None = None,
+        session: str | None = None,
+        auth_scheme: str | None = None,
+        jwt_verified: bool = False,
+        user_agent: str = "",
+        client_ip: str = "",
+    ) -> None:
+        self.ip = ip
+        self.identity = identity
+        self.identity_source = identity_source
+        self.api_key = api_key
+        self.session = session
+        self.auth_scheme = auth_scheme
+        self.jwt_verified = jwt_verified
+        self.user_agent = user_agent
+        self.client_ip = client_ip
+
     @property
     def address(self) -> str:
         """The client's address for lists and prefix lookups, hashed or not."""

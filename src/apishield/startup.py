@@ -10,8 +10,10 @@ the same engine from the same configuration.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +40,33 @@ def install_compiled_cache() -> Path | None:
     directory = default_directory()
     use_store(DiskStore(directory) if directory is not None else None)
     return directory
+
+
+ANALYSIS_GC_THRESHOLDS = (10_000, 20, 20)
+"""Cycle-collector thresholds while a process analyses a stream (Python's default: 700, 10, 10).
+Each exchange allocates a dozen containers that die by reference counting, while detector state
+and inventories hold up to millions that live on; with the defaults the youngest generation is
+collected every 60 or so exchanges and the older ones walk the long-lived state over and over
+(about 15% of a run with the detectors on, measured by benchmarks/ingest.py's worker)."""
+
+
+@contextlib.contextmanager
+def analysis_collector() -> Iterator[None]:
+    """For a process whose work is analysis (`apishield analyze`, `apishield worker`): what is
+    alive at the start (modules, signatures, models) leaves the cycle collector's passes
+    (`gc.freeze`) and the collector runs less often, until the block ends, when both are
+    undone (what a guard in the same process froze before stays frozen). Objects still die as
+    soon as nothing refers to them; reference cycles are collected, later than by default."""
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    gc.collect()  # what is garbage now is collected, not frozen
+    gc.freeze()
+    gc.set_threshold(*ANALYSIS_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if not frozen:
+            gc.unfreeze()
 
 
 def build_engine(

@@ -37,7 +37,7 @@ from apishield.ingest.stats import IngestStats, Skip
 from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks
 from apishield.report.document import RunInfo, build_document
-from apishield.startup import build_engine, install_compiled_cache
+from apishield.startup import analysis_collector, build_engine, install_compiled_cache
 from apishield.state.factory import open_backends
 from apishield.state.stream import Entry, ExchangeStream
 from apishield.stateful import StateUnavailable
@@ -322,7 +322,8 @@ def run_worker(
             timeout=state.timeout + BLOCK_MS / 1000,
         )
         worker = Worker(engine, stream, store, config, consumer_name, blocks=backends.blocks)
-        return worker.run(stop_event, drain=drain)
+        with analysis_collector():
+            return worker.run(stop_event, drain=drain)
     finally:
         if stream is not None:
             stream.close()

@@ -33,6 +33,7 @@ from apishield.report.document import RunInfo, build_document
 from apishield.report.html import render_html
 from apishield.report.siem import findings_line
 from apishield.report.terminal import render
+from apishield.startup import analysis_collector
 from apishield.store.database import StoreError
 
 _PROGRESS_EVERY = 16_384
@@ -89,7 +90,8 @@ def analyze(
     stats = IngestStats()
     sink = _open_findings(findings)
     try:
-        _replay(engine, logs, config, stats, quiet, sink)
+        with analysis_collector():
+            _replay(engine, logs, config, stats, quiet, sink)
     finally:
         if sink is not None:
             sink.close()

@@ -9,8 +9,8 @@ place of the actor with the fewest requests; the rest are counted in `overflow`.
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +36,35 @@ class ActorStats:
     first_seen: float = 0.0
     last_seen: float = 0.0
     ips: set[str] = field(default_factory=set)
-    endpoints: Counter[Route] = field(default_factory=Counter)
+    endpoints: dict[Route, int] = field(default_factory=dict)
     more_ips: set[str] = field(default_factory=set)
     more_endpoints: set[Route] = field(default_factory=set)
     threat: list[int] = field(default_factory=lambda: [0, 0, 0])
     """Requests at threat level low, medium, high."""
+
+    def __init__(  # the dataclass signature, written out: one is made per new actor
+        self,
+        identity: str | None,
+        requests: int = 0,
+        errors: int = 0,
+        first_seen: float = 0.0,
+        last_seen: float = 0.0,
+        ips: set[str] | None = None,
+        endpoints: dict[Route, int] | None = None,
+        more_ips: set[str] | None = None,
+        more_endpoints: set[Route] | None = None,
+        threat: list[int] | None = None,
+    ) -> None:
+        self.identity = identity
+        self.requests = requests
+        self.errors = errors
+        self.first_seen = first_seen
+        self.last_seen = last_seen
+        self.ips = set() if ips is None else ips
+        self.endpoints = {} if endpoints is None else endpoints
+        self.more_ips = set() if more_ips is None else more_ips
+        self.more_endpoints = set() if more_endpoints is None else more_endpoints
+        self.threat = [0, 0, 0] if threat is None else threat
 
     def summary(self, key: str) -> dict[str, Any]:
         return {
@@ -48,7 +72,7 @@ class ActorStats:
             "identity": self.identity,
             "ips": sorted(self.ips),
             "ip_count": len(self.ips) + len(self.more_ips),
-            "endpoints": {" ".join(route): n for route, n in self.endpoints.most_common(10)},
+            "endpoints": {" ".join(route): n for route, n in _busiest(self.endpoints, 10)},
             "endpoint_count": len(self.endpoints) + len(self.more_endpoints),
             "requests": self.requests,
             "errors": self.errors,
@@ -70,6 +94,9 @@ class ActorTally:
         """Requests of actors that did not fit."""
         self.samples: dict[Route, str] = {}
         """Endpoint -> one raw path, in memory only, to settle provisional templates."""
+        self.routes: dict[Route, Route] = {}
+        """Each endpoint name as one tuple that every actor's counts share, so the counts find
+        it by identity instead of comparing three fresh strings (the keys of `samples`)."""
 
     def __call__(self, exchange: Exchange) -> None:
         actor = exchange.actor
@@ -98,9 +125,8 @@ class ActorTally:
                 stats.more_ips.add(ip)
         request = exchange.request
         route = (request.method, request.host, exchange.route or request.path)
-        samples = self.samples
-        if len(samples) < MAX_SAMPLES and route not in samples:
-            samples[route] = request.path
+        shared = self.routes.get(route)
+        route = self._share(route, request.path) if shared is None else shared
         endpoints = stats.endpoints  # bounded counts, inlined: this runs on every exchange
         count = endpoints.get(route)
         if count is not None:
@@ -129,16 +155,27 @@ class ActorTally:
             route: (route[0], route[1], retemplate(route[1], path))
             for route, path in self.samples.items()
         }
-        for stats in self.actors.values():
-            if any(names.get(name, name) != name for name in stats.endpoints):
-                settled: Counter[Route] = Counter()
-                for name, count in stats.endpoints.items():
-                    settled[names.get(name, name)] += count
-                stats.endpoints = settled
         settled_samples: dict[Route, str] = {}
         for name, path in self.samples.items():
             settled_samples.setdefault(names[name], path)
         self.samples = settled_samples
+        self.routes = {name: name for name in settled_samples}
+        shared = self.routes
+        for stats in self.actors.values():
+            if any(names.get(name, name) != name for name in stats.endpoints):
+                settled: dict[Route, int] = {}
+                for name, count in stats.endpoints.items():
+                    new = names.get(name, name)
+                    new = shared.get(new, new)
+                    settled[new] = settled.get(new, 0) + count
+                stats.endpoints = settled
+
+    def _share(self, route: Route, path: str) -> Route:
+        """A new endpoint name: kept, with its raw path, while there is room."""
+        if len(self.routes) < MAX_SAMPLES:
+            self.routes[route] = route
+            self.samples[route] = path
+        return route
 
     def _admit(self, key: str, actor: Actor, exchange: Exchange) -> ActorStats | None:
         """A new actor's record, or None when the table is full and it does not earn a place."""
@@ -157,6 +194,11 @@ class ActorTally:
         quietest = min(candidates, key=lambda key: self.actors[key].requests)
         self.overflow += self.actors.pop(quietest).requests
         return True
+
+
+def _busiest(counts: dict[Route, int], limit: int) -> list[tuple[Route, int]]:
+    """The `limit` largest counts, the first counted first among equals (`Counter.most_common`)."""
+    return heapq.nlargest(limit, counts.items(), key=lambda item: item[1])
 
 
 def _threat_index(level: Severity) -> int:
