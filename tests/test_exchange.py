@@ -1,16 +1,41 @@
-"""The constructors every source calls per event are written out in `exchange.py`; they must stay
-the dataclass constructors: the fields in order, with their defaults, fresh containers each."""
+"""The constructors called per event (in `exchange.py`, the actor tally, the detectors and memory
+state) are written out; they must stay the dataclass constructors: the fields in order, with
+their defaults, fresh containers each."""
 
 import dataclasses
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from apishield.detect.anomaly import Slot
+from apishield.detect.cadence import Cadence
+from apishield.detect.observation import Observation
+from apishield.detect.ownership import Holders
+from apishield.detect.profile import Profile
 from apishield.exchange import ALLOW, Actor, Exchange, Request, Response
+from apishield.inventory.actors import ActorStats
+from apishield.state.memory import _Distinct
 from apishield.testing import make_exchange
 
+WRITTEN_OUT = [
+    Actor,
+    Request,
+    Response,
+    Exchange,
+    ActorStats,
+    Observation,
+    Cadence,
+    Slot,
+    Holders,
+    Profile,
+    _Distinct,
+]
+"""Dataclasses made per event or per new state key, whose constructors are written out."""
 
-@pytest.mark.parametrize("cls", [Actor, Request, Response, Exchange])
+
+@pytest.mark.parametrize("cls", WRITTEN_OUT)
 def test_constructor_takes_every_field_in_order_with_its_default(cls: type) -> None:
     if not inspect.isfunction(cls.__init__):
         pytest.skip("a compiled build keeps no Python signature to read")
@@ -24,6 +49,27 @@ def test_constructor_takes_every_field_in_order_with_its_default(cls: type) -> N
             assert param.default is inspect.Parameter.empty
         else:
             assert param.default == field.default
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ActorStats(None),
+        lambda: Cadence(1.0),
+        Holders,
+        lambda: Profile(1.0),
+        lambda: _Distinct(1.0, 2.0),
+    ],
+)
+def test_state_records_get_fresh_containers_as_the_factories_made_them(
+    make: Callable[[], Any],
+) -> None:
+    first, second = make(), make()
+    made = [f for f in dataclasses.fields(first) if f.default_factory is not dataclasses.MISSING]
+    assert made
+    for field in made:
+        assert getattr(first, field.name) == field.default_factory()
+        assert getattr(first, field.name) is not getattr(second, field.name)
 
 
 def test_defaults_are_fresh_containers_as_the_factories_made_them() -> None:

@@ -40,6 +40,13 @@ class Slot:
     var: float = 0.0
     minutes: int = 0
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self, mean: float = 0.0, var: float = 0.0, minutes: int = 0
+    ) -> None:
+        self.mean = mean
+        self.var = var
+        self.minutes = minutes
+
     def add(self, value: float) -> None:
         if self.minutes == 0:
             self.mean = value

@@ -40,6 +40,12 @@ class Cadence:
     last: float
     gaps: list[float] = field(default_factory=list)
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self, last: float, gaps: list[float] | None = None
+    ) -> None:
+        self.last = last
+        self.gaps = [] if gaps is None else gaps
+
     def add(self, now: float) -> None:
         gap = now - self.last
         self.last = now

@@ -54,6 +54,40 @@ class Observation:
     attack: bool
     """A per-request check saw an injection or a protocol attack of medium severity or more."""
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self,
+        time: float,
+        ip: str,
+        network: str,
+        actor: str,
+        authenticated: bool,
+        client: str,
+        roles: EndpointRoles,
+        status: int,
+        objects: tuple[str, ...],
+        sequence: int | None,
+        target: str | None,
+        person_records: int,
+        duration: float,
+        warm: bool,
+        attack: bool,
+    ) -> None:
+        self.time = time
+        self.ip = ip
+        self.network = network
+        self.actor = actor
+        self.authenticated = authenticated
+        self.client = client
+        self.roles = roles
+        self.status = status
+        self.objects = objects
+        self.sequence = sequence
+        self.target = target
+        self.person_records = person_records
+        self.duration = duration
+        self.warm = warm
+        self.attack = attack
+
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 400

@@ -41,6 +41,11 @@ _TTL = 30 * DAY
 class Holders:
     actors: list[str] = field(default_factory=list)
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self, actors: list[str] | None = None
+    ) -> None:
+        self.actors = [] if actors is None else actors
+
 
 @dataclass(slots=True)
 class ForeignHistory:

@@ -37,6 +37,34 @@ class Profile:
     sequential_steps: int = 0
     """Consecutive requests whose numeric object ID is a small step from the one before."""
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self,
+        first_seen: float,
+        hour: int = -1,
+        hour_peak: int = 0,
+        day: int = -1,
+        day_peak: int = 0,
+        max_hourly: int = 0,
+        max_daily: int = 0,
+        networks: dict[str, float] | None = None,
+        clients: dict[str, float] | None = None,
+        endpoints: dict[str, float] | None = None,
+        last_sequence: int | None = None,
+        sequential_steps: int = 0,
+    ) -> None:
+        self.first_seen = first_seen
+        self.hour = hour
+        self.hour_peak = hour_peak
+        self.day = day
+        self.day_peak = day_peak
+        self.max_hourly = max_hourly
+        self.max_daily = max_daily
+        self.networks = {} if networks is None else networks
+        self.clients = {} if clients is None else clients
+        self.endpoints = {} if endpoints is None else endpoints
+        self.last_sequence = last_sequence
+        self.sequential_steps = sequential_steps
+
     def age(self, now: float) -> float:
         return now - self.first_seen
 

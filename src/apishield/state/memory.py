@@ -36,6 +36,20 @@ class _Distinct:
     """Members of `current` that are not in `previous`: the union's size is then
     `len(previous) + fresh`, kept as members arrive instead of building the union per call."""
 
+    def __init__(  # the dataclass signature, written out: see `exchange.Exchange.__init__`
+        self,
+        start: float,
+        expires: float,
+        current: set[str] | None = None,
+        previous: AbstractSet[str] = _NONE,
+        fresh: int = 0,
+    ) -> None:
+        self.start = start
+        self.expires = expires
+        self.current = set() if current is None else current
+        self.previous = previous
+        self.fresh = fresh
+
 
 class _Record:
     """A plain class, not a dataclass: mypyc (setup.py) compiles this module only so, since a
