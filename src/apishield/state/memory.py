@@ -80,6 +80,11 @@ class MemoryState:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self.evicted = 0
         self.expired = 0
+        self._coldest = ""
+        """The coldest key as `save` last peeked at it ("" when unknown), with its expiry: it
+        peeks again only once that key has moved or gone, since an iterator over the LRU costs
+        more than the rest of a save."""
+        self._coldest_expires = 0.0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,6 +102,8 @@ class MemoryState:
             self._put(key, (start, start + 2 * window, current, previous), entry is not None)
         else:
             entries.move_to_end(key)
+            if key == self._coldest:
+                self._coldest = ""
             began, expires, current, previous = entry
             if start > began:
                 previous = current if start - began <= window else 0.0
@@ -127,6 +134,8 @@ class MemoryState:
             self._put(key, entry, replaces)
         else:
             entries.move_to_end(key)
+            if key == self._coldest:
+                self._coldest = ""
             if start > entry.start:
                 entry.previous = entry.current if start - entry.start <= window else _NONE
                 entry.current = set()
@@ -155,15 +164,19 @@ class MemoryState:
         entry = entries.get(key)
         if type(entry) is _Record:
             entries.move_to_end(key)
+            if key == self._coldest:
+                self._coldest = ""
             entry.value = value
             entry.expires = now + ttl
         else:
             self._put(key, _Record(value, now + ttl), entry is not None)
         # Most saves find nothing expired: peek at the coldest key before calling `_expire`.
-        for coldest in entries:
-            if _expiry(entries[coldest]) < now:
-                self._expire(now)
-            break
+        if not self._coldest:
+            for coldest in entries:
+                self._coldest, self._coldest_expires = coldest, _expiry(entries[coldest])
+                break
+        if self._coldest_expires < now:
+            self._expire(now)
 
     def _put(self, key: str, entry: _Entry, replaces: bool) -> None:
         """Store a new entry at the hot end; `replaces` when the key held another kind."""
@@ -171,10 +184,13 @@ class MemoryState:
         entries[key] = entry
         if replaces:
             entries.move_to_end(key)
+            if key == self._coldest:
+                self._coldest = ""
         elif len(entries) > self.max_keys:
             self._expire(_expiry(entry) - 1e-9, limit=16)
             while len(entries) > self.max_keys:
                 entries.popitem(last=False)
+                self._coldest = ""
                 self.evicted += 1
 
     def _expire(self, now: float, limit: int = 4) -> None:
@@ -186,6 +202,7 @@ class MemoryState:
                 return
             if _expiry(entries[key]) < now:
                 del entries[key]
+                self._coldest = ""
                 self.expired += 1
             else:
                 return
