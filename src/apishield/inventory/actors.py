@@ -92,11 +92,10 @@ class ActorTally:
         self.actors: dict[str, ActorStats] = {}
         self.overflow = 0
         """Requests of actors that did not fit."""
-        self.samples: dict[Route, str] = {}
-        """Endpoint -> one raw path, in memory only, to settle provisional templates."""
-        self.routes: dict[Route, Route] = {}
-        """Each endpoint name as one tuple that every actor's counts share, so the counts find
-        it by identity instead of comparing three fresh strings (the keys of `samples`)."""
+        self.samples: dict[Route, tuple[Route, str]] = {}
+        """Endpoint -> its name as the one tuple every actor's counts share (so they find it by
+        identity instead of comparing three fresh strings), and one raw path, in memory only,
+        to settle provisional templates."""
 
     def __call__(self, exchange: Exchange) -> None:
         actor = exchange.actor
@@ -125,8 +124,8 @@ class ActorTally:
                 stats.more_ips.add(ip)
         request = exchange.request
         route = (request.method, request.host, exchange.route or request.path)
-        shared = self.routes.get(route)
-        route = self._share(route, request.path) if shared is None else shared
+        known = self.samples.get(route)
+        route = self._share(route, request.path) if known is None else known[0]
         endpoints = stats.endpoints  # bounded counts, inlined: this runs on every exchange
         count = endpoints.get(route)
         if count is not None:
@@ -153,28 +152,26 @@ class ActorTally:
         provisional route (a raw path seen once) must not reach a report."""
         names: dict[Route, Route] = {
             route: (route[0], route[1], retemplate(route[1], path))
-            for route, path in self.samples.items()
+            for route, (_, path) in self.samples.items()
         }
-        settled_samples: dict[Route, str] = {}
-        for name, path in self.samples.items():
-            settled_samples.setdefault(names[name], path)
-        self.samples = settled_samples
-        self.routes = {name: name for name in settled_samples}
-        shared = self.routes
+        samples: dict[Route, tuple[Route, str]] = {}
+        for name, (_, path) in self.samples.items():
+            samples.setdefault(names[name], (names[name], path))
+        self.samples = samples
         for stats in self.actors.values():
             if any(names.get(name, name) != name for name in stats.endpoints):
                 settled: dict[Route, int] = {}
                 for name, count in stats.endpoints.items():
                     new = names.get(name, name)
-                    new = shared.get(new, new)
+                    known = samples.get(new)
+                    new = new if known is None else known[0]
                     settled[new] = settled.get(new, 0) + count
                 stats.endpoints = settled
 
     def _share(self, route: Route, path: str) -> Route:
         """A new endpoint name: kept, with its raw path, while there is room."""
-        if len(self.routes) < MAX_SAMPLES:
-            self.routes[route] = route
-            self.samples[route] = path
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples[route] = (route, path)
         return route
 
     def _admit(self, key: str, actor: Actor, exchange: Exchange) -> ActorStats | None:
