@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import uuid
+
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -339,3 +342,63 @@ def test_the_forms_of_plain_values_are_found_without_decoding_each(
     values = [targets.values[index] for index in chosen]
     places = [targets.places[index] for index in chosen]
     assert _texts(targets, chosen) == _decoded(values, places)
+
+
+def test_a_clean_user_agent_is_remembered_and_an_attack_never_is() -> None:
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    browser = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    attack = "Mozilla/5.0' UNION SELECT password FROM users--"
+    for _ in range(2):
+        assert _rules(make_exchange(headers={"user-agent": browser})) == set()
+        assert "sqli" in _classes(make_exchange(headers={"user-agent": attack}))
+    assert browser in injection._clean_headers
+    assert attack not in injection._clean_headers
+
+
+def test_a_user_agent_the_sql_tokeniser_flags_is_never_remembered() -> None:
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    hinted = "1) or (1"  # no signature fires on this one: only the tokeniser tells
+    hint_only = "Opera/9.80 (Windows NT 6.1; U; en) Presto/2.10.289 Version/12.00 or later"
+    for _ in range(2):
+        assert "sqli" in _classes(make_exchange(headers={"user-agent": hinted}))
+        assert _classes(make_exchange(headers={"user-agent": hint_only})) == set()
+    assert hinted not in injection._clean_headers
+    assert hint_only in injection._clean_headers
+
+
+def test_only_the_client_software_headers_are_remembered() -> None:
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    _rules(make_exchange(headers={"x-api-key": "k-3f9a0c", "referer": "https://a.example/p?q=1"}))
+    assert injection._clean_headers == set()
+
+
+def test_the_remembered_values_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    monkeypatch.setattr(injection, "_CLEAN_MAX", 3)
+    for n in range(10):
+        _rules(make_exchange(headers={"user-agent": f"client/{n}"}))
+        assert len(injection._clean_headers) <= 3
+    assert "client/9" in injection._clean_headers
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.uuids())
+def test_a_uuid_in_a_header_holds_nothing_any_signature_or_the_tokeniser_finds(
+    value: uuid.UUID,
+) -> None:
+    """Why `request_targets` leaves out UUID-shaped header values: judged anyway, in either
+    case, they find nothing."""
+    from apishield.checks.injection import matcher
+    from apishield.checks.sqli import detect_sqli
+
+    for text in (str(value), str(value).upper()):
+        assert matcher().scan([text]) == []
+        assert detect_sqli(text) is None

@@ -187,8 +187,8 @@ def test_the_gate_text_holds_each_plain_value_on_a_line_of_its_own(
     lines = set(targets.plain_parts(exchange.request).split("\n"))
     for value in request_targets(exchange.request, 1000).values:
         shown = value
-        for escape, char in targets._HARMLESS_ESCAPES:
-            shown = shown.replace(escape, char)
+        for code, char in targets._HARMLESS_ESCAPES.items():
+            shown = shown.replace(f"%{code}", char)
         shown = shown.replace("+", " ")
         assert shown in lines
 

@@ -23,6 +23,7 @@ from apishield.checks.signatures import SIGNATURES, Signature
 from apishield.checks.sqli import detect_sqli
 from apishield.checks.targets import (
     MAX_TARGETS,
+    REMEMBERED,
     Place,
     Targets,
     plain_parts,
@@ -85,14 +86,32 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
         and request.query.count("&") < MAX_TARGETS // 4  # a flood of values is itself a finding
         and gate().quiet(plain_parts(request))
     )
-    targets = request_targets(request, context.max_body_bytes, plain_quiet=quiet)
+    targets = request_targets(
+        request, context.max_body_bytes, plain_quiet=quiet, known=_clean_headers
+    )
     findings = _limits(targets)
-    texts, owners, verbatim = _texts(targets, _typed(exchange, targets, facts, findings))
+    if targets.values:
+        _judge(exchange, targets, facts, findings)
+    if "referer" in request.headers:
+        fixation = session_in_link(request)
+        if fixation is not None:
+            findings.append(fixation)
+    return findings
+
+
+def _judge(
+    exchange: Exchange, targets: Targets, facts: EndpointFacts | None, findings: list[Finding]
+) -> None:
+    """Typed values validated, every other value scanned in all its forms; one finding per
+    class of injection, the gravest."""
+    scan = _typed(exchange, targets, facts, findings)
+    texts, owners, verbatim = _texts(targets, scan)
     hits: dict[str, _Hit] = {}
     if targets.file_names:
         _file_names(targets, hits)
     hinted: list[int] = []
-    for index, signature in matcher().scan(texts):
+    matched = matcher().scan(texts)
+    for index, signature in matched:
         if signature.cls == "hint":
             hinted.append(index)
         elif signature.cls not in hits or signature.severity > hits[signature.cls].severity:
@@ -104,12 +123,54 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
             skip = set(verbatim)
             hinted = [index for index in hinted if index not in skip]
         _tokenise(hinted, texts, owners, hits)
+    _remember_clean(targets, scan, matched, owners, sqli="sqli" in hits)
     findings.extend(_finding(cls, hit) for cls, hit in hits.items())
-    if "referer" in request.headers:
-        fixation = session_in_link(request)
-        if fixation is not None:
-            findings.append(fixation)
-    return findings
+
+
+_CLEAN_MAX = 4096
+_clean_headers: set[str] = set()
+"""Values of the REMEMBERED headers (the client's software) that were judged and found clean:
+a judgement depends on the value alone, so the next request with the same User-Agent skips it.
+Bounded: emptied when full."""
+
+
+def _remember_clean(
+    targets: Targets,
+    scan: Sequence[int],
+    matched: list[tuple[int, Signature]],
+    owners: list[Place],
+    *,
+    sqli: bool,
+) -> None:
+    """Remember the REMEMBERED header values in `scan` that no signature matched and, where the
+    SQL hint marked one, that the tokeniser judged clean (it judged every hinted value unless
+    some SQL injection was found)."""
+    values, places = targets.values, targets.places
+    fresh = [
+        index
+        for index in _header_indexes(places, scan)
+        if places[index][1] in REMEMBERED and len(values[index]) <= 512
+    ]
+    if not fresh:
+        return
+    flagged = {owners[index] for index, sig in matched if sqli or sig.cls != "hint"}
+    if len(_clean_headers) + len(fresh) > _CLEAN_MAX:
+        _clean_headers.clear()
+    for index in fresh:
+        if places[index] not in flagged:
+            _clean_headers.add(values[index])
+
+
+def _header_indexes(places: list[Place], scan: Sequence[int]) -> list[int]:
+    """Headers come after the path and query and before the body (`request_targets`)."""
+    indexes = []
+    for index in scan:
+        location = places[index][0]
+        if location == "header":
+            indexes.append(index)
+        elif location == "body":
+            break
+    return indexes
 
 
 def _texts(targets: Targets, scan: Sequence[int]) -> tuple[list[str], list[Place], list[int]]:

@@ -8,7 +8,7 @@ judged one by one and a JSON document's own quotes and braces never look like an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 import orjson
@@ -79,6 +79,26 @@ ORDINARY = frozenset(
 )
 """Headers whose values the server parses itself (or, for credentials, other checks judge)."""
 
+REMEMBERED = frozenset(
+    (
+        "user-agent",
+        "origin",
+        "x-requested-with",
+        "sec-ch-ua",
+        "sec-ch-ua-mobile",
+        "sec-ch-ua-platform",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "sec-fetch-user",
+    )
+)
+"""Headers that name the client's software: the same few values on most requests, never a
+credential or personal data, so a value judged clean once can be remembered (`request_targets`'
+`known`)."""
+
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
 
 Place = tuple[str, str, bool, bool]
 """Where a value came from: (location, name, key, encoded), as the fields of `Target`."""
@@ -132,13 +152,20 @@ class Targets:
         ]
 
 
-def request_targets(request: Request, max_body_bytes: int, *, plain_quiet: bool = False) -> Targets:
-    """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest."""
+def request_targets(
+    request: Request,
+    max_body_bytes: int,
+    *,
+    plain_quiet: bool = False,
+    known: Container[str] = (),
+) -> Targets:
+    """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest.
+    `known`: values of REMEMBERED headers already judged clean, left out."""
     found = Targets()
     if not plain_quiet:
         found.add("path", "", request.path)
         _pairs(found, "query", request.query)
-    _headers(found, request.headers, cookies=not plain_quiet)
+    _headers(found, request.headers, cookies=not plain_quiet, known=known)
     if request.body:
         _body(found, request, max_body_bytes)
     if len(found.values) > MAX_TARGETS:
@@ -183,9 +210,12 @@ def plain_parts(request: Request) -> str:
         text = f"{text}\n{parts}"
     if "%" in text:
         # the escapes the gate lets through are decoded here, so signatures still see them
-        for escape, char in _HARMLESS_ESCAPES:
-            if escape in text:
-                text = text.replace(escape, char)
+        pieces = text.split("%")
+        for index in range(1, len(pieces)):
+            piece = pieces[index]
+            char = _HARMLESS_ESCAPES.get(piece[:2])
+            pieces[index] = char + piece[2:] if char is not None else "%" + piece
+        text = "".join(pieces)
     return text.replace("+", " ") if "+" in text else text
 
 
@@ -194,20 +224,27 @@ def _one_line(text: str) -> str:
 
 
 _TWO_EQUALS = re.compile(r"=[^&]*=")
-_HARMLESS_ESCAPES = tuple(
-    (f"%{code}", char)
+_HARMLESS_ESCAPES = {
+    code: char
     for hexcode, char in (("20", " "), ("2C", ","), ("2F", "/"), ("3A", ":"), ("40", "@"))
     for code in {hexcode, hexcode.lower()}
-)
+}
+"""The two hex digits after a `%` of each escape the gate lets through, and its character."""
 
 
-def _headers(found: Targets, headers: dict[str, str], *, cookies: bool = True) -> None:
+def _headers(
+    found: Targets, headers: dict[str, str], *, cookies: bool = True, known: Container[str] = ()
+) -> None:
     add = found.add
     for name, value in headers.items():
         if name == "cookie":
             if cookies:
                 _cookies(found, value)
         elif name not in ORDINARY and value:
+            if name in REMEMBERED and value in known:
+                continue
+            if len(value) == 36 and value[8] == "-" and _UUID.fullmatch(value):
+                continue  # a request or correlation ID: hex digits and dashes hold no attack
             if "file" in name and _names_file(name):
                 found.file_names.append(len(found.values))
             add("header", name, value)
