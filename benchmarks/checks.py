@@ -3,8 +3,9 @@
 Two benign requests: a GET with a 200-byte query string, and a POST with a 2 KB JSON body. Each
 is judged by the full request-phase check set (every built-in, as `apishield analyze` runs it),
 after actor resolution and routing, as in the pipeline. A third line shows an attack, whose cost
-includes building findings; a fourth, the GET with a User-Agent never seen before. Figures are medians of per-call times, so a GC pause or a noisy
-neighbour does not move them.
+includes building findings; a fourth, the GET with a User-Agent never seen before (a clean
+one is remembered). Figures are medians of per-call times, so a GC pause or a noisy neighbour
+does not move them.
 
     python benchmarks/checks.py [--rounds N]
 """

@@ -26,6 +26,8 @@ CLASSES = (
     "nosqli",
     "xxe",
     "ssti",
+    "ssi",
+    "ldap",
     "crlf",
     "php",
     "java",

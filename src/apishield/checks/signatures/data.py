@@ -1,4 +1,5 @@
-"""Injection into data languages: NoSQL operators, XML external entities and SSTI expressions."""
+"""Injection into data and page languages: NoSQL operators, XML external entities, SSTI
+expressions, server-side and edge-side includes, and LDAP filters."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "operator-key",
         "nosqli",
         "MongoDB query operator in a parameter name or JSON key",
-        rf"\[\s*\${_MONGO_OPS}\s*\]|^\s*\${_MONGO_OPS}\s*$|[{{,]\s*['\"]\${_MONGO_OPS}['\"]\s*:",
+        rf"\[\s*\${_MONGO_OPS}\s*\]|^\s*\${_MONGO_OPS}\s*$|[{{,]\s*['\"]?\${_MONGO_OPS}['\"]?\s*:",
     ),
     high(
         "js-where",
@@ -22,7 +23,9 @@ SIGNATURES: tuple[Signature, ...] = (
         "Server-side JavaScript in a NoSQL query",
         r"\$where\b|\bthis\.\w+\s*(?:==|!=|\.match\s*\()|"
         r"\bdb\.[a-z_]+\.(?:find|insert|remove|drop|update|aggregate)\s*\(|"
-        r"['\"]\s*(?:\|\||&&)\s*['\"]?\w*['\"]?\s*==\s*['\"]|;\s*return\s+(?:true|1)\s*;?",
+        r"['\"]\s*(?:\|\||&&)\s*['\"]?\w*['\"]?\s*==\s*['\"]|;\s*return\s*\(?\s*(?:true|1)\b|"
+        # a busy-wait that stalls the query: the time-based probe of server-side JavaScript
+        r"\bnew\s+date\s*\(\s*\)\s*;\s*do\s*\{|\bwhile\s*\(\s*\w+\s*-\s*\w+\s*<\s*\d{3,}\s*\)",
     ),
     high(
         "external-entity",
@@ -61,6 +64,48 @@ SIGNATURES: tuple[Signature, ...] = (
         r"<#assign\b|freemarker\.template\.utility\.execute|\?new\s*\(|#set\s*\(\s*\$|"
         r"\$class\.inspect|\{php\}|\{system\s*\(|\{\{\s*[\w.]*\|\s*(?:attr|safe)\b[^\n]*__|"
         r"\{%\s*(?:import|from|include|extends|debug)\b",
+    ),
+    high(
+        "python-internals",
+        "ssti",
+        'Walk through Python object internals (`.__class__.__mro__`, `["__globals__"]`)',
+        r"(?:\.|\[\s*['\"]|\|\s*attr\s*\(\s*['\"])__(?:class|mro|subclasses|globals|builtins|init|"
+        r"base|bases|dict|import|getattribute|reduce|reduce_ex|code|func_globals)__\b",
+    ),
+    medium(
+        "template-object",
+        "ssti",
+        "Template expression that prints a framework object (`{{config}}`, `{$smarty.version}`)",
+        r"\{\{\s*(?:self|request|config|settings|app|session|_self|this|dump\s*\(\s*\))\s*"
+        r"(?:\}\}|[.\[|])|\{\$smarty\.|\{\s*\$smarty\b",
+    ),
+    medium(
+        "template-statement",
+        "ssti",
+        "Template statement tag (`{% set %}`, `{% for %}`, `{% if %}`)",
+        r"\{%-?\s*(?:set|for|if|macro|call|filter|with|raw|autoescape|block|load|print)\s[^\n]*%\}",
+    ),
+    high(
+        "ssi-directive",
+        "ssi",
+        "Server-side include directive (`<!--#exec cmd=`, `<!--#include virtual=`)",
+        r"<!--\s*#\s*(?:exec|include|echo|printenv|config|fsize|flastmod|set|if|elif)\b",
+    ),
+    high(
+        "esi-tag",
+        "ssi",
+        "Edge-side include tag that a cache or CDN in front of the API runs",
+        r"<\s*esi:(?:include|debug|vars|inline|choose|when|otherwise|try|attempt|except|eval|"
+        r"remove|comment|assign)\b",
+    ),
+    high(
+        "filter-injection",
+        "ldap",
+        "LDAP filter composed inside a value (`*)(|(uid=*`, `admin*)((|userPassword=*)`)",
+        # the value closes the application's filter before opening one of its own; a whole
+        # filter sent as a value (a directory search API) starts with "(" and stays silent
+        r"^[^()\n]*\)\s*(?:\(\s*)+[|&!]\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|"
+        r"\*\s*\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*=",
     ),
     medium(
         "template-expression",

@@ -95,6 +95,26 @@ SIGNATURES: tuple[Signature, ...] = (
         r"(?:^|[\s=:'\"(])/proc/",
     ),
     medium(
+        "windows-system-path",
+        "lfi",
+        "Absolute Windows path to system secrets, a server stack or the administrator's profile",
+        r"(?:^|[\s=:'\"(/\\])[a-z]:[/\\]*(?:(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|"
+        r"repair|panther|debug|temp|system32[/\\]+(?:config|drivers[/\\]+etc|inetsrv|license))|"
+        r"inetpub|boot\.ini|"
+        r"sysprep|unattend|\$recycle\.bin|minint|xampp|wamp\d*|appserv|apache(?:2|\s+group)?|"
+        r"php\d*|mysql|nginx|tomcat|log|program\s+files(?:\s+\(x86\))?[/\\]+(?:apache|mysql|"
+        r"filezilla|php|xampp|tomcat)|(?:documents\s+and\s+settings|users)[/\\]+"
+        r"(?:administrator|all\s+users|default)\b)",
+    ),
+    medium(
+        "server-log",
+        "lfi",
+        "Path to a web or mail server's log (the file a log-poisoning inclusion reads)",
+        r"[/\\](?:logs?|httpd|apache2?|nginx)[/\\][^\n]*?(?:access|error)[_.]log\b|"
+        r"[/\\](?:access|error)_log$|[/\\]logs?[/\\](?:access|error)\.log$|"
+        r"[/\\]spool[/\\]mqueue[/\\]|[/\\]cpanel[/\\]logs[/\\]",
+    ),
+    medium(
         "dotfile",
         "lfi",
         "Hidden configuration or secret file of a project or host",

@@ -117,6 +117,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\$+[a-z_][\w]*\s*(?:\[[^\]\n]+\]\s*|\{[^}\n]+\}\s*|/\*[^\n]*?\*/\s*|"
         r"#[^\r\n]*[\r\n]\s*|//[^\r\n]*[\r\n]\s*)*\(|\$\{[^}\n]+\}\s*\(|"
         r"\$_(?:GET|POST|REQUEST|COOKIE)\s*\[[^\n\]]*\]\s*\(|\$\s*\{\s*\$|"
+        # complex (curly) syntax that evaluates a call inside a string: "${@print(1)}"
+        r"\$\{\s*@?\s*(?:print|print_r|var_dump|echo|system|exec|passthru|shell_exec|popen|"
+        r"proc_open|eval|assert|phpinfo|file_get_contents|file_put_contents|die)\s*\(|"
         r"\(\s*['\"]?[a-z_.'\"()\s]{2,40}['\"]?\s*\)\s*(?:\[[^\]\n]*\]\s*)*\(\s*['\"\w@$]",
     ),
     high(

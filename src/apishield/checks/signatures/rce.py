@@ -143,7 +143,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "Command substitution, process substitution or shell arithmetic",
         rf"\$\(\s*(?:{_PATH}{_TOOLS}|{_WORDS}){_AFTER_TOOL}|`\s*{_PATH}{_TOOLS}{_AFTER_TOOL}|"
         rf"`\s*{_WORDS}\s+[-/~$][^`\n]*`|%x[({{\[]\s*['\"]?\s*{_PATH}(?:{_TOOLS}|{_WORDS})\b|"
-        r"[<>]\(\s*[a-z/]|\$\(\(|\$\[[^\]\n]*\]|\$\(\s*\w+\s*\)",
+        r"[<>]\(\s*[a-z/]|\$\(\(|\$\[[^\]\n]*\]|\$\(\s*\w+\s*\)|\$\(\s*`",
     ),
     high(
         "binary-path",
@@ -222,10 +222,23 @@ SIGNATURES: tuple[Signature, ...] = (
         "Windows shell command",
         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:c:)?\\windows\\system32\\(?:cmd|powershell|"
         r"wbem|certutil|rundll32|mshta)|\bnet1?\s+(?:user|localgroup|group|view|share|use)\b\s*\S|"
-        r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\s+hk|\bregedit\s+/[es]\b|"
+        r"\breg(?:\.exe)?\s+(?:query|add|delete|save|export)\s+['\"]?hk|\bregedit\s+/[es]\b|"
         r"\bwmic\s+(?:process|os|useraccount|service|shadowcopy|/node)|"
         r"\bvssadmin\s+(?:delete|list|create)|\bbcdedit\s+/|\bcertutil\s+-(?:urlcache|decode|"
-        r"encode)|\bschtasks\s+/(?:create|run)|\bbitsadmin\s+/transfer",
+        r"encode)|\bschtasks\s+/(?:create|run)|\bbitsadmin\s+/transfer|"
+        # reconnaissance that needs no argument, as the whole value or after a separator
+        rf"(?:^|{_SEPARATOR})\s*net1?(?:\.exe)?\s+(?:view|user|localgroup|share|session|accounts)"
+        r"\s*$|"
+        # a directory listing of a drive: ; dir C:\Users
+        rf"{_SEPARATOR}\s*dir(?:\s+/[a-z])*\s+['\"]?[a-z]:[\\/]",
+    ),
+    high(
+        "time-probe",
+        "rce",
+        "Command that stalls for a number of seconds (the blind time-based probe)",
+        rf"{_SEPARATOR}\s*['\"]?\s*{_EMPTY}{_PATH}(?:sleep|timeout(?:\.exe)?\s+/t|ping(?:\.exe)?\s+"
+        r"(?:-[a-z]+\s+)*-[nc]|usleep)\s+\d+|`\s*sleep\s+\d+|"
+        r"^\s*sleep\s+\d+(?:\.\d+)?[smhd]?\s*$",
     ),
     high(
         "powershell",

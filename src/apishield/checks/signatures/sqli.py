@@ -26,7 +26,14 @@ SIGNATURES: tuple[Signature, ...] = (
         r";\s*(?:drop\s+(?:table|database|schema)|insert\s+into|delete\s+from|"
         r"update\s+\S+\s+set\b|truncate\b|alter\s+(?:table|user)|"
         r"create\s+(?:table|user|database|function|procedure)|shutdown\b|"
-        r"exec(?:ute)?\s*\(?\s*(?:xp_|sp_|master\.)|declare\s+@)",
+        r"exec(?:ute)?\s*\(?\s*(?:xp_|sp_|master\.)|declare\s+@|"
+        r"(?:grant|revoke)\s+[^;\n]{1,80}?\s(?:to|from)\s+[\w'\"`@]+)",
+    ),
+    high(
+        "quote-concat",
+        "sqli",
+        "String closed, concatenated with a call or another string, and reopened (`' || f() || '`)",
+        r"^\s*\w*['\"]\s*\|\|\s*(?:['\"]|[a-z_][\w.]*\s*\()[^\n]*\|\|\s*['\"]",
     ),
     high(
         "time-delay",

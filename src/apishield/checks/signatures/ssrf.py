@@ -47,9 +47,11 @@ _PRIVATE = (
 _OBFUSCATED = (
     r"(?:\d{8,}|0x[0-9a-f]{6,}|(?:0x[0-9a-f]{1,2}\.){1,3}(?:0x)?[0-9a-f]+|"
     r"0[0-7]*(?:\.0*[0-7]+){1,3}|\d{1,3}\.\d{1,8}|\d{1,3}\.\d{1,3}\.\d{1,5}|"
+    r"0o[0-7]+(?:\.\d{1,3}){0,3}|0\d{1,3}(?:\.\d{1,3}){3}|"
     r"(?:0{0,4}:){1,6}ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:0{0,4}:){1,6}ffff:[\d.]+)"
 )
-"""An IPv4 address spelled as one number, in hex or octal, in short dotted form or IPv6-mapped:
+"""An IPv4 address spelled as one number, in hex or octal (`0177`, `0o177`, a leading zero in
+one part of a dotted quad), in short dotted form or IPv6-mapped:
 HTTP clients accept these, and they exist to slip past filters that look for dotted quads."""
 
 SIGNATURES: tuple[Signature, ...] = (

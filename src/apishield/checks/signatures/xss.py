@@ -13,7 +13,7 @@ _HANDLERS = (
     r"contextmenu|search|invalid|show|start|finish|bounce|auxclick|formdata|beforescriptexecute|"
     r"afterscriptexecute|activate|beforeactivate"
 )
-_ANY_HANDLER = _HANDLERS + r"|[a-z]{4,20})"
+_ANY_HANDLER = _HANDLERS + r"|[a-z]{3,20})"
 _HANDLERS += ")"
 _JUNK = r"(?:[\t\n\\\x00]|&(?:tab|newline|#0*(?:9|10|13)|#x0*[9ad]);?)"
 """What a browser drops inside a URI scheme: tab, newline and NUL, raw or as entities in any case
@@ -71,6 +71,20 @@ SIGNATURES: tuple[Signature, ...] = (
         r"math|isindex|vmlframe|portal|bgsound|layer|ilayer|xss|handler|listener|animate|"
         r"import|link|style|form|template|noscript|marquee|body|html)\b|"
         r"<\s*\??\s*import\s*(?:implementation|namespace)",
+    ),
+    high(
+        "utf7-markup",
+        "xss",
+        "Markup spelled in UTF-7 (`+ADw-script+AD4-`), for pages served without a charset",
+        r"\+ADw-?[^\n]*?\+AD4-?",
+    ),
+    medium(
+        "script-reference",
+        "xss",
+        "Dialog or eval passed as a function instead of called (`[1].find(alert)`)",
+        r"\.\s*(?:find|map|filter|some|every|foreach|call|apply|then|reduce|sort)\s*\(\s*"
+        r"(?:alert|prompt|confirm|eval)\s*\)|"
+        r"=\s*(?:alert|prompt|confirm|eval)\s*[,;]\s*\w+\s*\(",
     ),
     medium(
         "script-call",
