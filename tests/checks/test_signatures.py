@@ -52,7 +52,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.xss.data-uri": ("data:text/html,<b>hi</b>", "data:image/svg+xml;base64,AAAA"),
     "inj.xss.active-tag": ("<iframe src=//e.example>", "<svg><g/></svg>"),
     "inj.xss.utf7-markup": ("+ADw-img src=x onerror=alert(1)+AD4-",),
-    "inj.xss.script-reference": ("[0].map(confirm)", "f=eval;f(x)"),
+    "inj.xss.script-reference": ("[0].map(confirm)", "f=eval;f(x)", "window.onload=confirm"),
+    "inj.xss.jsfuck": ("(![]+[])[+!+[]]", "[][(![]+[])[+[]]]"),
     "inj.xss.script-call": (
         "';prompt(document.domain)//",
         "x=document.cookie;",
@@ -234,6 +235,8 @@ BENIGN = (
     "the {{ name }} placeholder",
     "set the alert, then wait",
     "A+ rating",
+    "matrix [1] + [2] = [3]",
+    "on sale=confirm at checkout",
     "(&(objectClass=person)(|(cn=ann*)(mail=ann*)))",
     "D:\\Windows\\System32\\notepad.exe",
     "Please select a seat from the list",

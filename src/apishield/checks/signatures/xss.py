@@ -84,7 +84,15 @@ SIGNATURES: tuple[Signature, ...] = (
         "Dialog or eval passed as a function instead of called (`[1].find(alert)`)",
         r"\.\s*(?:find|map|filter|some|every|foreach|call|apply|then|reduce|sort)\s*\(\s*"
         r"(?:alert|prompt|confirm|eval)\s*\)|"
-        r"=\s*(?:alert|prompt|confirm|eval)\s*[,;]\s*\w+\s*\(",
+        r"=\s*(?:alert|prompt|confirm|eval)\s*[,;]\s*\w+\s*\(|"
+        r"\bon[a-z]{3,20}\s*=\s*(?:alert|prompt|confirm|eval)\s*(?:$|[;,)])",
+    ),
+    high(
+        "jsfuck",
+        "xss",
+        "JavaScript written in six characters (`(![]+[])[+[]]`), which no filter of words sees",
+        r"(?:[!+]\s*\[\s*\]\s*){2,}|\(\s*!\s*\[\s*\]\s*\+\s*\[\s*\]\s*\)|"
+        r"\[\s*\+\s*!?\s*\+?\s*\[\s*\]\s*\]",
     ),
     medium(
         "script-call",
