@@ -508,6 +508,13 @@ def test_encoding_abuse(query: str) -> None:
     assert severity(request(query=query), "proto.encoding") == Severity.MEDIUM
 
 
+def test_a_nested_query_with_a_filter_operator_is_not_double_encoding_abuse() -> None:
+    """A next-page link passed as a parameter keeps its `<=` filters escaped once more."""
+    nested = "next=%2FCalls.json%3FStartTime%253C%253D2024-01-02%26EndTime%253C%3D2024-02-01"
+    assert "proto.encoding" not in found(request(query=nested))
+    assert "proto.encoding" in found(request(query="q=%253Cscript%253Ealert(1)"))
+
+
 def test_invalid_encoding_in_form_bodies() -> None:
     assert "proto.encoding" in found(request("POST", headers=FORM, body=b"param=%1G"))
     json = request(

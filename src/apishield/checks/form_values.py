@@ -27,9 +27,10 @@ HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2}|[uU][0-9A-Fa-f]{4})")
 _PERCENT_U = re.compile(r"%[uU][0-9A-Fa-f]{4}")
-_DOUBLE_PERCENT = re.compile(r"%25(?:0[0aAdD]|2[eE]|5[cC]|3[cC])")
+_DOUBLE_PERCENT = re.compile(r"%25(?:0[0aAdD]|2[eE]|5[cC]|3[cC](?!%(?:25)?3[dD]))")
 """A second escaping of NUL, CR, LF, dot, backslash or `<`, which filters look for. Not of `/`,
-`=` or `&`: a URL nested in a parameter (`next=%2Fa%253Fb%253D1`) legitimately has those."""
+`=` or `&`: a URL nested in a parameter (`next=%2Fa%253Fb%253D1`) legitimately has those; nor of
+a `<` before `=`, the filter operator of a nested query (`DateCreated%253C%253D2024-01-01`)."""
 _OVERLONG = re.compile(r"%(?:[cC][01]|[eE]0%[89][0-9A-Fa-f]|[fF]0%8[0-9A-Fa-f])")
 _MAX_PARAMS = 1000
 """Parameters looked at one by one, as servers cap them (PHP's max_input_vars is 1000)."""
