@@ -235,6 +235,7 @@ BENIGN = (
     "the {{ name }} placeholder",
     "set the alert, then wait",
     "A+ rating",
+    "was%20executed%20%28.e.g.%20a%20message%20was%20blocked%29",
     "matrix [1] + [2] = [3]",
     "on sale=confirm at checkout",
     "(&(objectClass=person)(|(cn=ann*)(mail=ann*)))",

@@ -141,7 +141,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"ascii|substring|load_file)\s*\(|\bdrop\s+table\b|"
         r"\binsert\s+into\b[^\n]+\bvalues\b|\btruncate\s+table\b|"
         r"\bprocedure\s+analyse\s*\(|\bmerge\s+into\b[^\n]+\busing\b|"
-        r"\balter\s+(?:user|login|role)\s+\w+|\bsoname\s+['\"]|\b\d+\.e(?:\s*\(|\.[a-z_])",
+        r"\balter\s+(?:user|login|role)\s+\w+|\bsoname\s+['\"]|"
+        # MySQL reads 1.e( and 1.e.col as a number; not the hex digits of an escape (%28.e.g.)
+        r"(?:^|[^%\w])\d+\.e(?:\s*\(|\.[a-z_])",
     ),
     medium(
         "overflow-number",
