@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -402,3 +403,26 @@ def test_a_uuid_in_a_header_holds_nothing_any_signature_or_the_tokeniser_finds(
     for text in (str(value), str(value).upper()):
         assert matcher().scan([text]) == []
         assert detect_sqli(text) is None
+
+
+def test_a_user_agent_is_not_remembered_when_its_attack_was_reported_elsewhere() -> None:
+    """A signature reports only the first value it fires in: the same payload in the query
+    and the User-Agent must not leave the User-Agent remembered as clean."""
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    payload = "<script>alert(document.domain)</script>"
+    both = make_exchange(query="q=" + quote(payload, safe=""), headers={"user-agent": payload})
+    assert "xss" in _classes(both)
+    assert payload not in injection._clean_headers
+    assert "xss" in _classes(make_exchange(headers={"user-agent": payload}))
+
+
+def test_a_typed_user_agent_is_validated_on_every_request() -> None:
+    from apishield.checks import injection
+
+    injection._clean_headers.clear()
+    context = CheckContext(facts=_Facts({("header", "user-agent"): ParamRule("uuid")}))
+    first = check_injection(make_exchange(headers={"user-agent": "probe/1.0"}), context)
+    again = check_injection(make_exchange(headers={"user-agent": "probe/1.0"}), context)
+    assert [f.rule_id for f in first] == [f.rule_id for f in again] == ["schema.type_mismatch"]

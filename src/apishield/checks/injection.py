@@ -8,7 +8,7 @@ or the inventory types (integer, UUID, date, phone, enum) are validated instead 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, unquote_plus
@@ -87,7 +87,7 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
         and gate().quiet(plain_parts(request))
     )
     targets = request_targets(
-        request, context.max_body_bytes, plain_quiet=quiet, known=_clean_headers
+        request, context.max_body_bytes, plain_quiet=quiet, known=_known(facts)
     )
     findings = _limits(targets)
     if targets.values:
@@ -142,9 +142,11 @@ def _remember_clean(
     *,
     sqli: bool,
 ) -> None:
-    """Remember the REMEMBERED header values in `scan` that no signature matched and, where the
-    SQL hint marked one, that the tokeniser judged clean (it judged every hinted value unless
-    some SQL injection was found)."""
+    """Remember the REMEMBERED header values in `scan` of a request no signature matched, but
+    for the SQL hint, whose marks the tokeniser judged clean (it judged every hinted value
+    unless some SQL injection was found)."""
+    if any(sig.cls != "hint" for _, sig in matched):
+        return  # a signature reports only the first text it fires in: another may hold it too
     values, places = targets.values, targets.places
     fresh = [
         index
@@ -153,12 +155,25 @@ def _remember_clean(
     ]
     if not fresh:
         return
-    flagged = {owners[index] for index, sig in matched if sqli or sig.cls != "hint"}
+    flagged = {owners[index] for index, _ in matched} if sqli else set()
     if len(_clean_headers) + len(fresh) > _CLEAN_MAX:
         _clean_headers.clear()
     for index in fresh:
         if places[index] not in flagged:
             _clean_headers.add(values[index])
+
+
+_REMEMBERED_KEYS = tuple(("header", name) for name in sorted(REMEMBERED))
+
+
+def _known(facts: EndpointFacts | None) -> Container[str]:
+    """The remembered values, unless the endpoint types one of those headers: a typed value
+    is validated on every request."""
+    if facts is not None and facts.params:
+        params = facts.params
+        if any(key in params for key in _REMEMBERED_KEYS):
+            return ()
+    return _clean_headers
 
 
 def _header_indexes(places: list[Place], scan: Sequence[int]) -> list[int]:
