@@ -76,14 +76,21 @@ SIGNATURES: tuple[Signature, ...] = (
         "template-object",
         "ssti",
         "Template expression that prints a framework object (`{{config}}`, `{$smarty.version}`)",
-        r"\{\{\s*(?:self|request|config|settings|app|session|_self|this|dump\s*\(\s*\))\s*"
-        r"(?:\}\}|[.\[|])|\{\$smarty\.|\{\s*\$smarty\b",
+        # bare, or walked into: `{{ request.user }}` in a Django template an API stores is not
+        r"\{\{\s*(?:self|_self|config|request|this|dump\s*\(\s*\))\s*\}\}|"
+        r"\{\{\s*(?:self|_self|config|settings)\s*[.\[|]|\{\$smarty\.|\{\s*\$smarty\b",
     ),
     medium(
-        "template-statement",
+        "template-set",
         "ssti",
-        "Template statement tag (`{% set %}`, `{% for %}`, `{% if %}`)",
-        r"\{%-?\s*(?:set|for|if|macro|call|filter|with|raw|autoescape|block|load|print)\s[^\n]*%\}",
+        "Template statement that prints, tests a constant, or sets a variable from a call",
+        # `{% if %}` and `{% for %}` are everyday markup in templates an API stores; a `set`
+        # that calls or walks into objects is how SSTI payloads stage their code
+        r"\{%-?\s*set\s+[\w.]+\s*=[^\n%]*(?:\(|__|\|\s*attr\b)[^\n]*%\}|"
+        # templates print with {{ }}; a print statement is code, often a memory bomb
+        r"\{%-?\s*print\b[^\n]*%\}|"
+        # a condition on a constant tests whether the template engine runs: {% if True %}49
+        r"(?:\{%|<%=?)-?\s*if\s+(?:true|1|\d+\s*(?:==|!=|<|>)\s*\d+)\s*-?(?:%\}|%>)",
     ),
     high(
         "ssi-directive",

@@ -100,11 +100,10 @@ SIGNATURES: tuple[Signature, ...] = (
         "Absolute Windows path to system secrets, a server stack or the administrator's profile",
         r"(?:^|[\s=:'\"(/\\])[a-z]:[/\\]*(?:(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|"
         r"repair|panther|debug|temp|system32[/\\]+(?:config|drivers[/\\]+etc|inetsrv|license))|"
-        r"inetpub|boot\.ini|"
-        r"sysprep|unattend|\$recycle\.bin|minint|xampp|wamp\d*|appserv|apache(?:2|\s+group)?|"
-        r"php\d*|mysql|nginx|tomcat|log|program\s+files(?:\s+\(x86\))?[/\\]+(?:apache|mysql|"
-        r"filezilla|php|xampp|tomcat)|(?:documents\s+and\s+settings|users)[/\\]+"
-        r"(?:administrator|all\s+users|default)\b)",
+        r"(?:inetpub|sysprep|unattend|\$recycle\.bin|minint|xampp|wamp\d*|appserv|apache2?|"
+        r"apache\s+group|php\d*|mysql|nginx|tomcat|logs?)(?:[/\\.]|$)|boot\.ini|"
+        r"program\s+files(?:\s+\(x86\))?[/\\]+(?:apache|mysql|filezilla|php|xampp|tomcat)|"
+        r"(?:documents\s+and\s+settings|users)[/\\]+(?:administrator|all\s+users|default)\b)",
     ),
     medium(
         "server-log",

@@ -27,7 +27,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"update\s+\S+\s+set\b|truncate\b|alter\s+(?:table|user)|"
         r"create\s+(?:table|user|database|function|procedure)|shutdown\b|"
         r"exec(?:ute)?\s*\(?\s*(?:xp_|sp_|master\.)|declare\s+@|"
-        r"(?:grant|revoke)\s+[^;\n]{1,80}?\s(?:to|from)\s+[\w'\"`@]+)",
+        r"(?:grant|revoke)\s+(?:all|select|insert|update|delete|execute|usage|connect|resource|"
+        r"dba|create|alter|drop|references|[\w\s,]*privileges)\b[^;\n]{0,80}?\s(?:to|from)\s+"
+        r"[\w'\"`@]+)",
     ),
     high(
         "quote-concat",

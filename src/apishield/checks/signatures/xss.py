@@ -76,7 +76,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "utf7-markup",
         "xss",
         "Markup spelled in UTF-7 (`+ADw-script+AD4-`), for pages served without a charset",
-        r"\+ADw-?[^\n]*?\+AD4-?",
+        # the dashes are what base64 data never holds next to a `+`
+        r"\+ADw-[^\n]*?\+AD4-",
     ),
     medium(
         "script-reference",
