@@ -168,6 +168,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "{% set x = cycler.__init__ %}",
         "{%set o=lipsum|attr('x')%}",
         "{% print 9**9**9 %}",
+        "<% if 1 == 1 %>7<% end %>",
     ),
     "inj.ssi.ssi-directive": ('<!--#exec cmd="id"-->', '<!-- #include file="/etc/hosts" -->'),
     "inj.ssi.esi-tag": ('<esi:include src="http://203.0.113.9/x"/>', "<esi:vars>$(HTTP_COOKIE)"),
