@@ -4,10 +4,19 @@ paths, data URIs, prose with command words)."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
+import hyperscan
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apishield.checks.decode import variants
+from apishield.checks.gate import SUSPICIOUS
 from apishield.checks.matcher import default_matcher
+from apishield.checks.signatures import SIGNATURES
+from apishield.checks.signatures.base import confine
 from apishield.checks.signatures.commands import PROBES, PROGRAMS, WORDS, spelled
 
 SHELL_CLASSES = {"rce", "lfi", "rfi", "ssrf", "log4shell", "crlf"}
@@ -195,3 +204,56 @@ def test_short_names_are_not_spelled_with_gaps() -> None:
 def test_vocabularies_do_not_overlap() -> None:
     assert not set(PROGRAMS) & set(WORDS)
     assert set(PROBES) <= set(PROGRAMS)
+
+
+@cache
+def _single(pattern: str, flags: int) -> hyperscan.Database:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[confine(pattern).encode()], flags=flags)
+    return database
+
+
+def _fires(database: hyperscan.Database, text: str) -> bool:
+    found: list[int] = []
+    database.scan(f"\n{text}\n".encode(), match_event_handler=lambda *match: found.append(1))
+    return bool(found)
+
+
+_LEADING = next(sig for sig in SIGNATURES if sig.rule_id == "inj.rce.leading-command")
+_NAMES = st.sampled_from(
+    (*PROGRAMS, *PROBES, *WORDS, "ls", "ps", "dd", "set", "ansible-vault", "zcat", "nohup")
+)
+_ARGS = st.sampled_from(
+    ("-la", "--all", "/etc/hosts", "x.sh", "e.example", "https://e.example/x", "5", "if=/dev/sda")
+)
+_SUSPICIOUS = re.compile("|".join(SUSPICIOUS), re.IGNORECASE)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    lead=st.sampled_from(("", " ", "/bin/", "/usr/local/bin/", "./", "sudo ", "timeout 5 ")),
+    name=_NAMES,
+    gap=st.sampled_from(("", " ", "  ", "&", ".exe ", "\t")),
+    args=st.lists(_ARGS, max_size=3).map(" ".join),
+    head=st.sampled_from(("", "x ", "run ")),
+)
+def test_the_gate_form_of_leading_command_matches_wherever_it_does(
+    lead: str, name: str, gap: str, args: str, head: str
+) -> None:
+    """The gate scans `gate` instead of the pattern: in text with none of the SUSPICIOUS
+    characters it must fire wherever the pattern fires, or the gate would hide an attack."""
+    text = f"{head}{lead}{name}{gap}{args}"
+    if _SUSPICIOUS.search(text):
+        return  # the gate is loud on this text whatever the signature
+    if _fires(_single(_LEADING.pattern, _LEADING.flags), text):
+        _FIRED.append(text)
+        assert _fires(_single(_LEADING.gate, _LEADING.flags), text), text
+
+
+_FIRED: list[str] = []
+
+
+def test_the_generated_texts_include_commands_the_signature_fires_on() -> None:
+    """The property above is only as good as its examples: many of them must be attacks."""
+    test_the_gate_form_of_leading_command_matches_wherever_it_does()
+    assert len(set(_FIRED)) >= 100

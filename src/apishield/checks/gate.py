@@ -20,7 +20,7 @@ from apishield.checks.signatures import Signature
 from apishield.checks.signatures.base import confine
 
 SUSPICIOUS = (
-    r"['\"`<>(){}\[\];|$\\*!^~#]|--",
+    r"['\"`<>(){}\[\];|$\\*?!^~#]|--",
     # any percent-escape but the harmless %20 %2C %2F %3A %40, which APIs send all the time
     r"%(?:[015-9a-fA-F][0-9a-fA-F]|2[1-9abdeABDE]|3[0-9b-fB-F]|4[1-9a-fA-F])",
     r"%[uU]",
@@ -42,7 +42,7 @@ class Gate:
         for sig in signatures:
             # confined as the matcher's are: `^` and `$` are the newlines around each value,
             # cheaper for Hyperscan than multi-line anchors
-            patterns.append(confine(sig.pattern).encode())
+            patterns.append(confine(sig.gate or sig.pattern).encode())
             flags.append(sig.flags | hyperscan.HS_FLAG_SINGLEMATCH)
         self._database = compiled(patterns, flags, range(len(patterns)))
 

@@ -54,11 +54,17 @@ class Signature:
     severity: Severity
     """HIGH when the pattern alone is a confident attack, MEDIUM for a weaker signal."""
     flags: int = CASELESS
+    gate: str = ""
+    """A cheaper pattern the gate (`checks.gate`) scans instead: one that matches wherever
+    `pattern` does in a text without any of the gate's SUSPICIOUS characters. Empty: the gate
+    scans `pattern` itself."""
 
 
-def high(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:
+def high(
+    rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS, gate: str = ""
+) -> Signature:
     """A confident signature: the technique rarely appears in benign input."""
-    return Signature(f"inj.{cls}.{rule_id}", cls, title, pattern, Severity.HIGH, flags)
+    return Signature(f"inj.{cls}.{rule_id}", cls, title, pattern, Severity.HIGH, flags, gate)
 
 
 def medium(rule_id: str, cls: str, title: str, pattern: str, flags: int = CASELESS) -> Signature:

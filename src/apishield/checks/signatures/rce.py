@@ -111,6 +111,17 @@ _AFTER_TOOL = r"(?:$|[\s<>|;&`'\"$)(,]|\$\{?IFS)"
 _ENCODERS = r"base(?:32|64|nc)(?:$|[\s<>|;&`'\"$)(]|\$\{?IFS)"
 """The encoders, which never count when a comma follows: `data:image/png;base64,` is a data URI."""
 _ARGUMENT = r"(?:\s+[-/~.$'\"%\\]|\s*$|\s*[;|&<>`])"
+_LEADING_GATE = (
+    rf"^\s*(?:/(?:usr/)?(?:local/)?s?bin/|\.\.?/)?(?:{_TOOLS}[\s&]|"
+    rf"{alternation((*PROBES, 'ls'), PROGRAM_FAMILIES)}(?:\.exe|\.com)?\s|{_BARE}|"
+    r"(?:curl|wget|ping|nslookup|telnet|nc|ncat|ssh|time|nohup|strace|ltrace|sudo|doas|timeout|"
+    r"nice|env|xargs|watch|exec|setsid|command|builtin|stdbuf|cpulimit|ps|dd|set)\s)|"
+    r"\s(?:whoami|ifconfig|ipconfig)"
+)
+"""leading-command as the gate needs it: the same command names at the start of a value,
+without what follows them. Where none of the gate's SUSPICIOUS characters is (no quote,
+backslash, `$`, `*`, `?`, `;`, `|`, `<`, `>`, brackets), every spelling the shell accepts is the
+plain name, so this matches wherever leading-command does (a test holds it to that)."""
 
 SIGNATURES: tuple[Signature, ...] = (
     high(
@@ -136,6 +147,7 @@ SIGNATURES: tuple[Signature, ...] = (
         rf"^\s*['\"]?(?:nohup|strace|ltrace|sudo|doas|stdbuf|setsid)['\"]?\s+(?:-\S+\s+)*{_WORDS}\b|"
         r"^\s*ps\s+(?:-?[auxef]{1,4}|-[a-z]+\s+\w)(?:$|\s)|^\s*dd\s+(?:if|of|bs|count)=|"
         r"^\s*set\s+[-+]o\s+\w|\s(?:whoami|ifconfig|ipconfig)(?:\.exe)?\s*$",
+        gate=_LEADING_GATE,
     ),
     high(
         "command-substitution",
