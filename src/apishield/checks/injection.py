@@ -123,7 +123,7 @@ def _judge(
             skip = set(verbatim)
             hinted = [index for index in hinted if index not in skip]
         _tokenise(hinted, texts, owners, hits)
-    _remember_clean(targets, scan, matched, owners, sqli="sqli" in hits)
+    _remember_clean(targets, scan, matched, sqli="sqli" in hits)
     findings.extend(_finding(cls, hit) for cls, hit in hits.items())
 
 
@@ -138,29 +138,25 @@ def _remember_clean(
     targets: Targets,
     scan: Sequence[int],
     matched: list[tuple[int, Signature]],
-    owners: list[Place],
     *,
     sqli: bool,
 ) -> None:
-    """Remember the REMEMBERED header values in `scan` of a request no signature matched, but
-    for the SQL hint, whose marks the tokeniser judged clean (it judged every hinted value
-    unless some SQL injection was found)."""
-    if any(sig.cls != "hint" for _, sig in matched):
+    """Remember the REMEMBERED header values in `scan` of a request that no signature but the
+    SQL hint matched and the tokeniser found no SQL injection in (it judged every hinted
+    value, then)."""
+    if sqli or any(sig.cls != "hint" for _, sig in matched):
         return  # a signature reports only the first text it fires in: another may hold it too
     values, places = targets.values, targets.places
-    fresh = [
-        index
-        for index in _header_indexes(places, scan)
-        if places[index][1] in REMEMBERED and len(values[index]) <= 512
-    ]
-    if not fresh:
-        return
-    flagged = {owners[index] for index, _ in matched} if sqli else set()
+    fresh = []
+    for index in scan:  # headers come after the path and query, before the body
+        location, name, _, _ = places[index]
+        if location == "body":
+            break
+        if location == "header" and name in REMEMBERED and len(values[index]) <= 512:
+            fresh.append(values[index])
     if len(_clean_headers) + len(fresh) > _CLEAN_MAX:
         _clean_headers.clear()
-    for index in fresh:
-        if places[index] not in flagged:
-            _clean_headers.add(values[index])
+    _clean_headers.update(fresh)
 
 
 _REMEMBERED_KEYS = tuple(("header", name) for name in sorted(REMEMBERED))
@@ -174,18 +170,6 @@ def _known(facts: EndpointFacts | None) -> Container[str]:
         if any(key in params for key in _REMEMBERED_KEYS):
             return ()
     return _clean_headers
-
-
-def _header_indexes(places: list[Place], scan: Sequence[int]) -> list[int]:
-    """Headers come after the path and query and before the body (`request_targets`)."""
-    indexes = []
-    for index in scan:
-        location = places[index][0]
-        if location == "header":
-            indexes.append(index)
-        elif location == "body":
-            break
-    return indexes
 
 
 def _texts(targets: Targets, scan: Sequence[int]) -> tuple[list[str], list[Place], list[int]]:

@@ -23,15 +23,24 @@ _TOOLS = alternation(tuple(p for p in PROGRAMS if not p.startswith("base")), PRO
 """Commands whose name is not an everyday word: seeing one after a separator is enough."""
 _WORDS = alternation(WORDS)
 """Commands that are also words: they need an argument-shaped follower."""
-_LEADERS = spelled_alternation((*PROBES, "ls"), PROGRAM_FAMILIES)
+_LEADER_NAMES = (*PROBES, "ls")
+_LEADERS = spelled_alternation(_LEADER_NAMES, PROGRAM_FAMILIES)
 """Commands that, at the start of a value and followed by any argument, are a probe."""
 _SCRIPT = (
     r"[\w-]+\.(?:sh|bash|py|pl|rb|php|js|elf|bin|exe|ps1|bat|cmd|vbs|conf|cfg|ini|log|gz|tgz|"
     r"tar|zip|txt)\b"
 )
 """A file argument a command runs or reads (`python3 x.py`, `tar x.tgz`)."""
-_FETCHERS = spelled_alternation(("curl", "wget", "ping", "nslookup", "telnet", "nc", "ncat", "ssh"))
+_FETCHER_NAMES = ("curl", "wget", "ping", "nslookup", "telnet", "nc", "ncat", "ssh")
+_FETCHERS = spelled_alternation(_FETCHER_NAMES)
 """Commands that reach a host: at the start of a value, followed by a host name, a probe."""
+_LAUNCHERS = "|".join(
+    (
+        "time", "nohup", "strace", "ltrace", "sudo", "doas", "timeout", "nice", "env", "xargs",
+        "watch", "exec", "setsid", "command", "builtin", "stdbuf",
+    )
+)  # fmt: skip
+"""Commands that run the next word as a command (`nohup id`, `timeout 5 id`)."""
 _COMMON = alternation(
     (
         "curl",
@@ -113,9 +122,8 @@ _ENCODERS = r"base(?:32|64|nc)(?:$|[\s<>|;&`'\"$)(]|\$\{?IFS)"
 _ARGUMENT = r"(?:\s+[-/~.$'\"%\\]|\s*$|\s*[;|&<>`])"
 _LEADING_GATE = (
     rf"^\s*(?:/(?:usr/)?(?:local/)?s?bin/|\.\.?/)?(?:{_TOOLS}[\s&]|"
-    rf"{alternation((*PROBES, 'ls'), PROGRAM_FAMILIES)}(?:\.exe|\.com)?\s|{_BARE}|"
-    r"(?:curl|wget|ping|nslookup|telnet|nc|ncat|ssh|time|nohup|strace|ltrace|sudo|doas|timeout|"
-    r"nice|env|xargs|watch|exec|setsid|command|builtin|stdbuf|cpulimit|ps|dd|set)\s)|"
+    rf"{alternation(_LEADER_NAMES, PROGRAM_FAMILIES)}(?:\.exe|\.com)?\s|{_BARE}|"
+    rf"(?:{'|'.join(_FETCHER_NAMES)}|{_LAUNCHERS}|cpulimit|ps|dd|set)\s)|"
     r"\s(?:whoami|ifconfig|ipconfig)"
 )
 """leading-command as the gate needs it: the same command names at the start of a value,
@@ -139,8 +147,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "Value that starts with a command and its arguments, or names a probe command",
         rf"^\s*['\"]?{_BIN}{_TOOLS}(?:\s+(?:-{{1,2}}[a-z][\w-]*|[/~$][\w./$-]*|\${{?\w+|{_SCRIPT})|"
         r"\s*[;|&`<>)])|"
-        rf"^\s*(?:time|nohup|strace|ltrace|sudo|doas|timeout|nice|env|xargs|watch|exec|setsid|"
-        rf"command|builtin|stdbuf|cpulimit(?:\s+-\w+\s+\w+)*\s+-f)\s+(?:-\S+\s+|\d+\s+)*"
+        rf"^\s*(?:{_LAUNCHERS}|cpulimit(?:\s+-\w+\s+\w+)*\s+-f)\s+(?:-\S+\s+|\d+\s+)*"
         rf"{_PATH}{_TOOLS}{_AFTER_TOOL}|"
         rf"^\s*['\"]?{_PATH}{_LEADERS}{_EXE}\s+\S|"
         rf"^\s*['\"]?{_PATH}{_FETCHERS}\s+(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{{2,}}\b|^\s*['\"]?{_PATH}{_BARE}{_EXE}\s*$|"
