@@ -14,12 +14,17 @@ benchmarks/detection.py. The benign side takes every example, enum and default s
 first 200 characters of every description in the specs, sent the same ways. Nothing is
 stored but the counts and, with `--misses`, the payloads missed and the benign values flagged.
 
+Every payload falls in one of two halves by a hash of its text: TUNE and CHECK. Recall is printed
+for each; `--misses` writes the TUNE half's misses only, so whoever tunes signatures on a list
+never sees what the CHECK half misses, and CHECK stays a fair measure of what was not fitted.
+
     python benchmarks/payloads.py DIR [--specs DIR] [--misses OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -61,6 +66,12 @@ def rule_ids(value: str) -> set[str]:
     for exchange in forms(value):
         fired.update(f.rule_id for f in request_findings(exchange))
     return {rule for rule in fired if rule.startswith(PREFIXES)}
+
+
+def half(payload: str) -> str:
+    """TUNE or CHECK, fixed by the payload's text alone."""
+    digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).digest()
+    return "check" if digest[0] & 1 else "tune"
 
 
 def payload_lists(root: Path) -> dict[str, list[str]]:
@@ -120,22 +131,28 @@ def main(argv: list[str] | None = None) -> int:
     classes = payload_lists(args.payloads)
     if not classes:
         parser.error(f"no <class>/*.txt payload lists under {args.payloads}")
-    print(f"{'class':<12}{'payloads':>9}{'found':>8}{'recall':>9}  rules that fired most")
-    total = found = 0
+    print(
+        f"{'class':<12}{'payloads':>9}{'found':>8}{'recall':>9}{'TUNE':>18}{'CHECK':>18}"
+        "  rules that fired most"
+    )
+    totals: Counter[str] = Counter()
     for name, payloads in classes.items():
         missed: list[str] = []
         rules: Counter[str] = Counter()
+        counts: Counter[str] = Counter()
         for payload in payloads:
             fired = rule_ids(payload)
             rules.update(fired)
-            if not fired:
+            which = half(payload)
+            counts[which] += 1
+            counts[f"{which} found"] += bool(fired)
+            if not fired and which == "tune":
                 missed.append(payload)
-        hits = len(payloads) - len(missed)
-        total, found = total + len(payloads), found + hits
+        totals.update(counts)
         top = ", ".join(f"{rule} {n}" for rule, n in rules.most_common(3))
-        print(f"{name:<12}{len(payloads):>9}{hits:>8}{hits / len(payloads):>9.1%}  {top}")
+        print(f"{name:<12}{_recall_cells(counts)}  {top}")
         _write(args.misses, f"{name}.txt", missed)
-    print(f"{'all':<12}{total:>9}{found:>8}{found / total:>9.1%}")
+    print(f"{'all':<12}{_recall_cells(totals)}")
     if args.specs.is_dir():
         values = spec_values(args.specs)
         flagged = [(sorted(fired), value) for value in values if (fired := rule_ids(value))]
@@ -149,6 +166,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benign: skipped, no specs at {args.specs}")
     print(f"({time.perf_counter() - started:.1f} s)")
     return 0
+
+
+def _recall_cells(counts: Counter[str]) -> str:
+    """Payloads, found, recall, then found/payloads and recall of each half."""
+    total = counts["tune"] + counts["check"]
+    found = counts["tune found"] + counts["check found"]
+    cells = f"{total:>9}{found:>8}{_share(found, total):>9}"
+    for which in ("tune", "check"):
+        n, hits = counts[which], counts[f"{which} found"]
+        cells += f"{f'{hits}/{n}':>11}{_share(hits, n):>7}"
+    return cells
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
 
 
 def _write(folder: Path | None, name: str, lines: list[str]) -> None:

@@ -26,8 +26,31 @@ def test_each_class_is_counted_and_its_misses_written(
     assert "sqli" in out and "xss" in out
     assert "all                 3       2    66.7%" in out
     assert "benign: 4 documented values" in out and "0 flagged" in out
-    assert (tmp_path / "m" / "xss.txt").read_text() == "plain words\n"
+    tune_misses = "plain words\n" if payloads.half("plain words") == "tune" else ""
+    assert (tmp_path / "m" / "xss.txt").read_text() == tune_misses
     assert (tmp_path / "m" / "sqli.txt").read_text() == ""
+
+
+def test_the_halves_are_fixed_by_the_text_and_both_are_used() -> None:
+    values = [f"payload {n}" for n in range(200)]
+    halves = [payloads.half(value) for value in values]
+    assert halves == [payloads.half(value) for value in values]
+    assert 60 < halves.count("tune") < 140
+
+
+def test_only_the_tune_half_misses_are_written(tmp_path: Path) -> None:
+    words = [f"plain words {n}" for n in range(40)]
+    lists = tmp_path / "lists"
+    (lists / "xss").mkdir(parents=True)
+    (lists / "xss" / "a.txt").write_text("".join(f"{w}\n" for w in words))
+
+    assert (
+        payloads.main([str(lists), "--specs", str(tmp_path), "--misses", str(tmp_path / "m")]) == 0
+    )
+
+    written = (tmp_path / "m" / "xss.txt").read_text().splitlines()
+    assert written == [w for w in words if payloads.half(w) == "tune"]
+    assert 0 < len(written) < len(words)
 
 
 def test_a_payload_already_encoded_is_also_sent_as_written() -> None:

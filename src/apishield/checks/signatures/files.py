@@ -39,7 +39,9 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\.\.+[/\\]+(?:etc|proc|windows|winnt|boot|usr|var|root|home|system32|inetpub)\b|"
         # a climb with an encoded or padded dot or slash (/%c0%ae%c0%ae/, /.%00./): dotdotpwn
         rf"{_SLASH}(?:{_DOT}(?:%0[01]|\?)?){{2,3}}{_SLASH}|[/\\]\.{{3,}}[/\\]|"
-        rf"^(?:0x2e|%%32%%65|%%32%45|%%32e|%2%45){{2,3}}{_SLASH}",
+        rf"^(?:0x2e|%%32%%65|%%32%45|%%32e|%2%45){{2,3}}{_SLASH}|"
+        # the climb with its `%` dropped (`..2f..2fetc2fpasswd`), for a filter that strips `%`
+        r"^\.\.(?:2f|5c)|(?:\.\.(?:2f|5c)){2,}",
     ),
     medium(
         "dot-dot",
@@ -56,6 +58,7 @@ SIGNATURES: tuple[Signature, ...] = (
         r"(?:^|[^\w.-])/*etc(?:[/\\]+\.?)*[/\\]+(?:passwd|shadow|group|gshadow|hosts|issue|motd|hostname|crontab|sudoers|"
         r"fstab|resolv\.conf|profile|bashrc|security|ssh/|mysql/|apache2?/|httpd/|nginx/|php|"
         r"master\.passwd|pwd\.db|spwd\.db|os-release|environment|inittab|network)|"
+        r"(?:^|[/\\])master\.passwd\b|"
         r"/proc/(?:self|\d+)/(?:environ|cmdline|fd|maps|status|mem|exe|cwd|root|mounts)|"
         r"/proc/(?:version|cpuinfo|meminfo|mounts|net/)|"
         r"\b(?:boot|win|system)\.ini\b|\bwindows[/\\]+(?:win\.ini|repair[/\\])|"
@@ -67,6 +70,14 @@ SIGNATURES: tuple[Signature, ...] = (
         r"/root/\.|\bc:[/\\]+(?:boot\.ini|inetpub[/\\])|"
         r"\b[a-z]:[/\\]+(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|repair|"
         r"panther|debug[/\\]+netsetup|php\.ini|iis\d*\.log)|\bwp-config(?:[._ -]*\w+)*",
+    ),
+    medium(
+        "encoded-path",
+        "lfi",
+        "Traversal or system path written in base64, for an app that decodes a file parameter",
+        # base64 of "../../", "../etc", "/etc/", "/proc/", "etc/passwd", "etc/shadow" at the
+        # start of a value, where a whole encoded path begins on a 3-byte boundary
+        r"^(?:Li4v(?:Li4v|ZXRj)|L2V0Yy9|L3Byb2Mv|ZXRjL3Bhc3N3ZA|ZXRjL3NoYWRvd)",
     ),
     high(
         "stream-wrapper",
@@ -85,9 +96,13 @@ SIGNATURES: tuple[Signature, ...] = (
         # where servers keep their own configuration, data and mail outside /etc
         r"/usr/local/(?:apache2?|httpd|nginx|etc|lib/php|mysql)/|/opt/(?:lampp|xampp|bitnami)/|"
         r"/var/(?:lib/(?:mysql|pgsql|postgresql|php)|mail|spool/(?:cron|mail)|adm|backups)/|"
-        r"[/\\](?:httpd|apache2?|nginx|php-fpm|php|my|lighttpd|proftpd|vsftpd)\.(?:conf|cnf|ini)$|"
+        # a server's own configuration, data or log file by its well-known name, at the end
+        r"[/\\](?:httpd|apache2?|nginx|php-fpm|php|my|lighttpd|proftpd|vsftpd|pure-?ftpd|"
+        r"postgresql|pg_hba|pg_ident|tomcat-users|metabase|odbc|mysql-bin|mysql|hostname)"
+        r"\.(?:conf|cnf|ini|xml|pdb|err|log)\s*$|[/\\](?:master|model|msdb)\.mdf\s*$|"
+        r"[/\\]sess_[\w<>-]+\s*$|[/\\]mlocate\.db\s*$|[/\\]cpanel\.config\s*$|"
         # system logs, runtime sockets, mounted secrets and the boot loader of a host
-        r"(?:^|[\s=:'\"(])/var/(?:log|run)/[\w.-]+|(?:^|[\s=:'\"(])/run/secrets/|"
+        r"(?:^|[\s=:'\"(])/var/(?:log|run)(?:/[\w.-]+|/?\s*$)|(?:^|[\s=:'\"(])/run/secrets/|"
         r"/var/lib/(?:kubelet|docker|containerd)/|(?:^|[\s=:'\"(])/boot/[\w.-]+|"
         r"\b(?:windows|winnt)[/\\]+(?:panther|debug|system32[/\\]+(?:inetsrv|license|eula))[/\\.]|"
         r"\bapplicationhost\.config\b|(?:^|[/\\])global\.asax?$|"
@@ -99,10 +114,12 @@ SIGNATURES: tuple[Signature, ...] = (
         "lfi",
         "Absolute Windows path to system secrets, a server stack or the administrator's profile",
         r"(?:^|[\s=:'\"(/\\])[a-z]:[/\\]*(?:(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|"
-        r"repair|panther|debug|temp|system32[/\\]+(?:config|drivers[/\\]+etc|inetsrv|license))|"
+        r"repair|panther|debug|temp|[\w-]+\.(?:log|ini)\b|"
+        r"system32[/\\]+(?:config|drivers[/\\]+etc|inetsrv|license|logfiles))|"
         r"(?:inetpub|sysprep|unattend|\$recycle\.bin|minint|xampp|wamp\d*|appserv|apache2?|"
         r"apache\s+group|php\d*|mysql|nginx|tomcat|logs?)(?:[/\\.]|$)|boot\.ini|"
-        r"program\s+files(?:\s+\(x86\))?[/\\]+(?:apache|mysql|filezilla|php|xampp|tomcat)|"
+        r"program\s*files(?:\s+\(x86\))?[/\\]+(?:apache|mysql|filezilla|php|xampp|tomcat|"
+        r"postgresql|microsoft\s+sql\s+server)|"
         r"(?:documents\s+and\s+settings|users)[/\\]+(?:administrator|all\s+users|default)\b)",
     ),
     medium(

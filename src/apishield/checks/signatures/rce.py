@@ -249,7 +249,7 @@ SIGNATURES: tuple[Signature, ...] = (
         rf"(?:^|{_SEPARATOR})\s*net1?(?:\.exe)?\s+(?:view|user|localgroup|share|session|accounts)"
         r"\s*$|"
         # a directory listing of a drive: ; dir C:\Users
-        rf"{_SEPARATOR}\s*dir(?:\s+/[a-z])*\s+['\"]?[a-z]:[\\/]",
+        rf"(?:^|{_SEPARATOR})\s*dir(?:\s+/[a-z])*\s+['\"]?[a-z]:[\\/]",
     ),
     high(
         "time-probe",

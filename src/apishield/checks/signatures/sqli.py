@@ -69,7 +69,10 @@ SIGNATURES: tuple[Signature, ...] = (
         "sqli",
         "Tautology after a closing quote",
         r"['\"]\s*\)*\s*(?:or|and|xor|\|\||&&)\b\s*\(*\s*['\"`]?[\w.]+['\"`]?\s*"
-        r"(?:=|<|>|!=|<>|\blike\b|\bis\b|\bin\b|\bbetween\b|\bregexp\b|\brlike\b)",
+        r"(?:=|<|>|!=|<>|\blike\b|\bis\b|\bin\b|\bbetween\b|\bregexp\b|\brlike\b)|"
+        # after a closing parenthesis, for a value placed in IN (...) or a bracketed condition:
+        # `) or ('a'='a`, two quoted literals compared
+        r"\)\s*(?:or|and|xor|\|\||&&)\s*\(+\s*['\"][\w.]*['\"]\s*(?:=|<>|!=|<|>)\s*['\"]",
     ),
     medium(
         "numeric-tautology",

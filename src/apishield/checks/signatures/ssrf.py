@@ -80,6 +80,13 @@ SIGNATURES: tuple[Signature, ...] = (
     medium(
         "private-url", "ssrf", "URL to a private network address", rf"{_AUTHORITY}{_PRIVATE}{_END}"
     ),
+    medium(
+        "url-confusion",
+        "ssrf",
+        "URL written so that parsers disagree on its host (`http://a#@b`, `http://a@b@c`)",
+        r"\b[a-z][a-z0-9+.-]{1,15}://[^/\s?#@]*(?:[#&\\]|%23|%26|%5c)@|"
+        r"\b[a-z][a-z0-9+.-]{1,15}://[^/\s?#@]*@[^/\s?#@]*@",
+    ),
     high(
         "exotic-scheme",
         "ssrf",
