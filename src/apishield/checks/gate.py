@@ -7,11 +7,21 @@ uses, an encoding that could hide them, a SQL keyword, a path climb, or any sign
 nothing is there, no value can hold an attack the full check would find, and the request is
 quiet. The gate is a superset by construction: every signature is in it as well, and the buffer
 puts every value on a line of its own, where anchored signatures expect it.
+
+A signature that cannot match without one of the suspicious characters (a quote, a bracket, a
+control or non-ASCII byte...) adds nothing to the gate: wherever it could match, the suspicious
+patterns already fire. Such signatures are left out of the gate's database, which makes the one
+scan every request pays cheaper. Which ones they are is read off each pattern's syntax tree
+(`needs_suspicious`), never assumed: a pattern the reading does not follow stays in.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 import hyperscan
 
@@ -34,12 +44,30 @@ SUSPICIOUS = (
 )
 """What an injection needs, as raw text. Kept broad: a miss here is a missed attack."""
 
+_SUSPICIOUS_CHARS = frozenset("'\"`<>(){}[];|$\\*?!^~#@\n")
+"""The single characters SUSPICIOUS finds wherever they are (`\\n` stands for a line break
+inside a value, which the gate's text carries as a carriage return), beside the control and
+non-ASCII bytes, which `_quiet_alphabet` leaves out."""
+_parser: Any = importlib.import_module("re._parser")
+_op: Any = importlib.import_module("re._constants")
+"""The standard library's regular-expression parser: its syntax trees say what a pattern needs."""
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+}
+
 
 class Gate:
     def __init__(self, signatures: Sequence[Signature]) -> None:
         patterns = [p.encode() for p in SUSPICIOUS]
         flags = [hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns)
         for sig in signatures:
+            if needs_suspicious(sig.pattern):
+                continue
             # confined as the matcher's are: `^` and `$` are the newlines around each value,
             # cheaper for Hyperscan than multi-line anchors
             patterns.append(confine(sig.gate or sig.pattern).encode())
@@ -63,3 +91,104 @@ class Gate:
         except hyperscan.ScratchInUseError:
             return False  # another thread is scanning: judge value by value instead
         return not found
+
+
+@cache
+def needs_suspicious(pattern: str) -> bool:
+    """True when every text `pattern` matches holds something SUSPICIOUS finds on its own: one
+    of `_SUSPICIOUS_CHARS`, a control or non-ASCII byte, or one of `_SUSPICIOUS_PAIRS`.
+
+    The pattern's syntax tree is walked for a way through that uses only quiet characters, two
+    of which never stand side by side as a suspicious pair; the walk carries the set of last
+    characters it can have reached. A construct it does not know lets any quiet text through,
+    and a pattern Python's parser rejects counts as needing nothing: both keep the signature in
+    the gate, the safe side.
+    """
+    try:
+        tree = _parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return not _walk(tree, _START)
+
+
+_START: frozenset[str] = frozenset({""})
+"""Where a walk begins: nothing read yet, so no pair can be completed."""
+_SUSPICIOUS_PAIRS = frozenset(("--", "..", ":/", "&#"))
+"""Two characters SUSPICIOUS finds together (`--`, a path climb, a URL, a character reference)
+though each is quiet alone."""
+
+
+def _walk(items: Any, states: frozenset[str]) -> frozenset[str]:
+    """The last characters a quiet text can end on after matching `items` from `states`."""
+    for op, argument in items:
+        if not states:
+            break
+        states = _step(op, argument, states)
+    return states
+
+
+def _step(op: Any, argument: Any, states: frozenset[str]) -> frozenset[str]:
+    if op is _op.LITERAL:
+        return _read(frozenset({chr(argument)}), states)
+    if op is _op.IN:
+        return _read(_class_members(argument), states)
+    if op is _op.NOT_LITERAL:
+        return _read(_quiet_alphabet() - {chr(argument)}, states)
+    if op is _op.ANY:
+        return _read(_quiet_alphabet(), states)
+    if op in (_op.MAX_REPEAT, _op.MIN_REPEAT, getattr(_op, "POSSESSIVE_REPEAT", None)):
+        low, high, inner = argument
+        for _ in range(low):
+            states = _walk(inner, states)
+        reached = states
+        for _ in range(high - low):
+            more = reached | _walk(inner, reached)
+            if more == reached:
+                break
+            reached = more
+        return reached
+    if op is _op.SUBPATTERN:
+        return _walk(argument[-1], states)
+    if op is getattr(_op, "ATOMIC_GROUP", None):
+        return _walk(argument, states)
+    if op is _op.BRANCH:
+        return frozenset().union(*(_walk(branch, states) for branch in argument[1]))
+    if op is _op.AT:
+        # the start of a value follows the gate text's line break: no pair runs across it
+        return _START if str(argument) == "AT_BEGINNING" else states
+    return _START | _quiet_alphabet()  # not understood: anything may have happened
+
+
+def _read(chars: frozenset[str], states: frozenset[str]) -> frozenset[str]:
+    """The quiet characters of `chars` that can follow one of `states` without a pair."""
+    return frozenset(
+        c for c in chars & _quiet_alphabet() if any(p + c not in _SUSPICIOUS_PAIRS for p in states)
+    )
+
+
+def _class_members(items: Any) -> frozenset[str]:
+    """The quiet characters a character class admits."""
+    quiet = _quiet_alphabet()
+    admitted: set[str] = set()
+    negated = False
+    for op, argument in items:
+        if op is _op.NEGATE:
+            negated = True
+        elif op is _op.LITERAL:
+            admitted.add(chr(argument))
+        elif op is _op.RANGE:
+            low, high = argument
+            admitted.update(c for c in quiet if low <= ord(c) <= high)
+        elif op is _op.CATEGORY and str(argument) in _CATEGORIES:
+            spelled = _CATEGORIES[str(argument)]
+            admitted.update(c for c in quiet if re.fullmatch(spelled, c, re.ASCII))
+        else:
+            return quiet  # not understood: assume it admits everything
+    return quiet - admitted if negated else quiet & admitted
+
+
+@cache
+def _quiet_alphabet() -> frozenset[str]:
+    """Characters that can stand in the gate's text without SUSPICIOUS firing on them alone."""
+    printable = (chr(code) for code in (0x09, *range(0x20, 0x7F)))
+    return frozenset(c for c in printable if c not in _SUSPICIOUS_CHARS)

@@ -1,0 +1,94 @@
+"""The gate leaves out signatures that cannot match without a suspicious character: the reading
+of each pattern that decides it (`needs_suspicious`) is held to what the patterns really match."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apishield.checks.gate import SUSPICIOUS, Gate, needs_suspicious
+from apishield.checks.injection import SQL_HINT
+from apishield.checks.signatures import SIGNATURES, Signature
+
+_SUSPICIOUS_BYTES = [re.compile(p.encode(), re.IGNORECASE) for p in SUSPICIOUS]
+_LEFT_OUT = [sig for sig in SIGNATURES if needs_suspicious(sig.pattern)]
+
+
+def _suspicious(text: str) -> bool:
+    """What the gate's own patterns say of a value, on the bytes it scans (a line break inside
+    a value arrives as a carriage return)."""
+    data = text.replace("\n", "\r").encode("utf-8", "surrogatepass")
+    return any(p.search(data) for p in _SUSPICIOUS_BYTES)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"<script",
+        r"\bunion\b[^\n]*\(",
+        r"a--b",
+        r"\.\./",
+        r"https?://x",
+        r"[;|]\s*id\b",
+        r"x(?:'|\")",
+        r"&#x?\d+",
+        r"[\x80-\xff]",
+        r"a\nb",
+    ],
+)
+def test_patterns_that_need_a_suspicious_character(pattern: str) -> None:
+    assert needs_suspicious(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^\s*ls\s",
+        r"a-b",
+        r"x(?:--|y)",
+        r"/etc/passwd",
+        r"%2e%2e%2f",
+        r"[^<]+",
+        r"(?:'|\w)+",
+        r"\bselect\b",
+        r".*",
+        r"(unknown",  # Python's parser rejects it: kept in the gate, the safe side
+    ],
+)
+def test_patterns_a_quiet_text_can_match(pattern: str) -> None:
+    assert not needs_suspicious(pattern)
+
+
+def test_a_pair_is_not_completed_across_the_start_of_a_value() -> None:
+    # `-` ends one value and `-` starts the next: the gate's text has a line break between
+    assert not needs_suspicious(r"-$\n?^-")
+    assert needs_suspicious(r"-[-]") and needs_suspicious(r"[.]+\.")
+
+
+def test_many_signatures_are_left_out_and_the_sql_hint_stays() -> None:
+    assert len(_LEFT_OUT) > len(SIGNATURES) // 4
+    assert not needs_suspicious(SQL_HINT.pattern)
+
+
+@pytest.mark.parametrize("sig", _LEFT_OUT, ids=lambda sig: sig.rule_id)
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(data=st.data())
+def test_every_text_a_left_out_signature_matches_is_suspicious(
+    sig: Signature, data: st.DataObject
+) -> None:
+    text = data.draw(st.from_regex(re.compile(sig.pattern, re.IGNORECASE), fullmatch=False))
+    assert _suspicious(text), (sig.rule_id, text)
+
+
+def test_a_gate_without_them_still_stops_at_their_examples() -> None:
+    gate = Gate(SIGNATURES)
+    for text in ("<script>alert(1)</script>", "x' or 1=1--", "a;id", "{{7*7}}", "${jndi:x}"):
+        assert not gate.quiet(text)
+    assert gate.quiet("status\nshipped\npage\n2\n/api/v2/orders")
