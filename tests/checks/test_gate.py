@@ -9,12 +9,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apishield.checks.gate import SUSPICIOUS, Gate, needs_suspicious
+from apishield.checks.gate import SUSPICIOUS, Gate, alternatives, gate_form, needs_suspicious
 from apishield.checks.injection import SQL_HINT
 from apishield.checks.signatures import SIGNATURES, Signature
 
 _SUSPICIOUS_BYTES = [re.compile(p.encode(), re.IGNORECASE) for p in SUSPICIOUS]
 _LEFT_OUT = [sig for sig in SIGNATURES if needs_suspicious(sig.pattern)]
+_DROPPED = [
+    (sig.rule_id, part)
+    for sig in SIGNATURES
+    if not needs_suspicious(sig.pattern)
+    for part in alternatives(sig.gate or sig.pattern)
+    if needs_suspicious(part)
+]
+"""Top-level alternatives the gate leaves out of signatures it keeps."""
 
 
 def _suspicious(text: str) -> bool:
@@ -85,6 +93,35 @@ def test_every_text_a_left_out_signature_matches_is_suspicious(
 ) -> None:
     text = data.draw(st.from_regex(re.compile(sig.pattern, re.IGNORECASE), fullmatch=False))
     assert _suspicious(text), (sig.rule_id, text)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "part"), _DROPPED, ids=[f"{r}-{i}" for i, (r, _) in enumerate(_DROPPED)]
+)
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(data=st.data())
+def test_every_text_a_dropped_alternative_matches_is_suspicious(
+    rule_id: str, part: str, data: st.DataObject
+) -> None:
+    text = data.draw(st.from_regex(re.compile(part, re.IGNORECASE), fullmatch=False))
+    assert _suspicious(text), (rule_id, part, text)
+
+
+def test_alternatives_split_only_at_the_top_level() -> None:
+    pattern = r"a(b|c)|[|]d|\|e|[]|]f|[^]|]g"
+    assert alternatives(pattern) == ["a(b|c)", "[|]d", r"\|e", "[]|]f", "[^]|]g"]
+    for sig in SIGNATURES:
+        assert "|".join(alternatives(sig.gate or sig.pattern)) == (sig.gate or sig.pattern)
+
+
+def test_a_kept_signature_keeps_the_alternatives_a_quiet_text_can_match() -> None:
+    forms = {sig.rule_id: gate_form(sig) for sig in SIGNATURES}
+    assert forms["inj.xss.script-tag"] is None  # `<` in every alternative
+    assert "passwd" in (forms["inj.lfi.sensitive-file"] or "")
 
 
 def test_a_gate_without_them_still_stops_at_their_examples() -> None:

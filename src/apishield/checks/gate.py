@@ -66,11 +66,12 @@ class Gate:
         patterns = [p.encode() for p in SUSPICIOUS]
         flags = [hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns)
         for sig in signatures:
-            if needs_suspicious(sig.pattern):
+            form = gate_form(sig)
+            if form is None:
                 continue
             # confined as the matcher's are: `^` and `$` are the newlines around each value,
             # cheaper for Hyperscan than multi-line anchors
-            patterns.append(confine(sig.gate or sig.pattern).encode())
+            patterns.append(confine(form).encode())
             flags.append(sig.flags | hyperscan.HS_FLAG_SINGLEMATCH)
         self._database = compiled(patterns, flags, range(len(patterns)))
 
@@ -91,6 +92,46 @@ class Gate:
         except hyperscan.ScratchInUseError:
             return False  # another thread is scanning: judge value by value instead
         return not found
+
+
+def gate_form(sig: Signature) -> str | None:
+    """What the gate scans for `sig`: its gate form (or pattern) without the top-level
+    alternatives that need a suspicious character, or None when every one of them does."""
+    if needs_suspicious(sig.pattern):
+        return None
+    kept = [part for part in alternatives(sig.gate or sig.pattern) if not needs_suspicious(part)]
+    return "|".join(kept) if kept else None
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of `pattern`: split at each `|` outside groups, character
+    classes and escapes."""
+    parts: list[str] = []
+    depth, start, index = 0, 0, 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # a `]` first in the class (after an optional `^`) is a member, not its end
+            index += 2 if pattern.startswith("^]", index + 1) else 1
+            index += 1 if pattern.startswith("]", index) else 0
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    parts.append(pattern[start:])
+    return parts
 
 
 @cache
