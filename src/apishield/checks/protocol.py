@@ -95,9 +95,6 @@ def _gravest(findings: list[Finding]) -> list[Finding]:
 # --- request line ---------------------------------------------------------------------------
 
 
-# --- request line ---------------------------------------------------------------------------
-
-
 def _target(request: Request, out: list[Finding]) -> None:
     path = request.path
     if path.startswith("/") or (path == "*" and request.method == "OPTIONS"):
@@ -114,9 +111,6 @@ def _version(request: Request, out: list[Finding]) -> None:
         return
     title = "invalid or unsupported HTTP version"
     out.append(proto_finding("http-version", title, MEDIUM, version=sample(version)))
-
-
-# --- framing: Content-Length, Transfer-Encoding, bodies on GET ---------------------------------
 
 
 # --- path and body ---------------------------------------------------------------------------
