@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apishield.checks import gate as gate_module
 from apishield.checks.gate import SUSPICIOUS, Gate, alternatives, gate_form, needs_suspicious
 from apishield.checks.injection import SQL_HINT
 from apishield.checks.signatures import SIGNATURES
@@ -74,6 +75,22 @@ def test_a_pair_is_not_completed_across_the_start_of_a_value() -> None:
     # `-` ends one value and `-` starts the next: the gate's text has a line break between
     assert not needs_suspicious(r"-$\n?^-")
     assert needs_suspicious(r"-[-]") and needs_suspicious(r"[.]+\.")
+
+
+def test_the_reading_agrees_with_the_gates_own_patterns() -> None:
+    """Every character the reading calls suspicious is one SUSPICIOUS finds alone, every quiet
+    one and every quiet pair is one it does not, and every suspicious pair is one it does."""
+    quiet = gate_module._quiet_alphabet()
+    for char in gate_module._SUSPICIOUS_CHARS:
+        assert _suspicious(char), char
+    for char in quiet:
+        assert not _suspicious(char), char
+    pairs = gate_module._SUSPICIOUS_PAIRS
+    for first in quiet:
+        for second in quiet:
+            pair = first + second
+            if not re.search(r"[a-z]{2}", pair, re.IGNORECASE):  # SQL words need letters
+                assert _suspicious(pair) == (pair in pairs), pair
 
 
 def test_many_signatures_are_left_out_and_the_sql_hint_stays() -> None:

@@ -5,8 +5,9 @@ each value separately (split, decode, scan) costs more than the rest of the pipe
 parts are first scanned once, whole, for anything an injection could need: characters that code
 uses, an encoding that could hide them, a SQL keyword, a path climb, or any signature at all. If
 nothing is there, no value can hold an attack the full check would find, and the request is
-quiet. The gate is a superset by construction: every signature is in it as well, and the buffer
-puts every value on a line of its own, where anchored signatures expect it.
+quiet. The gate is a superset by construction: every signature that could match a quiet text
+is in it as well, and the buffer puts every value on a line of its own, where anchored
+signatures expect it.
 
 A signature that cannot match without one of the suspicious characters (a quote, a bracket, a
 control or non-ASCII byte...) adds nothing to the gate: wherever it could match, the suspicious
@@ -155,9 +156,9 @@ def needs_suspicious(pattern: str) -> bool:
 
 _START: frozenset[str] = frozenset({""})
 """Where a walk begins: nothing read yet, so no pair can be completed."""
-_SUSPICIOUS_PAIRS = frozenset(("--", "..", ":/"))
-"""Two characters SUSPICIOUS finds together (`--`, a path climb, a URL) though each is quiet
-alone."""
+_SUSPICIOUS_PAIRS = frozenset(("--", "..", ":/", "%u", "%U"))
+"""Two characters SUSPICIOUS finds together (`--`, a path climb, a URL, an IIS `%u` escape)
+though each is quiet alone."""
 
 
 def _walk(items: Any, states: frozenset[str]) -> frozenset[str]:
