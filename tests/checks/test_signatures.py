@@ -391,6 +391,7 @@ BENIGN = (
     "please confirm.call me back",
     "Notes\nQuit\nData",
     "first line\nA1 list of items",
+    "Steps:\nA1 login with your card and PIN\nB2 fetch 2 boxes from the shelf",
     "hooks go to https://webhook.site/abc",
     "(&(objectClass=person)(uid=jdoe))",
 )

@@ -29,8 +29,9 @@ SIGNATURES: tuple[Signature, ...] = (
         "crlf",
         "Line break followed by an SMTP or IMAP command, for a value a mail server receives",
         rf"{_BREAK}+\s*(?:rcpt\s+to|mail\s+from)\s*:\s*<?[^\s@<>]+@|"
-        rf"{_BREAK}+\s*[a-z]\d{{1,4}}\s+(?:capability\s*(?:{_BREAK}|$)|fetch\s+\d|"
-        r"login\s+\S+\s+\S+|logout\s*$)",
+        # an IMAP command line as a client sends it: tag, command, its arguments, line end
+        rf"{_BREAK}+\s*[a-z]\d{{1,4}}\s+(?:capability|logout|fetch\s+[\d:*,]+\s*(?:\([^\n]*)?|"
+        rf"login\s+\S+\s+\S+)\s*(?:{_BREAK}|$)",
     ),
     medium(
         "encoded-break",

@@ -100,7 +100,8 @@ SIGNATURES: tuple[Signature, ...] = (
         "xss",
         "Script sink or dialog call typical of XSS probes",
         r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|setimmediate|execscript)"
-        r"\s*(?:\?\.\s*)?(?:\(|`)|\b(?:alert|prompt|confirm|eval)\s*\.\s*(?:call|apply)\s*\(|\breflect\s*\.\s*(?:apply|construct)\s*\(|"
+        r"\s*(?:\?\.\s*)?(?:\(|`)|\b(?:alert|prompt|confirm|eval)\s*\.\s*(?:call|apply)\s*\(|"
+        r"\breflect\s*\.\s*(?:apply|construct)\s*\(|"
         r"\.\s*(?:map|sort|apply|filter)\s*\.\s*call\s*`|"
         r"\bstring\.fromcharcode\s*\(|[(=+,;:'\"`]\s*document\s*\.\s*(?:cookie|domain|location)|"
         r"\bdocument\s*\.\s*(?:cookie|domain)\s*[);+,=]|\bdocument\s*\.\s*write(?:ln)?\s*\(|"
