@@ -46,10 +46,6 @@ SUSPICIOUS = (
 )
 """What an injection needs, as raw text. Kept broad: a miss here is a missed attack."""
 
-_SUSPICIOUS_CHARS = frozenset("'\"`<>(){}[];|$\\*?!^~#&@\n")
-"""The single characters SUSPICIOUS finds wherever they are (`\\n` stands for a line break
-inside a value, which the gate's text carries as a carriage return), beside the control and
-non-ASCII bytes, which `_quiet_alphabet` leaves out."""
 _parser: Any = importlib.import_module("re._parser")
 _op: Any = importlib.import_module("re._constants")
 """The standard library's regular-expression parser: its syntax trees say what a pattern needs."""
@@ -138,8 +134,8 @@ def alternatives(pattern: str) -> list[str]:
 
 @cache
 def needs_suspicious(pattern: str) -> bool:
-    """True when every text `pattern` matches holds something SUSPICIOUS finds on its own: one
-    of `_SUSPICIOUS_CHARS`, a control or non-ASCII byte, or one of `_SUSPICIOUS_PAIRS`.
+    """True when every text `pattern` matches holds something SUSPICIOUS finds on its own: a
+    character outside `_quiet_alphabet` or a pair of `_suspicious_pairs`.
 
     The pattern's syntax tree is walked for a way through that uses only quiet characters, two
     of which never stand side by side as a suspicious pair; the walk carries the set of last
@@ -156,9 +152,6 @@ def needs_suspicious(pattern: str) -> bool:
 
 _START: frozenset[str] = frozenset({""})
 """Where a walk begins: nothing read yet, so no pair can be completed."""
-_SUSPICIOUS_PAIRS = frozenset(("--", "..", ":/", "%u", "%U"))
-"""Two characters SUSPICIOUS finds together (`--`, a path climb, a URL, an IIS `%u` escape)
-though each is quiet alone."""
 
 
 def _walk(items: Any, states: frozenset[str]) -> frozenset[str]:
@@ -204,8 +197,9 @@ def _step(op: Any, argument: Any, states: frozenset[str]) -> frozenset[str]:
 
 def _read(chars: frozenset[str], states: frozenset[str]) -> frozenset[str]:
     """The quiet characters of `chars` that can follow one of `states` without a pair."""
+    pairs = _suspicious_pairs()
     return frozenset(
-        c for c in chars & _quiet_alphabet() if any(p + c not in _SUSPICIOUS_PAIRS for p in states)
+        c for c in chars & _quiet_alphabet() if any(p + c not in pairs for p in states)
     )
 
 
@@ -232,6 +226,35 @@ def _class_members(items: Any) -> frozenset[str]:
 
 @cache
 def _quiet_alphabet() -> frozenset[str]:
-    """Characters that can stand in the gate's text without SUSPICIOUS firing on them alone."""
+    """Characters that can stand in the gate's text without SUSPICIOUS firing on them alone:
+    printable ASCII and tab, less what SUSPICIOUS finds. A line break inside a value (`\\n` in a
+    pattern) is a carriage return in the gate's text, a control byte, so never quiet."""
     printable = (chr(code) for code in (0x09, *range(0x20, 0x7F)))
-    return frozenset(c for c in printable if c not in _SUSPICIOUS_CHARS)
+    return frozenset(c for c in printable if not _flagged(c))
+
+
+@cache
+def _suspicious_pairs() -> frozenset[str]:
+    """Two quiet characters SUSPICIOUS finds together (`--`, `..`, `:/`, `%u`). Two word
+    characters never count: SUSPICIOUS's words (`or`) need word boundaries the walk does not
+    track, and inside a longer word they are quiet."""
+    quiet = _quiet_alphabet()
+    return frozenset(
+        pair
+        for pair in (first + second for first in quiet for second in quiet)
+        if not _WORD_PAIR.fullmatch(pair) and _flagged(pair)
+    )
+
+
+_WORD_PAIR = re.compile(r"\w\w", re.ASCII)
+
+
+@cache
+def _suspicious_bytes() -> tuple[re.Pattern[bytes], ...]:
+    return tuple(re.compile(p.encode(), re.IGNORECASE) for p in SUSPICIOUS)
+
+
+def _flagged(text: str) -> bool:
+    """Whether SUSPICIOUS finds something in `text` standing alone as a value."""
+    data = text.encode("ascii")
+    return any(pattern.search(data) for pattern in _suspicious_bytes())
