@@ -137,3 +137,41 @@ def test_a_gate_without_them_still_stops_at_their_examples() -> None:
     assert gate.quiet("status\nshipped\npage\n2\n/api/v2/orders")
     # a raw `&` can only be in a path or a cookie (the query is split at it): loud there
     assert not gate.quiet("/files/a & b")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Mozilla/5.0",
+                " ",
+                "(",
+                ")",
+                ";",
+                "https://",
+                "a.example",
+                "/",
+                "?",
+                "q=1",
+                "@",
+                "10.0.0.1",
+                ",",
+                "v2.3",
+                "--",
+                "-",
+                "*",
+                "&",
+                "'",
+                "\r",
+                "é",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_the_regular_expression_before_the_scan_says_what_the_scan_says(text: str) -> None:
+    """`often_loud` only spares a scan: it calls loud only what the gate's patterns call loud."""
+    from apishield.checks.injection import gate
+
+    assert gate().quiet(text, often_loud=True) == gate().quiet(text)

@@ -5,9 +5,10 @@ each value separately (split, decode, scan) costs more than the rest of the pipe
 parts are first scanned once, whole, for anything an injection could need: characters that code
 uses, an encoding that could hide them, a SQL keyword, a path climb, or any signature at all. If
 nothing is there, no value can hold an attack the full check would find, and the request is
-quiet. The gate is a superset by construction: every signature that could match a quiet text
-is in it as well, and the buffer puts every value on a line of its own, where anchored
-signatures expect it.
+quiet. The header values left to judge (a forwarded address, a client version, an API key) get
+the same look once the plain parts are quiet, and are left out too when they are. The gate is a
+superset by construction: every signature that could match a quiet text is in it as well, and
+the buffer puts every value on a line of its own, where anchored signatures expect it.
 
 A signature that cannot match without one of the suspicious characters (a quote, a bracket, a
 control or non-ASCII byte...) adds nothing to the gate: wherever it could match, the suspicious
@@ -46,6 +47,10 @@ SUSPICIOUS = (
 )
 """What an injection needs, as raw text. Kept broad: a miss here is a missed attack."""
 
+_COMMON_REASONS = re.compile(f"{SUSPICIOUS[0]}|{SUSPICIOUS[-1]}")
+"""Two of the gate's own patterns, for `Gate.quiet(often_loud=True)`: a match is a scan's
+first reason, found without the cost of starting and stopping a scan."""
+
 _parser: Any = importlib.import_module("re._parser")
 _op: Any = importlib.import_module("re._constants")
 """The standard library's regular-expression parser: its syntax trees say what a pattern needs."""
@@ -73,9 +78,13 @@ class Gate:
             flags.append(sig.flags | hyperscan.HS_FLAG_SINGLEMATCH)
         self._database = compiled(patterns, flags, range(len(patterns)))
 
-    def quiet(self, text: str) -> bool:
+    def quiet(self, text: str, *, often_loud: bool = False) -> bool:
         """True when nothing in `text` could start an injection. `text` holds one value per
-        line (`targets.plain_parts`), with no line break inside a value."""
+        line (`targets.plain_parts`), with no line break inside a value. `often_loud`: the
+        text is one where the gate's commonest reasons are common (header values: a Referer's
+        `://`, a User-Agent's brackets), which a regular expression finds before a scan."""
+        if often_loud and _COMMON_REASONS.search(text) is not None:
+            return False
         found: list[int] = []
 
         def stop(sig_id: int, start: int, end: int, flags: int, context: object) -> bool:

@@ -26,11 +26,14 @@ from apishield.checks.targets import (
     REMEMBERED,
     Place,
     Targets,
+    gate_lines,
+    judged_headers,
     plain_parts,
+    quiet_targets,
     request_targets,
 )
 from apishield.checks.uploads import judge_file_name
-from apishield.exchange import Exchange, Finding, Severity
+from apishield.exchange import Exchange, Finding, Request, Severity
 
 SAMPLE_CHARS = 80
 """Evidence keeps at most this much of the offending value: enough to read, never a whole body."""
@@ -80,16 +83,20 @@ class _Hit:
 def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
     request = exchange.request
     facts = context.facts.facts(exchange)
-    typed = facts is not None and bool(facts.params)
-    quiet = (
-        not typed
-        and request.query.count("&") < MAX_TARGETS // 4  # a flood of values is itself a finding
-        and gate().quiet(plain_parts(request))
-    )
+    headers = judged_headers(request.headers, _known(facts))
+    quiet, headers_quiet = _gated(request, headers)
     targets = request_targets(
-        request, context.max_body_bytes, plain_quiet=quiet, known=_known(facts)
+        request,
+        context.max_body_bytes,
+        plain_quiet=quiet,
+        headers=[] if headers_quiet else headers,
     )
     findings = _limits(targets)
+    if quiet and facts is not None and facts.params:
+        # No signature can match what the gate found quiet: its typed values are validated all
+        # the same, and a mismatch is its own finding.
+        left_out = quiet_targets(request, headers if headers_quiet else [])
+        _typed(exchange, left_out, facts, findings)
     if targets.values:
         _judge(exchange, targets, facts, findings)
     if "referer" in request.headers:
@@ -97,6 +104,20 @@ def check_injection(exchange: Exchange, context: CheckContext) -> list[Finding]:
         if fixation is not None:
             findings.append(fixation)
     return findings
+
+
+def _gated(request: Request, headers: list[tuple[str, str]]) -> tuple[bool, bool]:
+    """Whether the gate finds nothing in the path, query and cookies, and whether it finds
+    nothing in these header values either. Most requests carry a forwarded address, a client
+    version or a key there, as quiet as an ID; a Referer or a new User-Agent is loud at once."""
+    if request.query.count("&") >= MAX_TARGETS // 4:
+        return False, False  # a flood of values is itself a finding
+    if not gate().quiet(plain_parts(request)):
+        return False, False
+    if not headers:
+        return True, True
+    lines = gate_lines(headers)
+    return True, lines is not None and gate().quiet(lines, often_loud=True)
 
 
 def _judge(
@@ -290,12 +311,11 @@ def _typed(
     if facts is None or not facts.params:
         return range(len(targets.values))
     rules = facts.params
-    path_ok = exchange.route is not None and _path_conforms(exchange, rules, findings)
     scan = []
     values = targets.values
     for index, (location, name, key, encoded) in enumerate(targets.places):
-        if location == "path":
-            if not path_ok:
+        if location == "path":  # the first target, when the path is among them
+            if exchange.route is None or not _path_conforms(exchange, rules, findings):
                 scan.append(index)
             continue
         decoded = unquote_plus(name) if encoded and ("%" in name or "+" in name) else name

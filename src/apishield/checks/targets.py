@@ -157,15 +157,20 @@ def request_targets(
     max_body_bytes: int,
     *,
     plain_quiet: bool = False,
+    headers: list[tuple[str, str]] | None = None,
     known: Container[str] = (),
 ) -> Targets:
     """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest.
-    `known`: values of REMEMBERED headers already judged clean, left out."""
+    `headers`: the headers other than Cookie to judge, from `judged_headers` (fewer when the
+    gate found some quiet); by default every one `judged_headers(request.headers, known)`
+    gives. `known`: values of REMEMBERED headers already judged clean, left out."""
     found = Targets()
     if not plain_quiet:
         found.add("path", "", request.path)
         _pairs(found, "query", request.query)
-    _headers(found, request.headers, cookies=not plain_quiet, known=known)
+    if headers is None:
+        headers = judged_headers(request.headers, known)
+    _headers(found, request.headers, headers, cookies=not plain_quiet)
     if request.body:
         _body(found, request, max_body_bytes)
     if len(found.values) > MAX_TARGETS:
@@ -173,6 +178,47 @@ def request_targets(
         del found.values[MAX_TARGETS:]
         del found.places[MAX_TARGETS:]
     return found
+
+
+def quiet_targets(request: Request, headers: list[tuple[str, str]]) -> Targets:
+    """What a quiet gate leaves out of `request_targets`, for validating their types: the path,
+    the query's and the cookies' names and values, and `headers`."""
+    found = Targets()
+    found.add("path", "", request.path)
+    _pairs(found, "query", request.query)
+    _headers(found, request.headers, headers)
+    return found
+
+
+def judged_headers(headers: dict[str, str], known: Container[str] = ()) -> list[tuple[str, str]]:
+    """The headers other than Cookie whose values are judged: not the ordinary ones, not a
+    remembered value (`known`), not a UUID."""
+    judged = []
+    for name, value in headers.items():
+        if name in ORDINARY or name == "cookie" or not value:
+            continue
+        if name in REMEMBERED and value in known:
+            continue
+        if len(value) == 36 and value[8] == "-" and _UUID.fullmatch(value):
+            continue  # a request or correlation ID: hex digits and dashes hold no attack
+        judged.append((name, value))
+    return judged
+
+
+def gate_lines(headers: list[tuple[str, str]]) -> str | None:
+    """Every form the matcher would scan of these header values, one per line, for the gate;
+    None when the gate cannot stand for judging them: an escape (the gate lets %20 and its like
+    through), a line break inside a value, or a header that names a file, which is judged by
+    name."""
+    values = []
+    for name, value in headers:
+        if "file" in name and _names_file(name):
+            return None
+        values.append(value)
+    text = "\n".join(values)
+    if "%" in text or text.count("\n") != len(values) - 1:
+        return None
+    return f"{text}\n{text.replace('+', ' ')}" if "+" in text else text  # as `variants` does
 
 
 def _pairs(found: Targets, location: str, text: str) -> None:
@@ -233,21 +279,20 @@ _HARMLESS_ESCAPES = {
 
 
 def _headers(
-    found: Targets, headers: dict[str, str], *, cookies: bool = True, known: Container[str] = ()
+    found: Targets,
+    headers: dict[str, str],
+    judged: list[tuple[str, str]],
+    *,
+    cookies: bool = True,
 ) -> None:
-    add = found.add
-    for name, value in headers.items():
-        if name == "cookie":
-            if cookies:
-                _cookies(found, value)
-        elif name not in ORDINARY and value:
-            if name in REMEMBERED and value in known:
-                continue
-            if len(value) == 36 and value[8] == "-" and _UUID.fullmatch(value):
-                continue  # a request or correlation ID: hex digits and dashes hold no attack
-            if "file" in name and _names_file(name):
-                found.file_names.append(len(found.values))
-            add("header", name, value)
+    if cookies:
+        cookie = headers.get("cookie")
+        if cookie:
+            _cookies(found, cookie)
+    for name, value in judged:
+        if "file" in name and _names_file(name):
+            found.file_names.append(len(found.values))
+        found.add("header", name, value)
 
 
 def _names_file(header: str) -> bool:
