@@ -139,39 +139,24 @@ def test_a_gate_without_them_still_stops_at_their_examples() -> None:
     assert not gate.quiet("/files/a & b")
 
 
+_HEADER_PIECES = st.lists(
+    st.sampled_from(
+        ["Mozilla/5.0", " ", "(", ")", ";", "https://", "a.example", "/", "?", "q=1", "@",
+         "10.0.0.1", ",", "v2.3", "--", "-", "*", "&", "'", "\r", "é", "or", "passwd", "\n"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.sampled_from(
-            [
-                "Mozilla/5.0",
-                " ",
-                "(",
-                ")",
-                ";",
-                "https://",
-                "a.example",
-                "/",
-                "?",
-                "q=1",
-                "@",
-                "10.0.0.1",
-                ",",
-                "v2.3",
-                "--",
-                "-",
-                "*",
-                "&",
-                "'",
-                "\r",
-                "é",
-            ]
-        ),
-        max_size=12,
-    ).map("".join)
-)
-def test_the_regular_expression_before_the_scan_says_what_the_scan_says(text: str) -> None:
-    """`often_loud` only spares a scan: it calls loud only what the gate's patterns call loud."""
+@given(_HEADER_PIECES, _HEADER_PIECES)
+def test_one_scan_of_two_parts_says_what_two_scans_say(first: str, second: str) -> None:
+    """`quiet_parts` and `loud_at_a_glance` only spare scans: they call quiet what the gate
+    calls quiet of each part, no more."""
+    from apishield.checks.gate import loud_at_a_glance
     from apishield.checks.injection import gate
 
-    assert gate().quiet(text, often_loud=True) == gate().quiet(text)
+    both = f"{first}\n{second}"
+    assert gate().quiet_parts(first, second) == (gate().quiet(first), gate().quiet(both))
+    if loud_at_a_glance(second):
+        assert not gate().quiet(second)

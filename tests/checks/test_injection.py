@@ -147,8 +147,11 @@ def test_form_body_values_are_decoded_before_validation() -> None:
 
 
 class _Open:
-    def quiet(self, text: str, *, often_loud: bool = False) -> bool:
+    def quiet(self, text: str) -> bool:
         return False
+
+    def quiet_parts(self, first: str, second: str) -> tuple[bool, bool]:
+        return False, False
 
 
 _PIECES = st.sampled_from(

@@ -48,8 +48,7 @@ SUSPICIOUS = (
 """What an injection needs, as raw text. Kept broad: a miss here is a missed attack."""
 
 _COMMON_REASONS = re.compile(f"{SUSPICIOUS[0]}|{SUSPICIOUS[-1]}")
-"""Two of the gate's own patterns, for `Gate.quiet(often_loud=True)`: a match is a scan's
-first reason, found without the cost of starting and stopping a scan."""
+"""Two of the gate's own patterns, for `loud_at_a_glance`."""
 
 _parser: Any = importlib.import_module("re._parser")
 _op: Any = importlib.import_module("re._constants")
@@ -78,13 +77,9 @@ class Gate:
             flags.append(sig.flags | hyperscan.HS_FLAG_SINGLEMATCH)
         self._database = compiled(patterns, flags, range(len(patterns)))
 
-    def quiet(self, text: str, *, often_loud: bool = False) -> bool:
+    def quiet(self, text: str) -> bool:
         """True when nothing in `text` could start an injection. `text` holds one value per
-        line (`targets.plain_parts`), with no line break inside a value. `often_loud`: the
-        text is one where the gate's commonest reasons are common (header values: a Referer's
-        `://`, a User-Agent's brackets), which a regular expression finds before a scan."""
-        if often_loud and _COMMON_REASONS.search(text) is not None:
-            return False
+        line (`targets.plain_parts`), with no line break inside a value."""
         found: list[int] = []
 
         def stop(sig_id: int, start: int, end: int, flags: int, context: object) -> bool:
@@ -99,6 +94,38 @@ class Gate:
         except hyperscan.ScratchInUseError:
             return False  # another thread is scanning: judge value by value instead
         return not found
+
+    def quiet_parts(self, first: str, second: str) -> tuple[bool, bool]:
+        """Whether nothing in `first` could start an injection, and whether nothing in `first`
+        nor in `second` could, in one scan. Each holds one value per line.
+
+        Every pattern reports only its first match, and `first` comes first in the buffer: a
+        pattern that matches anywhere in `first` reports there, so a `first` with no report is
+        quiet whatever `second` holds. A match that ends on the line break between the two
+        counts against `first`."""
+        ends: list[int] = []
+
+        def seen(sig_id: int, start: int, end: int, flags: int, context: object) -> None:
+            ends.append(end)
+
+        head = f"\n{first}\n".encode("utf-8", "surrogatepass")
+        try:
+            self._database.scan(
+                head + f"{second}\n".encode("utf-8", "surrogatepass"), match_event_handler=seen
+            )
+        except hyperscan.ScratchInUseError:
+            return False, False  # another thread is scanning: judge value by value instead
+        if not ends:
+            return True, True
+        return min(ends) > len(head), False
+
+
+def loud_at_a_glance(text: str) -> bool:
+    """True when `text` holds one of the gate's commonest reasons (a bracket, a quote, a
+    semicolon, `://`, `@`), which a regular expression finds at less cost than a scan: the gate
+    would not call it quiet. For header values, where they are common (a Referer's `://`, a
+    User-Agent's brackets)."""
+    return _COMMON_REASONS.search(text) is not None
 
 
 def gate_form(sig: Signature) -> str | None:

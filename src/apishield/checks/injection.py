@@ -14,7 +14,7 @@ from functools import cache
 from urllib.parse import unquote, unquote_plus
 
 from apishield.checks.decode import form_variants, nothing_to_decode, variants
-from apishield.checks.gate import Gate
+from apishield.checks.gate import Gate, loud_at_a_glance
 from apishield.checks.matcher import Matcher
 from apishield.checks.registry import CheckContext, EndpointFacts, ParamRule
 from apishield.checks.schema import VALIDATED, conforms
@@ -112,12 +112,11 @@ def _gated(request: Request, headers: list[tuple[str, str]]) -> tuple[bool, bool
     version or a key there, as quiet as an ID; a Referer or a new User-Agent is loud at once."""
     if request.query.count("&") >= MAX_TARGETS // 4:
         return False, False  # a flood of values is itself a finding
-    if not gate().quiet(plain_parts(request)):
-        return False, False
-    if not headers:
-        return True, True
-    lines = gate_lines(headers)
-    return True, lines is not None and gate().quiet(lines, often_loud=True)
+    plain = plain_parts(request)
+    lines = gate_lines(headers) if headers else ""
+    if not lines or loud_at_a_glance(lines):
+        return gate().quiet(plain), lines == ""
+    return gate().quiet_parts(plain, lines)
 
 
 def _judge(
