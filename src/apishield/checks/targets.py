@@ -158,18 +158,17 @@ def request_targets(
     *,
     plain_quiet: bool = False,
     headers: list[tuple[str, str]] | None = None,
-    known: Container[str] = (),
 ) -> Targets:
     """`plain_quiet`: the gate found nothing in the path, query and cookies; judge the rest.
-    `headers`: the headers other than Cookie to judge, from `judged_headers` (fewer when the
-    gate found some quiet); by default every one `judged_headers(request.headers, known)`
-    gives. `known`: values of REMEMBERED headers already judged clean, left out."""
+    `headers`: the headers other than Cookie to judge, from `judged_headers` (without the
+    remembered ones, fewer when the gate found some quiet); by default every one
+    `judged_headers(request.headers)` gives."""
     found = Targets()
     if not plain_quiet:
         found.add("path", "", request.path)
         _pairs(found, "query", request.query)
     if headers is None:
-        headers = judged_headers(request.headers, known)
+        headers = judged_headers(request.headers)
     _headers(found, request.headers, headers, cookies=not plain_quiet)
     if request.body:
         _body(found, request, max_body_bytes)
