@@ -14,6 +14,14 @@ JSON from memory) for the same time with the same number of connections:
   nginx + ModSecurity     the same nginx with ModSecurity v3 and the OWASP CRS at PL1
   Redis state             `apishield proxy` with its state on the Redis at 127.0.0.1:6379, as
                           one process and as `--workers 2` (skipped without that Redis)
+  stream analysis         `apishield proxy` with `analysis.mode: stream`: request checks and
+                          policy in the proxy, each finished exchange added to a Redis stream
+                          that an `apishield worker` process drains and analyses on the same
+                          machine, at idle priority so it takes only CPU the rest leave (skipped
+                          without that Redis)
+  stream, no worker       the same proxy with nobody reading its stream (trimmed at 50,000
+                          entries): what the proxy's process pays when the workers run on other
+                          hosts, though Redis itself still shares this machine
 
 Servers run in processes of their own; every Python one is a single process but the 2-worker
 row, and nginx runs one worker process to match. Load comes from wrk (Debian package) when it is
@@ -150,6 +158,36 @@ class Result:
     errors: int
 
 
+SETTLE_BUSY = 0.10
+"""Share of the machine's CPUs in use under which a row may start."""
+SETTLE_SECONDS = 120.0
+
+
+def settle() -> float:
+    """Wait until the machine is nearly idle, at most SETTLE_SECONDS; the seconds waited. A
+    guarded proxy goes on analysing its queued exchanges after its row, and on Redis state that
+    takes a while: measured meanwhile, the next row would share the CPUs with that backlog."""
+    started = time.monotonic()
+    if not Path("/proc/stat").exists():
+        return 0.0
+    before = _cpu_times()
+    while time.monotonic() - started < SETTLE_SECONDS:
+        time.sleep(0.5)
+        after = _cpu_times()
+        busy, total = after[0] - before[0], after[1] - before[1]
+        if total > 0 and busy / total < SETTLE_BUSY:
+            break
+        before = after
+    return time.monotonic() - started
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def measure(url: str, seconds: float, connections: int) -> Result:
     if shutil.which("wrk"):
         _wrk(url, 1.0, connections)  # warm the pools and caches first
@@ -215,34 +253,41 @@ async def _load(url: str, seconds: float, connections: int) -> Result:
 
 @contextmanager
 def children(*specs: tuple[list[str], int, dict[str, str] | None]) -> Iterator[None]:
-    """Start every (command, port, env) at once, so their start-ups overlap; wait for all."""
-    processes = [
-        (
-            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE),
-            port,
-        )
-        for command, port, env in specs
-    ]
+    """Start every (command, port, env) at once, so their start-ups overlap; wait for all.
+    Each child's stderr goes to a file, never to a pipe nobody reads while the load runs (a
+    full pipe would stall a child that logs); when they have stopped, the last line of each
+    apishield process (where its exchanges went) is shown."""
+    logs = Path(tempfile.mkdtemp(prefix="apishield-proxybench-logs-"))
+    processes = []
+    for index, (command, port, env) in enumerate(specs):
+        with (logs / f"{index}.log").open("wb") as err:
+            child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        processes.append((child, port, logs / f"{index}.log"))
     try:
-        for process, port in processes:
-            wait_listening(process, port)
+        for process, port, log in processes:
+            wait_listening(process, port, log)
         yield
     finally:
-        for process, _ in processes:
+        for process, _, _ in processes:
             process.send_signal(signal.SIGTERM)
-        for process, _ in processes:
+        for process, port, log in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            text = log.read_text(errors="replace")
+            last = text[text.rfind("\n", 0, max(text.rfind("stopped"), 0)) + 1 :]
+            if "apishield" in " ".join(map(str, process.args)) and "stopped" in last:
+                print(f"  port {port}: {' '.join(last.split())}", file=sys.stderr)
+        shutil.rmtree(logs, ignore_errors=True)
 
 
-def wait_listening(process: subprocess.Popen[bytes], port: int) -> None:
+def wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            stderr = log.read_text(errors="replace")
             raise RuntimeError(f"{process.args} exited {process.returncode}: {stderr[-1500:]}")
         with suppress(OSError):
             asyncio.run(_probe(port))
@@ -344,7 +389,14 @@ def run(seconds: float, connections: int) -> None:
     prefix = f"apishield-proxybench:{os.getpid()}:"
     shared = [*apishield[:6], "--config", str(home / "redis.yaml")]
     (home / "redis.yaml").write_text(CONFIG + REDIS_STATE.format(url=REDIS_URL, prefix=prefix))
-    redis_ports = (modsec.free_port(), modsec.free_port()) if redis_answers() else None
+    (home / "stream.yaml").write_text(CONFIG + STREAM.format(url=REDIS_URL, prefix=prefix))
+    unread = STREAM.format(url=REDIS_URL, prefix=prefix + "unread:") + "  maxlen: 50000\n"
+    (home / "unread.yaml").write_text(CONFIG + unread)
+    streamed = [*apishield[:6], "--config", str(home / "stream.yaml")]
+    unread_stream = [*apishield[:6], "--config", str(home / "unread.yaml")]
+    redis_ports: tuple[int, ...] | None = None
+    if redis_answers():
+        redis_ports = tuple(modsec.free_port() for _ in range(4))
     loader = "wrk -t1" if shutil.which("wrk") else "asyncio client (wrk not installed)"
     print(f"GET {PATH} -> {len(BODY)} B JSON; {connections} connections, {seconds:g}s per row")
     print(f"load: {loader}; CPUs: {os.cpu_count()}")
@@ -356,11 +408,13 @@ def run(seconds: float, connections: int) -> None:
         ([*me, "--serve-proxy", upstream, str(request_only), "request-only"], request_only, env),
     ]
     if redis_ports is not None:
-        one, two = redis_ports
+        one, two, stream, no_worker = redis_ports
         specs.append(([*shared, "--listen", f"127.0.0.1:{one}"], one, env))
         specs.append(([*shared, "--listen", f"127.0.0.1:{two}", "--workers", "2"], two, env))
+        specs.append(([*streamed, "--listen", f"127.0.0.1:{stream}"], stream, env))
+        specs.append(([*unread_stream, "--listen", f"127.0.0.1:{no_worker}"], no_worker, env))
     try:
-        with children(*specs), nginx(up) as ports:
+        with children(*specs), stream_worker(home, env, redis_ports), nginx(up) as ports:
             targets = {
                 "direct": up,
                 "bare pass-through": bare,
@@ -369,17 +423,23 @@ def run(seconds: float, connections: int) -> None:
             }
             if redis_ports is None:
                 rows["apishield, Redis state"] = "skipped: no Redis on 127.0.0.1:6379"
+                rows["apishield, stream, no worker"] = "skipped: no Redis on 127.0.0.1:6379"
+                rows["apishield, stream analysis"] = "skipped: no Redis on 127.0.0.1:6379"
             else:
                 targets["apishield, Redis state"] = redis_ports[0]
                 targets["apishield, Redis, 2 workers"] = redis_ports[1]
+                # Before the worker's row, whose backlog keeps the worker busy for a while
+                targets["apishield, stream, no worker"] = redis_ports[3]
+                targets["apishield, stream analysis"] = redis_ports[2]
             if isinstance(ports, str):
                 rows["nginx"] = rows["nginx + ModSecurity CRS PL1"] = f"skipped: {ports}"
             else:
                 targets["nginx"] = ports[0]
                 targets["nginx + ModSecurity CRS PL1"] = ports[1]
             for name, port in targets.items():
+                waited = settle()
                 rows[name] = measure(f"http://127.0.0.1:{port}{PATH}", seconds, connections)
-                print(f"  measured {name}", file=sys.stderr, flush=True)
+                print(f"  measured {name} (after {waited:.1f}s to settle)", file=sys.stderr)
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if redis_ports is not None:
@@ -393,6 +453,37 @@ REDIS_STATE = """state:
   url: {url}
   prefix: "{prefix}"
 """
+STREAM = """state:
+  url: {url}
+  prefix: "{prefix}"
+analysis:
+  mode: stream
+  stream: "{prefix}exchanges"
+"""
+
+
+@contextmanager
+def stream_worker(home: Path, env: dict[str, str], ports: tuple[int, ...] | None) -> Iterator[None]:
+    """The `apishield worker` that analyses what the stream row's proxy adds to its stream, at
+    idle priority where `chrt` exists; nothing without Redis. Stopped with SIGTERM after the
+    run, which lets it finish the batch it holds."""
+    if ports is None:
+        yield
+        return
+    command = [sys.executable, "-m", "apishield.cli", "worker", "-c", str(home / "stream.yaml")]
+    if shutil.which("chrt"):
+        command = ["chrt", "--idle", "0", *command]
+    with (home / "worker.log").open("wb") as out:
+        worker = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def redis_answers() -> bool:
@@ -432,6 +523,14 @@ def report(rows: dict[str, Result | str]) -> None:
             print(f"apishield without analysis / bare: {lite.rps / bare.rps:.2f}")
     if isinstance(full, Result) and isinstance(waf, Result):
         print(f"apishield / nginx + ModSecurity: {full.rps / waf.rps:.2f} (goal > 1)")
+    streamed = rows.get("apishield, stream analysis")
+    unread = rows.get("apishield, stream, no worker")
+    if isinstance(streamed, Result) and isinstance(bare, Result):
+        print(f"apishield with stream analysis / bare: {streamed.rps / bare.rps:.2f}")
+    if isinstance(unread, Result) and isinstance(bare, Result):
+        print(
+            f"apishield with stream analysis, worker elsewhere / bare: {unread.rps / bare.rps:.2f}"
+        )
     one, two = rows.get("apishield, Redis state"), rows.get("apishield, Redis, 2 workers")
     if isinstance(one, Result) and isinstance(two, Result):
         print(f"2 workers / 1 (both on Redis state): {two.rps / one.rps:.2f}")

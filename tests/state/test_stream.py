@@ -94,3 +94,20 @@ def test_a_dead_redis_raises_state_unavailable_naming_where() -> None:
             stream.create_group()
     finally:
         stream.close()
+
+
+def test_a_batch_is_added_after_redis_forgot_the_script(stream: ExchangeStream) -> None:
+    stream.add([b"before"])
+    stream.client.script_flush()  # what a restarted Redis looks like to the client
+    ids = stream.add([b"after", b"again"])
+    stream.create_group()
+    entries = stream.read("a", 10)
+    assert [e.payload for e in entries] == [b"before", b"after", b"again"]
+    assert [e.id for e in entries[1:]] == ids
+
+
+def test_payloads_are_kept_byte_for_byte(stream: ExchangeStream) -> None:
+    payloads = [bytes(range(256)), b"\xff\xfe not utf-8 \x00", b"", b"x" * 100_000]
+    stream.add(payloads)
+    stream.create_group()
+    assert [e.payload for e in stream.read("a", 10)] == payloads

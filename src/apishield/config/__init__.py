@@ -257,7 +257,7 @@ class AnalysisConfig(Section):
     with no worker reading it cannot fill Redis; what is trimmed unread is never analysed.
     0 never trims."""
     batch: int = Field(default=256, ge=1, le=10_000)
-    """Exchanges per round trip: per pipelined XADD from a guard, per read of a worker."""
+    """Exchanges per round trip: per batch a guard adds, per read of a worker."""
     linger_ms: float = Field(default=50.0, ge=0, le=5_000)
     """How long a guard's background thread waits for more finished exchanges before it
     analyses, sends or posts what it holds, unless a batch is full already: one wake-up and one

@@ -42,7 +42,7 @@ failure, so `enforce.on_error` does not apply: rate limits and blocks stay enfor
 process, until Redis returns.
 
 Analysis elsewhere: with `analysis.mode: stream` the background thread does not analyse. It
-serialises what it drains and adds it to a Redis stream in pipelined batches
+serialises what it drains and adds it to a Redis stream in batches, one command each
 (`apishield.inline.offload`), and `apishield worker` processes run the full engine on it. The
 guard's own engine then runs the request phase only; its detectors, inventory and automatic
 blocks are the workers' (blocks reach the guard through shared state). While the stream is away,

@@ -4,8 +4,8 @@ phase.
 
 The guard's background thread hands over what it drained from its queue; each exchange becomes
 one line of apishield JSONL (docs/jsonl-format.md, bodies cut at `ingest.max_body_bytes`, the
-real size kept) and the lines go to the stream in one pipelined round trip per `analysis.batch`.
-Requests never wait for any of it.
+real size kept) and the lines go to the stream in one round trip, one command, per
+`analysis.batch`. Requests never wait for any of it.
 
 While the stream's Redis is away, `send` hands the exchanges back and the guard analyses them
 itself (`analysis.on_unavailable: local`) or drops them, counted. The first failure logs a
