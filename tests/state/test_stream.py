@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -111,3 +111,24 @@ def test_payloads_are_kept_byte_for_byte(stream: ExchangeStream) -> None:
     stream.add(payloads)
     stream.create_group()
     assert [e.payload for e in stream.read("a", 10)] == payloads
+
+
+def test_a_batch_larger_than_one_call_goes_in_order_in_several(
+    stream: ExchangeStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("apishield.state.stream.CALL_BYTES", 10)
+    calls: list[int] = []
+    add_call = stream._add_call
+
+    def counted(chunk: Sequence[bytes]) -> list[str]:
+        calls.append(len(chunk))
+        return add_call(chunk)
+
+    monkeypatch.setattr(stream, "_add_call", counted)
+    payloads = [b"aaaa", b"bbbb", b"cc", b"d" * 30, b"ee", b"f"]
+    ids = stream.add(payloads)
+    assert calls == [3, 1, 2]  # 4+4+2 fit in 10; the 30-byte one alone; then the rest
+    stream.create_group()
+    entries = stream.read("a", 10)
+    assert [e.payload for e in entries] == payloads
+    assert [e.id for e in entries] == ids

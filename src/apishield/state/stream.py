@@ -42,6 +42,10 @@ return ids
 """XADD of every payload (ARGV[2..]) to KEYS[1], trimmed to about ARGV[1] entries unless it is
 0: one command per batch, where a pipeline of XADDs costs the client a command packed and a
 reply parsed per entry (about twice the CPU per exchange, benchmarks/proxy.py)."""
+CALL_BYTES = 16 << 20
+"""Payload bytes per script call at most (a single larger payload goes alone): Redis holds a
+whole command in its query buffer before it runs it, and a batch of bodies near their cap
+would otherwise near the 1 GB that buffer may hold."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -89,10 +93,22 @@ class ExchangeStream:
         return cls(client, key, group, maxlen=maxlen)
 
     def add(self, payloads: Sequence[bytes]) -> list[str]:
-        """Append `payloads` in one round trip and one command, a script that Redis runs
-        without interleaving another client's; their entry ids."""
-        if not payloads:
-            return []
+        """Append `payloads` in order; their entry ids. One script call, which Redis runs
+        without interleaving another client's, carries up to `CALL_BYTES` of them: a batch
+        of large bodies takes several calls, and a failure after the first leaves the calls
+        before it added."""
+        ids: list[str] = []
+        start = 0
+        while start < len(payloads):
+            end, size = start + 1, len(payloads[start])
+            while end < len(payloads) and size + len(payloads[end]) <= CALL_BYTES:
+                size += len(payloads[end])
+                end += 1
+            ids += self._add_call(payloads[start:end])
+            start = end
+        return ids
+
+    def _add_call(self, payloads: Sequence[bytes]) -> list[str]:
         script = self._add
         arguments: tuple[str | int | bytes, ...] = (self.key, self.maxlen, *payloads)
 
