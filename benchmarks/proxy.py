@@ -276,11 +276,19 @@ def children(*specs: tuple[list[str], int, dict[str, str] | None]) -> Iterator[N
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            text = log.read_text(errors="replace")
-            last = text[text.rfind("\n", 0, max(text.rfind("stopped"), 0)) + 1 :]
-            if "apishield" in " ".join(map(str, process.args)) and "stopped" in last:
-                print(f"  port {port}: {' '.join(last.split())}", file=sys.stderr)
+            if "apishield" in " ".join(map(str, process.args)):
+                show_stopped(f"port {port}", log)
         shutil.rmtree(logs, ignore_errors=True)
+
+
+def show_stopped(who: str, log: Path) -> None:
+    """Print the last "stopped" message of an apishield process's log, which says where its
+    exchanges went (analysed, sent to a stream, dropped); the message may wrap lines."""
+    text = log.read_text(errors="replace")
+    end = text.rfind("stopped")
+    if end >= 0:
+        message = " ".join(text[text.rfind("\n", 0, end) + 1 :].split())
+        print(f"  {who}: {message}", file=sys.stderr)
 
 
 def wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -484,6 +492,7 @@ def stream_worker(home: Path, env: dict[str, str], ports: tuple[int, ...] | None
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        show_stopped("stream worker", home / "worker.log")
 
 
 def redis_answers() -> bool:
