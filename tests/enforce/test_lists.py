@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from apishield.config import AccessListConfig
 from apishield.enforce.lists import AccessList, AddressSet
 from apishield.exchange import Actor, MaskedSecret
@@ -45,3 +47,14 @@ def test_each_kind_of_entry_names_what_matched() -> None:
     agent = Actor("198.51.100.1", user_agent="sqlmap/1.7.2#stable")
     assert access.match(agent) == ("user_agent", "sqlmap")
     assert access.match(Actor("198.51.100.1", identity="alice", user_agent="curl/8")) is None
+
+
+def test_remembered_answers_are_the_answers_and_the_memory_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("apishield.enforce.lists.ANSWERS_KEPT", 3)
+    addresses = _set("10.0.0.0/8", "2001:db8::/32")
+    asked = ["10.1.1.1", "192.0.2.1", "10.1.1.1", "2001:db8::9", "::1", "10.9.9.9", "192.0.2.1"]
+    for address in asked * 2:
+        assert addresses.match(address) == addresses._match(address)
+        assert len(addresses._answers) <= 3

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.enforce.ratelimit import Exceeded, Limit, RateLimits
 from apishield.exchange import Actor
@@ -64,3 +66,31 @@ def test_a_route_limit_replaces_the_actor_endpoint_limit_there() -> None:
     assert refused is not None and refused.limit.name == "route"
     assert _take(limits, "1.1.1.1", "/other") is None
     assert _take(limits, "1.1.1.1", "/login", now=T0 + 60) is None  # refilled
+
+
+def test_a_remembered_plan_is_the_one_made_for_its_actor_method_and_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("apishield.enforce.ratelimit.PLANS_KEPT", 2)
+    limits = _limits(
+        actor=RateLimitConfig(requests=10, per_seconds=60),
+        endpoint=RateLimitConfig(requests=10, per_seconds=60),
+        actor_endpoint=RateLimitConfig(requests=10, per_seconds=60),
+    )
+    for actor, method, path in [
+        ("1.1.1.1", "GET", "/a"),
+        ("1.1.1.1", "POST", "/a"),
+        ("2.2.2.2", "GET", "/a"),
+        ("1.1.1.1", "GET", "/a"),
+        ("1.1.1.1", "GET", "/b"),
+    ]:
+        exchange = make_exchange(method, path)
+        exchange.route = path
+        planned = limits.plan(exchange, Actor(actor))
+        assert planned == limits._plan(f"ip:{actor}", method, path)
+        assert [draw.key for draw in planned[1]] == [
+            f"rl:ae:ip:{actor}|{method} {path}",
+            f"rl:a:ip:{actor}",
+            f"rl:e:{method} {path}",
+        ]
+        assert len(limits._plans) <= 2

@@ -14,6 +14,8 @@ from apishield.config import AccessListConfig
 from apishield.exchange import Actor
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+ANSWERS_KEPT = 8192
+"""Addresses an `AddressSet` remembers its answer for; past it, all are forgotten at once."""
 
 
 class AddressSet:
@@ -26,12 +28,24 @@ class AddressSet:
         for network in networks:
             by_length = self._prefixes[network.version]
             by_length.setdefault(network.prefixlen, set()).add(int(network.network_address))
+        self._answers: dict[str, str | None] = {}
+        """`match` by address: the set never changes, and most requests come from clients
+        seen before."""
 
     def __bool__(self) -> bool:
         return any(self._prefixes[4]) or any(self._prefixes[6])
 
     def match(self, address: str) -> str | None:
         """The listed network holding `address` (as "10.0.0.0/8"), or None."""
+        answers = self._answers
+        if address in answers:
+            return answers[address]
+        if len(answers) >= ANSWERS_KEPT:
+            answers.clear()
+        answers[address] = answer = self._match(address)
+        return answer
+
+    def _match(self, address: str) -> str | None:
         ip = _parse(address)
         if ip is None:
             return None

@@ -16,7 +16,7 @@ force, still answers before them. The decisions are those of the order above.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from apishield.config import EnforceConfig
 from apishield.enforce.bots import Decoys
@@ -52,6 +52,10 @@ class Policy:
         self.allow = AccessList(config.allow, pseudonym)
         self.deny = AccessList(config.deny, pseudonym)
         self.rate_limits = RateLimits(config.rate_limits, buckets)
+        # What every decision asks first, answered once: is there a list, a limit at all?
+        self._allow = self.allow if self.allow else None
+        self._deny = self.deny if self.deny else None
+        self._rate_limited = bool(self.rate_limits)
         self.blocks = blocks
         self.limits = limits_of(buckets, blocks)
         """Blocks and buckets in one step, as a decision reads them."""
@@ -72,7 +76,7 @@ class Policy:
         return decision
 
     def _judge(self, exchange: Exchange, actor: Actor, now: float) -> Decision:
-        allowed = self.allow.match(actor) if self.allow else None
+        allowed = self._allow.match(actor) if self._allow is not None else None
         if allowed is not None:
             return Decision(Action.ALLOW, f"allow list: {allowed[0]} {allowed[1]}", "enforce.allow")
         lookups = _lookups(actor)
@@ -84,9 +88,9 @@ class Policy:
             if block is not None:
                 return _blocked(block)
             raise
-        limits: list[Limit] = []
-        draws: list[Draw] = []
-        if refused is None and self.rate_limits:
+        limits: Sequence[Limit] = ()
+        draws: Sequence[Draw] = ()
+        if refused is None and self._rate_limited:
             limits, draws = self.rate_limits.plan(exchange, actor)
         block, takes = self.limits.check(lookups, draws, now)
         if block is not None:
@@ -107,7 +111,7 @@ class Policy:
     def _refusal(self, exchange: Exchange, actor: Actor) -> tuple[Decision | None, Decision | None]:
         """What refuses the request short of a block, in order (the deny list, the spec, a
         high threat when configured to refuse), and the threat level's own decision."""
-        denied = self.deny.match(actor) if self.deny else None
+        denied = self._deny.match(actor) if self._deny is not None else None
         if denied is not None:
             kind, entry = denied
             refusal = Decision(Action.BLOCK, f"deny list: {kind} {entry}", f"enforce.deny.{kind}")

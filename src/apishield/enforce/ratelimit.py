@@ -62,6 +62,12 @@ class Exceeded:
         )
 
 
+Plan = tuple[tuple[Limit, ...], tuple[Draw, ...]]
+"""The limits a request falls under and the draws on their buckets, in the same order."""
+PLANS_KEPT = 4096
+"""Plans remembered at most; past it they are forgotten all at once and made again."""
+
+
 class RateLimits:
     """Which buckets a request draws from; the first that is empty refuses it."""
 
@@ -75,28 +81,40 @@ class RateLimits:
             made = Limit.from_config("route", limit)
             if made is not None:
                 self.routes[key] = made
+        self._plans: dict[tuple[str, str, str], Plan] = {}
+        """Plans by (actor key, method, route): the limits never change, and an actor keeps to
+        a few endpoints, so most requests find theirs here instead of building three keys."""
 
     def __bool__(self) -> bool:
         return bool(self.actor or self.endpoint or self.actor_endpoint or self.routes)
 
-    def plan(self, exchange: Exchange, actor: Actor) -> tuple[list[Limit], list[Draw]]:
+    def plan(self, exchange: Exchange, actor: Actor) -> Plan:
         """The buckets the request draws one token from, most specific first, and their
         limits: the actor on the endpoint (or the route's own limit), the actor, the endpoint."""
         request = exchange.request
-        route = exchange.route or request.path
-        endpoint = f"{request.method} {route}"
+        at = (actor.key, request.method, exchange.route or request.path)
+        planned = self._plans.get(at)
+        if planned is None:
+            planned = self._plan(*at)
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            self._plans[at] = planned
+        return planned
+
+    def _plan(self, actor: str, method: str, route: str) -> Plan:
+        endpoint = f"{method} {route}"
         per_route = self.routes.get(endpoint) or self.routes.get(route)
         limits: list[Limit] = []
         draws: list[Draw] = []
         for limit, key in (
-            (per_route or self.actor_endpoint, f"rl:ae:{actor.key}|{endpoint}"),
-            (self.actor, f"rl:a:{actor.key}"),
+            (per_route or self.actor_endpoint, f"rl:ae:{actor}|{endpoint}"),
+            (self.actor, f"rl:a:{actor}"),
             (self.endpoint, f"rl:e:{endpoint}"),
         ):
             if limit is not None:
                 limits.append(limit)
                 draws.append(Draw(key, limit.rate, limit.burst))
-        return limits, draws
+        return tuple(limits), tuple(draws)
 
     def take(self, exchange: Exchange, actor: Actor, now: float) -> Exceeded | None:
         """Draw one token from each bucket the request falls under, most specific first,
