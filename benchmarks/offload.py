@@ -6,10 +6,10 @@ scenario; bodies included), with the Redis named by --url (loopback by default):
 * the guard's background thread, per exchange: in local mode it runs the response phase (data
   classes, response checks, inventory, detectors, automatic blocks); in stream mode it
   serialises each exchange (apishield JSONL) and adds it to the stream in batches of `--batch`,
-  one script call each. Every exchange has been through the request phase first (not timed), as in-line;
-  then all of them are submitted at once and the time until the thread has handled the last one
-  is measured, wall clock and CPU (the main thread sleeps meanwhile, so process CPU is the
-  thread's, plus the Redis client's). The stream-mode figures are also given as a share of
+  one script call each. Every exchange has been through the request phase first (not timed), as
+  in-line; then all of them are submitted at once and the time until the thread has handled the
+  last one is measured, wall clock and CPU (the main thread sleeps meanwhile, so process CPU is
+  the thread's, plus the Redis client's). The stream-mode figures are also given as a share of
   local mode's, the baseline of the same run;
 * serialisation alone (µs per exchange), to split stream mode's cost between encoding and
   the round trips;
