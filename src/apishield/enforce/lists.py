@@ -6,7 +6,6 @@ once per distinct length in the list (a handful in practice) instead of testing 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 
@@ -58,11 +57,8 @@ class AddressSet:
         return None
 
 
-@functools.lru_cache(maxsize=8192)
 def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address, or None for what is not one (a hashed IP, "unknown", a bracketed port).
-    Cached: a list is consulted on every request, mostly for clients seen before, and parsing
-    costs more than the lookup."""
+    """The address, or None for what is not one (a hashed IP, "unknown", a bracketed port)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -355,6 +355,16 @@ def _evalsha(
     return lambda client: client.evalsha(script.sha, len(keys), *arguments)
 
 
+def run_script(client: Redis, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    """EVALSHA of `script`; when Redis has forgotten it (restarted or flushed), the script did
+    not run, so it is loaded and sent again."""
+    try:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        script.sha = client.script_load(script.script)
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+
+
 def _millis(seconds: float) -> int:
     return max(1, min(_MAX_MILLIS, math.ceil(seconds * 1000)))
 

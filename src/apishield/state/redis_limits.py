@@ -33,7 +33,7 @@ from typing import Any
 
 from redis import Redis
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from apishield.limits import (
     BLOCK_ACTIONS,
@@ -48,7 +48,7 @@ from apishield.limits import (
     Take,
 )
 from apishield.state.memory_limits import DEFAULT_MAX_BLOCKS
-from apishield.state.redis import DEFAULT_GRACE, DEFAULT_PREFIX, _where
+from apishield.state.redis import DEFAULT_GRACE, DEFAULT_PREFIX, _where, run_script
 from apishield.stateful import StateUnavailable
 
 _TAKE = """
@@ -212,12 +212,7 @@ class _Scripts:
 
     def _run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
-            try:
-                return self.client.evalsha(script.sha, len(keys), *keys, *args)
-            except NoScriptError:
-                # A restarted or flushed Redis forgot the script, which therefore did not run.
-                script.sha = self.client.script_load(script.script)
-                return self.client.evalsha(script.sha, len(keys), *keys, *args)
+            return run_script(self.client, script, keys, args)
         except RedisError as error:
             raise StateUnavailable(
                 f"Redis {self.noun} at {_where(self.client)} failed ({type(error).__name__}: "

@@ -18,11 +18,11 @@ from typing import Any
 
 from redis import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 from redis.typing import KeyT, StreamIdT
 
-from apishield.state.redis import _where
+from apishield.state.redis import _where, run_script
 from apishield.stateful import StateUnavailable
 
 FIELD = b"x"
@@ -110,18 +110,9 @@ class ExchangeStream:
         return ids
 
     def _add_call(self, payloads: Sequence[bytes]) -> list[str]:
-        script = self._add
-        arguments: tuple[str | int | bytes, ...] = (self.key, self.maxlen, *payloads)
-
-        def run() -> Any:
-            try:
-                return self.client.evalsha(script.sha, 1, *arguments)
-            except NoScriptError:
-                # A restarted or flushed Redis forgot the script, which therefore did not run.
-                script.sha = self.client.script_load(script.script)
-                return self.client.evalsha(script.sha, 1, *arguments)
-
-        return [_text(reply) for reply in self._run(run)]
+        arguments = (self.maxlen, *payloads)
+        replies = self._run(lambda: run_script(self.client, self._add, (self.key,), arguments))
+        return [_text(reply) for reply in replies]
 
     def create_group(self) -> bool:
         """Create the consumer group (and the stream) if missing, reading from the start, so
