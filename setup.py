@@ -65,6 +65,7 @@ HOT_PATH = [
     "detect/roles.py",
     "detect/observation.py",
     "detect/registry.py",
+    "detect/rule_detector.py",
     "detect/profile.py",
     "detect/objects.py",
     "detect/ownership.py",

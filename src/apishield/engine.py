@@ -15,7 +15,7 @@ from apishield.config import Config, DetectConfig
 from apishield.detect import builtin_detectors
 from apishield.detect.incidents import Incident
 from apishield.detect.registry import Detector
-from apishield.detect.rules import RuleDetector
+from apishield.detect.rule_detector import RuleDetector
 from apishield.detect.stage import DetectStage
 from apishield.endpoint_roles import InventoryRoles
 from apishield.enforce.schema import SchemaSettings, SchemaValidation

@@ -8,15 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apishield.detect.observation import Observation
+from apishield.detect.rule_detector import RuleDetector, matches, value_of
 from apishield.detect.rules import (
     Field_,
     Rule,
-    RuleDetector,
     RuleError,
     builtin_rules,
-    matches,
     parse_rules,
-    value_of,
 )
 from apishield.detect.testing import fixture_observations, make_observation
 from apishield.state.memory import MemoryState

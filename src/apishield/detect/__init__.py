@@ -7,7 +7,8 @@ from apishield.detect.cadence import RegularClients
 from apishield.detect.objects import ObjectAccess
 from apishield.detect.ownership import ObjectOwnership
 from apishield.detect.registry import Detector
-from apishield.detect.rules import RuleDetector, builtin_rules
+from apishield.detect.rule_detector import RuleDetector
+from apishield.detect.rules import builtin_rules
 from apishield.detect.spread import OneShotClients
 from apishield.detect.takeover import LoginAfterFailures
 
