@@ -325,6 +325,8 @@ def main() -> None:
         print(f"goal >= 100,000 events/s, {label}: {verdict}")
     print(f"goal >= 50,000 events/s with detectors: {'met' if detecting >= 50_000 else 'NOT met'}")
     verdict = "met" if peak <= 1024 else "NOT met"
+    if args.identities < 1_000_000:
+        verdict = "not judged here: run with --identities 1000000"
     print(
         f"peak with detectors, {args.identities:,} identities: {peak:,.0f} MB "
         f"(goal for 1M: <= 1 GB, {verdict})"
