@@ -21,9 +21,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from apishield.enforce.schema import RESPONSE_UNDOCUMENTED
-from apishield.exchange import Action, Exchange
+from apishield.exchange import Action, Exchange, Severity
 from apishield.inline.asgi import ApishieldMiddleware, Message
 from apishield.inline.guard import Guard
+from apishield.inline.headers import REQUEST_HEADER_BYTES
 from apishield.limits import BlockAction
 
 from .conftest import MakeGuard, customer_spec
@@ -113,6 +114,24 @@ def test_a_deny_listed_ip_gets_403(make_guard: MakeGuard) -> None:
     assert exchange.decision.rule == "enforce.deny.ip"
     assert exchange.response is not None and exchange.response.status == 403
     assert guard.decisions["enforce.deny.ip"] == 1
+
+
+def test_headers_past_the_analysis_budget_are_a_finding_and_can_be_refused(
+    make_guard: MakeGuard,
+) -> None:
+    flood = [(f"x-pad-{n}", "p" * 1000) for n in range(100)]  # 100 KB of headers
+    for block, status in ((False, 200), (True, 403)):
+        guard, analysed = make_guard(enforce={"block_on_threat": block})
+        (answer,) = _get(_fastapi(guard), "/items/1", headers=flood)
+        assert answer.status_code == status
+        guard.flush()
+        exchange = analysed.get_nowait()
+        found = {f.rule_id: f for f in exchange.findings}
+        assert found["proto.headers-too-large"].severity is Severity.HIGH
+        assert int(found["proto.headers-too-large"].evidence["skipped_bytes"]) > 30_000
+        # What the checks read stays within the budget.
+        read = sum(len(k) + len(v) for k, v in exchange.request.headers.items())
+        assert read <= REQUEST_HEADER_BYTES
 
 
 def test_deny_lists_hold_when_addresses_and_identities_are_hashed(make_guard: MakeGuard) -> None:

@@ -48,6 +48,8 @@ class UpstreamApp:
         self.seen: dict[str, dict[str, Any]] = {}
         self.release = threading.Event()
         self.stopping = threading.Event()
+        self.streams_ended = threading.Event()
+        """Set when an endless /stream answer stopped being read and its handler ended."""
         self.port = _free_port()
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -93,6 +95,18 @@ class UpstreamApp:
             for start in range(0, len(BIG), 65536):
                 await response.write(BIG[start : start + 65536])
             await response.write_eof()
+            return response
+        if request.path == "/stream":
+            response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+            await response.prepare(request)
+            try:
+                while not self.stopping.is_set():
+                    await response.write(b"data: tick\n\n")
+                    await asyncio.sleep(0.02)
+            except (ConnectionError, RuntimeError):
+                pass  # the reader closed the connection
+            finally:
+                self.streams_ended.set()
             return response
         if request.path == "/hang":
             while not self.stopping.is_set():
@@ -254,6 +268,56 @@ def test_forwarding_headers_are_appended(upstream: UpstreamApp, proxied: tuple[s
         "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host=api.example.org"
     )
     assert headers["host"] == "api.example.org"
+
+
+def test_repeated_forwarding_headers_are_joined_in_order(
+    upstream: UpstreamApp, proxied: tuple[str, Guard]
+) -> None:
+    base, _ = proxied
+    hops = [f"198.51.100.{n % 250}" for n in range(500)]  # within the upstream's 8 KB line
+    with _client(base) as client:
+        answer = client.get("/customers/2", headers=[("x-forwarded-for", hop) for hop in hops])
+    assert answer.status_code == 200
+    headers = dict(upstream.seen["/customers/2"]["headers"])
+    assert headers["x-forwarded-for"] == ", ".join([*hops, "127.0.0.1"])
+
+
+def test_header_values_reach_the_upstream_byte_for_byte(
+    upstream: UpstreamApp, proxied: tuple[str, Guard]
+) -> None:
+    base, _ = proxied
+    with _client(base) as client:
+        sent = client.get("/customers/3", headers={"x-name": "café – ☕".encode()})
+        refused = client.get("/customers/4", headers={"x-name": b"caf\xe9"})
+    assert sent.status_code == 200
+    assert dict(upstream.seen["/customers/3"]["headers"])["x-name"] == "café – ☕"
+    # Not UTF-8, so it cannot be written as sent: refused, not re-encoded into other bytes.
+    assert refused.status_code == 400
+    assert upstream.hits["/customers/4"] == 0
+
+
+def test_a_target_that_is_not_a_path_gets_400(proxied: tuple[str, Guard]) -> None:
+    base, _ = proxied
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=CLIENT_TIMEOUT) as conn:
+        conn.sendall(b"OPTIONS * HTTP/1.1\r\nHost: api.example.org\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400 "), reply[:80]
+
+
+def test_a_client_hanging_up_stops_the_upstream_stream(
+    upstream: UpstreamApp, proxied: tuple[str, Guard]
+) -> None:
+    base, _ = proxied
+    with _client(base) as client, client.stream("GET", "/stream") as answer:
+        assert answer.status_code == 200
+        first = next(answer.iter_bytes())
+        assert first.startswith(b"data: tick")
+    # The client is gone; the proxy must stop reading the endless answer and close it.
+    assert upstream.streams_ended.wait(10), "the upstream stream was still being read"
+    assert not upstream.stopping.is_set()
 
 
 def test_host_can_be_rewritten_to_the_upstream(upstream: UpstreamApp) -> None:

@@ -52,11 +52,26 @@ def test_no_trusted_proxies_means_the_peer() -> None:
     assert actor.ip == "10.0.0.5"
 
 
+RFC7239 = IdentityConfig(trusted_proxies=LB, forwarded_header="forwarded")
+
+
 def test_forwarded_header_with_ports_and_ipv6() -> None:
-    actor = resolve({"forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'})
-    assert actor.ip == "2001:db8::1"
-    actor = resolve({"forwarded": "for=198.51.100.17:5000"})
+    forwarded = 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'
+    assert resolve({"forwarded": forwarded}, config=RFC7239).ip == "2001:db8::1"
+    actor = resolve({"forwarded": "for=198.51.100.17:5000"}, config=RFC7239)
     assert actor.ip == "198.51.100.17"
+
+
+def test_a_client_cannot_choose_its_address_with_the_header_the_proxy_leaves_alone() -> None:
+    # The trusted proxy appended the peer it saw to X-Forwarded-For and passed the client's
+    # own Forwarded header through untouched: that header names whoever the client likes.
+    headers = {"forwarded": "for=198.51.100.7", "x-forwarded-for": "203.0.113.9"}
+    assert resolve(headers).ip == "203.0.113.9"
+    assert resolve({"forwarded": "for=198.51.100.7"}).ip == "10.0.0.5"
+    # And the other way round, behind a proxy that writes Forwarded.
+    headers = {"forwarded": "for=203.0.113.9", "x-forwarded-for": "198.51.100.7"}
+    assert resolve(headers, config=RFC7239).ip == "203.0.113.9"
+    assert resolve({"x-forwarded-for": "198.51.100.7"}, config=RFC7239).ip == "10.0.0.5"
 
 
 def test_all_hops_trusted_gives_the_leftmost() -> None:
@@ -176,14 +191,15 @@ HOPS = st.sampled_from(
 )
 
 
-def _reference_client(peer: str, forwarded: str | None, xff: str | None) -> str:
-    """The rule as documented, walked every time: rightmost hop not of a trusted proxy, else
-    the leftmost hop, else the peer; a Forwarded header without `for=` defers to XFF."""
+def _reference_client(peer: str, trail: str | None, rfc7239: bool) -> str:
+    """The rule as documented, walked every time: in the configured header, the rightmost hop
+    not of a trusted proxy, else the leftmost hop, else the peer."""
     if ip_address(peer) not in LB[0]:
         return peer
-    hops = _forwarded_for(forwarded) if forwarded else []
-    if not hops:
-        hops = [hop.strip() for hop in xff.split(",")] if xff else []
+    if rfc7239:
+        hops = _forwarded_for(trail) if trail else []
+    else:
+        hops = [hop.strip() for hop in trail.split(",")] if trail else []
 
     def trusted(hop: str) -> bool:
         try:
@@ -202,14 +218,16 @@ def _reference_client(peer: str, forwarded: str | None, xff: str | None) -> str:
     st.sampled_from(["10.0.0.5", "203.0.113.50"]),
     st.none() | st.lists(HOPS, max_size=4).map(lambda hops: ", ".join(f"for={h}" for h in hops)),
     st.none() | st.lists(HOPS, max_size=4).map(",".join),
+    st.booleans(),
 )
 def test_remembered_clients_are_the_ones_the_rule_gives(
-    peer: str, forwarded: str | None, xff: str | None
+    peer: str, forwarded: str | None, xff: str | None, rfc7239: bool
 ) -> None:
-    resolver = ActorResolver(IdentityConfig(trusted_proxies=LB), HASHER, JwtReader())
+    config = RFC7239 if rfc7239 else IdentityConfig(trusted_proxies=LB)
+    resolver = ActorResolver(config, HASHER, JwtReader())
     headers = {name: value for name, value in (("forwarded", forwarded), ("x-forwarded-for", xff))}
     headers = {name: value for name, value in headers.items() if value is not None}
-    expected = _reference_client(peer, forwarded, xff)
+    expected = _reference_client(peer, forwarded if rfc7239 else xff, rfc7239)
     assert resolver.client_ip(peer, headers) == expected
     assert resolver.client_ip(peer, headers) == expected  # the second answer is remembered
 

@@ -91,6 +91,10 @@ class JwtConfig(Section):
 class IdentityConfig(Section):
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     """Proxies whose X-Forwarded-For / Forwarded entries are believed, as IPs or CIDRs."""
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    """The header the trusted proxies write the client's address into. The other one is never
+    read: a proxy that appends to one passes the client's own copy of the other through
+    untouched, so believing it would let any client choose its address."""
     api_key_headers: list[str] = Field(
         default_factory=lambda: ["x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token"]
     )

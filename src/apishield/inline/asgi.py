@@ -33,10 +33,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from apishield.checks.http_syntax import proto_finding
 from apishield.enforce.schema import SchemaValidation
-from apishield.exchange import Exchange, Request
+from apishield.exchange import Exchange, Finding, Request, Severity
 from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
+from apishield.inline.headers import REQUEST_HEADER_BYTES, fold_raw
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -113,13 +115,7 @@ def _stripping(guard: Guard) -> SchemaValidation | None:
 
 
 def _exchange(scope: Scope, now: float) -> Exchange:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
-        # ASGI servers hand header names lower-cased (the spec requires it).
-        name = raw_name.decode("latin-1")
-        value = raw_value.decode("latin-1")
-        held = headers.get(name)
-        headers[name] = value if held is None else f"{held}, {value}"
+    headers, skipped = fold_raw(scope.get("headers", ()), REQUEST_HEADER_BYTES)
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1").partition("?")[0] if raw_path else scope.get("path", "/")
     client = scope.get("client")
@@ -133,7 +129,17 @@ def _exchange(scope: Scope, now: float) -> Exchange:
         peer_ip=client[0] if client else "",
         http_version=scope.get("http_version", ""),
     )
-    return Exchange(request, None, started=now, source="asgi")
+    exchange = Exchange(request, None, started=now, source="asgi")
+    if skipped:
+        exchange.findings.append(_headers_too_large(skipped))
+    return exchange
+
+
+def _headers_too_large(skipped: int) -> Finding:
+    """What the checks cannot see: headers past the analysis's budget, which no real client
+    sends; a flood of them is an attack on the parsers and the CPU behind them."""
+    title = f"request headers larger than {REQUEST_HEADER_BYTES:,} bytes"
+    return proto_finding("headers-too-large", title, Severity.HIGH, skipped_bytes=str(skipped))
 
 
 class _BodyReader:
@@ -289,13 +295,7 @@ class _Stripper:
 
 def _fold(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """Header names lower-cased, repeated headers joined with commas."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in raw:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        held = headers.get(name)
-        headers[name] = value if held is None else f"{held}, {value}"
-    return headers
+    return fold_raw(raw)[0]
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:

@@ -142,18 +142,51 @@ class ReverseProxy:
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = self._session or await self.start()
-        headers, has_body = self._request_headers(scope)
-        target = self.upstream.base + (scope.get("raw_path") or b"/").decode("latin-1")
+        raw_path = scope.get("raw_path") or b"/"
+        if not raw_path.startswith(b"/"):
+            # `OPTIONS *` and absolute or authority forms: nothing of the upstream's to forward.
+            await _error(send, 400)
+            return
+        try:
+            headers, has_body = self._request_headers(scope)
+        except UnicodeDecodeError as exc:
+            log.warning("request refused: a header value is not UTF-8 (%s)", exc.reason)
+            await _error(send, 400)
+            return
+        target = self.upstream.base + raw_path.decode("latin-1")
         query = scope.get("query_string", b"")
         if query:
             target += "?" + query.decode("latin-1")
+        relay = _Relay(receive, has_body)
+        try:
+            await self._round_trip(session, scope, target, headers, relay, send)
+        except asyncio.CancelledError:
+            if not relay.client_left():
+                raise
+            # The client hung up: the upstream's answer was dropped and its connection closed.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            log.info("client went away; the upstream's answer was dropped")
+        finally:
+            relay.stop_watching()
+
+    async def _round_trip(
+        self,
+        session: aiohttp.ClientSession,
+        scope: Scope,
+        target: str,
+        headers: list[tuple[str, str]],
+        relay: _Relay,
+        send: Send,
+    ) -> None:
         started = False
         try:
             async with session.request(
                 scope["method"],
                 URL(target, encoded=True),
                 headers=headers,
-                data=_body(receive) if has_body else None,
+                data=relay.body() if relay.has_body else None,
                 allow_redirects=False,
                 compress=None,
             ) as answer:
@@ -167,8 +200,9 @@ class ReverseProxy:
                 )
                 async for chunk in answer.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                relay.finished = True
                 await send({"type": "http.response.body", "body": b""})
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             if started:
                 # Too late for a status: returning unfinished makes the server cut the
                 # connection, so the client sees the answer broken off as the upstream's was.
@@ -184,7 +218,8 @@ class ReverseProxy:
         raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
         drop = _dropped(raw) | _REQUEST_ONLY_HOP
         headers: list[tuple[str, str]] = []
-        trail: dict[bytes, str] = {}
+        # Repeats are joined once at the end: joining each onto the last is quadratic.
+        hops: dict[bytes, list[str]] = {}
         has_body = False
         for name, value in raw:
             if name == b"content-length":
@@ -193,12 +228,13 @@ class ReverseProxy:
                 has_body = True
             if name in drop:
                 continue
+            # aiohttp writes header values as UTF-8: decoded so, every valid value goes out
+            # byte for byte, and one that is not UTF-8 raises here instead of being re-encoded.
             if name in _TRAIL:
-                text = value.decode("latin-1").strip()
-                held = trail.get(name)
-                trail[name] = text if held is None else f"{held}, {text}"
+                hops.setdefault(name, []).append(value.decode("utf-8").strip())
             else:
-                headers.append((name.decode("latin-1"), value.decode("latin-1")))
+                headers.append((name.decode("latin-1"), value.decode("utf-8")))
+        trail = {name: ", ".join(values) for name, values in hops.items()}
         host = trail.get(b"host", "")
         client = scope.get("client")
         ip = client[0] if client else "unknown"
@@ -234,18 +270,58 @@ def _append(held: str | None, value: str) -> str:
     return value if held is None else f"{held}, {value}"
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as the client sends it, without waiting for the end."""
-    while True:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            # The client went away mid-upload: stop, and let the upstream see it cut.
-            raise aiohttp.ClientPayloadError("client disconnected during the request body")
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
+class _Relay:
+    """The client's side of one forwarded request: its body, streamed as it arrives, and then a
+    watch for the client hanging up, which cancels the request's task so that the upstream's
+    answer stops being read (an endless stream would otherwise hold its connection for good).
+
+    The server's `send` does not fail once the client is gone; only `receive` says so, and it
+    may be read by one reader at a time: the watch starts once the body is read whole."""
+
+    def __init__(self, receive: Receive, has_body: bool) -> None:
+        self._receive = receive
+        self.has_body = has_body
+        self.finished = False
+        """The answer's last byte is being sent: a hang-up now cancels nothing."""
+        self._left = False
+        self._task = asyncio.current_task()
+        self._watch: asyncio.Task[None] | None = None
+        if not has_body:
+            self._start_watching()
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The request body as the client sends it, without waiting for the end."""
+        while True:
+            message: Message = await self._receive()
+            if message["type"] != "http.request":
+                # The client went away mid-upload: stop, and let the upstream see it cut.
+                raise aiohttp.ClientPayloadError("client disconnected during the request body")
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                self._start_watching()
+                return
+
+    def client_left(self) -> bool:
+        return self._left
+
+    def stop_watching(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+
+    def _start_watching(self) -> None:
+        if self._task is not None and self._watch is None:
+            self._watch = asyncio.ensure_future(self._until_gone())
+
+    async def _until_gone(self) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                break
+        if not self.finished and self._task is not None:
+            self._left = True
+            self._task.cancel()
 
 
 def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
@@ -274,6 +350,7 @@ def _describe(exc: BaseException) -> str:
 
 
 _ERRORS = {
+    400: b'{"error":"bad request"}',
     502: b'{"error":"bad gateway"}',
     504: b'{"error":"gateway timeout"}',
 }

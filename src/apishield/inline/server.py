@@ -19,6 +19,7 @@ error at once and port 0 gives a free port whose number `port` tells.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import socket
 import sys
@@ -97,7 +98,8 @@ class Server:
             access_log=False,
             log_config=None,
             log_level="warning",
-            timeout_graceful_shutdown=int(grace),
+            # uvicorn takes whole seconds: rounding down would cut requests short (0.9 -> 0)
+            timeout_graceful_shutdown=math.ceil(grace),
             timeout_keep_alive=75,
         )
         self._server = uvicorn.Server(config)

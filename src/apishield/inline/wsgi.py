@@ -36,6 +36,7 @@ from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import Exchange, Request
 from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
+from apishield.inline.headers import fold
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -210,7 +211,7 @@ class _Recorder:
     ) -> Callable[[bytes], object]:
         try:
             self._copy.status = int(status.split(" ", 1)[0])
-            self._copy.headers = _fold(headers)
+            self._copy.headers = fold(headers)
         except Exception:
             self._guard.failed("response")
         write = self._start_response(status, headers, exc_info)
@@ -265,7 +266,7 @@ class _Stripper:
             return self.write
         # Nothing was passed on yet, so a second call (with exc_info) simply replaces the first.
         self._status, self._headers = status, list(headers)
-        self._holding = self._holds(_fold(headers))
+        self._holding = self._holds(fold(headers))
         if not self._holding:
             self._start(self._headers)
         return self.write
@@ -308,7 +309,7 @@ class _Stripper:
         return worth_holding(self._middleware.guard, self._exchange, headers)
 
     def _strip(self, body: bytes) -> bytes | None:
-        guard, headers = self._middleware.guard, _fold(self._headers)
+        guard, headers = self._middleware.guard, fold(self._headers)
         return strip_answer(guard, self._schema, self._exchange, self._status, headers, body)
 
     def _start(self, headers: list[tuple[str, str]]) -> None:
@@ -351,16 +352,6 @@ class _Body:
                 close()
         finally:
             self._recorder.finish()
-
-
-def _fold(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Header names lower-cased, repeated headers joined with commas."""
-    folded: dict[str, str] = {}
-    for name, value in headers:
-        key = name.lower()
-        held = folded.get(key)
-        folded[key] = value if held is None else f"{held}, {value}"
-    return folded
 
 
 def _with_length(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:

@@ -111,6 +111,8 @@ class ActorResolver:
 
     def __init__(self, config: IdentityConfig, hasher: Hasher, jwt_reader: JwtReader) -> None:
         self._trusted: tuple[Network, ...] = tuple(config.trusted_proxies)
+        self._forwarded_header = config.forwarded_header
+        self._rfc7239 = config.forwarded_header == "forwarded"
         self._trusted_v4 = tuple(
             (int(n.network_address), int(n.netmask)) for n in self._trusted if n.version == 4
         )
@@ -181,15 +183,17 @@ class ActorResolver:
             trusted = self._is_trusted(peer)
         if not trusted:
             return peer
-        forwarded = headers.get("forwarded")
-        xff = headers.get("x-forwarded-for")
-        if not forwarded:
-            if not xff:
-                return peer
-            if "," not in xff:
-                # One hop: it is the answer whether or not it is trusted (see `_client`).
-                return xff.strip() or peer
-        # Several hops: the answer depends on the header values alone, and clients repeat.
+        trail = headers.get(self._forwarded_header)
+        if not trail:
+            return peer
+        if self._rfc7239:
+            forwarded, xff = trail, None
+        elif "," not in trail:
+            # One hop: it is the answer whether or not it is trusted (see `_client`).
+            return trail.strip() or peer
+        else:
+            forwarded, xff = None, trail
+        # Several hops: the answer depends on the header value alone, and clients repeat.
         key = (forwarded or "", xff or "")
         client: str | None = self._hop_cache.get(key)
         if client is None:
@@ -197,11 +201,11 @@ class ActorResolver:
         return client or peer
 
     def _client(self, forwarded: str | None, xff: str | None) -> str:
-        """The client among the forwarding headers' hops, or "" when they name none."""
-        hops = _forwarded_for(forwarded) if forwarded else None
-        if not hops:
-            if xff and "," not in xff:
-                return xff.strip()
+        """The client among the forwarding header's hops, or "" when it names none. Only one
+        of the two is given: the header the trusted proxies write (`forwarded_header`)."""
+        if forwarded is not None:
+            hops = _forwarded_for(forwarded)
+        else:
             hops = [h.strip() for h in xff.split(",")] if xff else []
         for hop in reversed(hops):
             if hop and not self._is_trusted_hop(hop):
