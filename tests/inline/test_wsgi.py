@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -9,11 +10,12 @@ from typing import Any
 
 import pytest
 from flask import Flask, Response, request
-from werkzeug.test import Client
+from werkzeug.test import Client, create_environ, run_wsgi_app
 
 from apishield.enforce.schema import RESPONSE_UNDOCUMENTED
 from apishield.exchange import Action, Exchange
 from apishield.inline.guard import Guard
+from apishield.inline.headers import REQUEST_HEADER_BYTES
 from apishield.inline.wsgi import ApishieldWSGIMiddleware
 from apishield.limits import BlockAction
 
@@ -389,3 +391,52 @@ def test_one_endpoint_can_strip_while_the_default_does_not(make_guard: MakeGuard
     assert _client(_leaky(guard)).get("/customers/7").json == CLEAN
     unstripped, _ = make_guard(spec=customer_spec())
     assert _client(_leaky(unstripped)).get("/customers/7").json == LEAKY
+
+
+class _Trickle(io.RawIOBase):
+    """A `wsgi.input` that hands out at most 7 bytes a read, as PEP 3333 allows."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._data.read(7 if size is None or size < 0 else min(size, 7))
+
+
+def test_a_body_read_in_short_pieces_is_checked_whole(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    body = b'{"note": "hello", "q": "1\' UNION SELECT password FROM users--"}'
+    environ = create_environ("/upload", method="POST", data=body, content_type="application/json")
+    environ["wsgi.input"] = _Trickle(body)
+    environ["REMOTE_ADDR"] = "198.51.100.20"
+    seen: list[bytes] = []
+
+    def app(env: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(env["wsgi.input"].read())
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"ok"]
+
+    answer, status, _ = run_wsgi_app(ApishieldWSGIMiddleware(app, guard), environ)
+    assert b"".join(answer) == b"ok" and status == "200 OK"
+    answer.close()  # type: ignore[attr-defined]
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.request.body == body and exchange.request.body_size == len(body)
+    assert any(f.rule_id.startswith("inj.sqli") for f in exchange.findings)
+    assert seen == [body]  # the app still reads the whole body, in order
+
+
+def test_headers_past_the_analysis_budget_are_a_finding(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    client = _client(_flask(guard))
+    flood = {f"x-pad-{n}": "p" * 1000 for n in range(100)}  # 100 KB of headers
+    answer = client.get("/customers/40213377", headers=flood)
+    assert answer.status_code == 200 and answer.data == PAYLOAD
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert "proto.headers-too-large" in {f.rule_id for f in exchange.findings}
+    read = sum(len(k) + len(v) for k, v in exchange.request.headers.items())
+    assert read <= REQUEST_HEADER_BYTES

@@ -370,3 +370,27 @@ def test_a_parameter_takes_numbers_as_classify_would_have_it(text: str, learn: b
         _profile(slow, text)
     assert _takes(fast, text, learn) == (kind is not None)
     assert fast.lengths == slow.lengths
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "/customers/40213377/profile",
+        "//customers/40213377/profile/",
+        "/./customers/40213377/profile",
+        "/customers/x/../40213377/profile",
+        "/customers/%2e%2E/customers/40213377/./profile",
+        "/customers/40213377;jsessionid=AB12/profile",
+        "/customers/40213377/profile;v=2",
+    ],
+)
+def test_every_spelling_a_server_resolves_alike_gets_one_route(spelling: str) -> None:
+    # Servers resolve dot segments and drop path parameters before routing, so the route
+    # (and the limits and rules kept per route) must not depend on the spelling.
+    assert routes.split_path(spelling) == ["customers", "40213377", "profile"]
+    assert RouteLearner().observe(HOST, spelling) == "/customers/{id}/profile"
+
+
+def test_dot_dot_never_climbs_above_the_root() -> None:
+    assert routes.split_path("/../../etc/passwd") == ["etc", "passwd"]
+    assert routes.split_path("/a/../..") == []

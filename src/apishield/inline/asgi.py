@@ -33,12 +33,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from apishield.checks.http_syntax import proto_finding
 from apishield.enforce.schema import SchemaValidation
-from apishield.exchange import Exchange, Finding, Request, Severity
+from apishield.exchange import Exchange, Request
 from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
-from apishield.inline.headers import REQUEST_HEADER_BYTES, fold_raw
+from apishield.inline.headers import REQUEST_HEADER_BYTES, fold_raw, headers_too_large
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -131,15 +130,8 @@ def _exchange(scope: Scope, now: float) -> Exchange:
     )
     exchange = Exchange(request, None, started=now, source="asgi")
     if skipped:
-        exchange.findings.append(_headers_too_large(skipped))
+        exchange.findings.append(headers_too_large(skipped))
     return exchange
-
-
-def _headers_too_large(skipped: int) -> Finding:
-    """What the checks cannot see: headers past the analysis's budget, which no real client
-    sends; a flood of them is an attack on the parsers and the CPU behind them."""
-    title = f"request headers larger than {REQUEST_HEADER_BYTES:,} bytes"
-    return proto_finding("headers-too-large", title, Severity.HIGH, skipped_bytes=str(skipped))
 
 
 class _BodyReader:

@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from apishield.checks.http_syntax import proto_finding
+from apishield.exchange import Finding, Severity
+
 REQUEST_HEADER_BYTES = 65_536
 """Header bytes (names and values) of one request that the analysis reads. Servers refuse far
 less (nginx answers 400 past 8 KB in one line, gunicorn past 100 fields of 8 KB), so a request
 past it was sent by no browser or API client."""
+
+
+def headers_too_large(skipped: int) -> Finding:
+    """What the checks cannot see: headers past the budget, which no real client sends; a flood
+    of them is an attack on the parsers and the CPU behind them."""
+    title = f"request headers larger than {REQUEST_HEADER_BYTES:,} bytes"
+    return proto_finding("headers-too-large", title, Severity.HIGH, skipped_bytes=str(skipped))
 
 
 def fold(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -36,7 +36,7 @@ from apishield.enforce.schema import SchemaValidation
 from apishield.exchange import Exchange, Request
 from apishield.inline.answer import AnswerCopy, strip_answer, worth_holding
 from apishield.inline.guard import Guard, Refusal
-from apishield.inline.headers import fold
+from apishield.inline.headers import REQUEST_HEADER_BYTES, fold, headers_too_large
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -121,8 +121,14 @@ def _refuse(
 
 def _exchange(environ: Environ, now: float) -> Exchange:
     headers: dict[str, str] = {}
+    left, skipped = REQUEST_HEADER_BYTES, 0
     for key, value in environ.items():
         if key.startswith("HTTP_"):
+            size = len(key) - 5 + len(value)
+            if size > left:
+                skipped, left = skipped + size, 0
+                continue
+            left -= size
             headers[key[5:].replace("_", "-").lower()] = value
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
@@ -144,7 +150,10 @@ def _exchange(environ: Environ, now: float) -> Exchange:
         peer_ip=environ.get("REMOTE_ADDR", ""),
         http_version=environ.get("SERVER_PROTOCOL", "").removeprefix("HTTP/"),
     )
-    return Exchange(request, None, started=now, source="wsgi")
+    exchange = Exchange(request, None, started=now, source="wsgi")
+    if skipped:
+        exchange.findings.append(headers_too_large(skipped))
+    return exchange
 
 
 def _read_ahead(environ: Environ, request: Request, cap: int) -> None:
@@ -159,10 +168,23 @@ def _read_ahead(environ: Environ, request: Request, cap: int) -> None:
         size, want = None, cap
     else:
         return  # no way to know where the body ends without reading past it
-    head = stream.read(want) if want > 0 else b""
+    head = _read_up_to(stream, want)
     environ["wsgi.input"] = _Prefixed(head, stream)
     request.body = head
     request.body_size = size if size is not None else (len(head) if len(head) < cap else None)
+
+
+def _read_up_to(stream: Any, want: int) -> bytes:
+    """`want` bytes, or fewer at the end of the input: a server whose input may return short
+    reads (PEP 3333 allows it) would otherwise show the checks only its first chunk."""
+    chunks: list[bytes] = []
+    while want > 0:
+        chunk = bytes(stream.read(want))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        want -= len(chunk)
+    return b"".join(chunks)
 
 
 class _Prefixed(io.RawIOBase):

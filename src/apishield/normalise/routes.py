@@ -151,13 +151,37 @@ class RouteLearner:
 
 
 def split_path(path: str) -> list[str]:
-    """Raw segments: no query, no empty segments, so `/a//b/` is `/a/b` and `` is `/`."""
+    """Raw segments as the server resolves them: no query, no empty segments, so `/a//b/` is
+    `/a/b` and `` is `/`; dot segments resolved and path parameters dropped, so `/x/../a`,
+    `/./a` and `/a;v=1` are `/a` too."""
     if "?" in path:
         path = path.partition("?")[0]
     if path[:1] != "/" and "://" in path:
         path = path.partition("://")[2].partition("/")[2]
     segments = path.strip("/").split("/")
+    if "." in path or ";" in path or "%2" in path:
+        return _resolved(segments)
     return [segment for segment in segments if segment] if "" in segments else segments
+
+
+_DOT = frozenset({".", "%2e"})
+_DOT_DOT = frozenset({"..", "%2e%2e", ".%2e", "%2e."})
+
+
+def _resolved(segments: list[str]) -> list[str]:
+    """Dot segments removed (RFC 3986 5.2.4, escaped dots as well, which several servers
+    decode first) and `;` path parameters dropped (Tomcat and Jetty route `/a;x=1` as `/a`):
+    a route's limits and rules then hold for every spelling of its path that reaches it."""
+    resolved: list[str] = []
+    for raw in segments:
+        segment = raw.partition(";")[0] if ";" in raw else raw
+        lowered = segment.lower()
+        if lowered in _DOT_DOT:
+            if resolved:
+                resolved.pop()
+        elif segment and lowered not in _DOT:
+            resolved.append(segment)
+    return resolved
 
 
 def path_params(template: str, path: str) -> dict[str, str]:
