@@ -20,6 +20,9 @@ Forwarding:
 * An upstream that refuses the connection, resets it or answers garbage gives 502; one that does
   not connect within `connect_timeout`, or goes silent for `read_timeout` while its answer is
   awaited, gives 504. Once the answer has started, a failure can only cut the connection.
+* A client that hangs up while a long or endless answer streams (anything that takes more than
+  one read) stops the upstream read there, and that upstream connection is closed. One that
+  hangs up before the answer starts costs the upstream wait, `read_timeout` at most.
 """
 
 from __future__ import annotations
@@ -198,8 +201,11 @@ class ReverseProxy:
                         "headers": _response_headers(answer.raw_headers),
                     }
                 )
-                async for chunk in answer.content.iter_any():
+                content = answer.content
+                async for chunk in content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    if not content.at_eof():
+                        relay.watch()  # more to come: an answer read whole needs no watch
                 relay.finished = True
                 await send({"type": "http.response.body", "body": b""})
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
@@ -271,23 +277,26 @@ def _append(held: str | None, value: str) -> str:
 
 
 class _Relay:
-    """The client's side of one forwarded request: its body, streamed as it arrives, and then a
-    watch for the client hanging up, which cancels the request's task so that the upstream's
-    answer stops being read (an endless stream would otherwise hold its connection for good).
+    """The client's side of one forwarded request: its body, streamed as it arrives, and, once
+    the answer turns out to take more than one read, a watch for the client hanging up, which
+    cancels the request's task so that the upstream's answer stops being read (an endless
+    stream would otherwise hold its connection for good).
 
     The server's `send` does not fail once the client is gone; only `receive` says so, and it
-    may be read by one reader at a time: the watch starts once the body is read whole."""
+    may be read by one reader at a time: the watch starts once the body is read whole. Most
+    answers arrive in one read and never pay for the watch's task."""
 
     def __init__(self, receive: Receive, has_body: bool) -> None:
         self._receive = receive
         self.has_body = has_body
         self.finished = False
         """The answer's last byte is being sent: a hang-up now cancels nothing."""
+        self._body_read = not has_body
+        self._wanted = False
         self._left = False
         self._task = asyncio.current_task()
+        """The request's task, to cancel; the body is read from aiohttp's writer task."""
         self._watch: asyncio.Task[None] | None = None
-        if not has_body:
-            self._start_watching()
 
     async def body(self) -> AsyncIterator[bytes]:
         """The request body as the client sends it, without waiting for the end."""
@@ -300,8 +309,17 @@ class _Relay:
             if chunk:
                 yield chunk
             if not message.get("more_body", False):
-                self._start_watching()
+                self._body_read = True
+                if self._wanted:
+                    self._start_watching()
                 return
+
+    def watch(self) -> None:
+        """Watch for a hang-up from now on (or from the end of the body, if it is still read)."""
+        if not self._wanted:
+            self._wanted = True
+            if self._body_read:
+                self._start_watching()
 
     def client_left(self) -> bool:
         return self._left
