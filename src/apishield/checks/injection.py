@@ -264,6 +264,10 @@ def _tokenise(
 
 def _finding(cls: str, hit: _Hit) -> Finding:
     location, name, _, _ = hit.place
+    if location == "cookie" or _SECRET_NAME.search(name):
+        sample = f"[withheld: a {location} value named like a secret, {len(hit.text)} chars]"
+    else:
+        sample = _masked(hit.text[:SAMPLE_CHARS])
     return Finding(
         rule_id=hit.rule_id,
         title=hit.title,
@@ -272,10 +276,20 @@ def _finding(cls: str, hit: _Hit) -> Finding:
             "class": cls,
             "location": location,
             "name": name[:SAMPLE_CHARS],
-            "sample": _masked(hit.text[:SAMPLE_CHARS]),
+            "sample": sample,
         },
         category=CATEGORY,
     )
+
+
+_SECRET_NAME = re.compile(
+    r"pass|pwd|secret|token|auth|cred|session|cookie|api[\W_]?key|private|signature"
+    r"|(?<![a-z])(?:otp|pin|cvv|cvc|ssn)(?![a-z])",
+    re.IGNORECASE,
+)
+"""Names of values that hold a secret: a strong password or a token can look like an attack,
+and its finding must not carry it to a report, a SIEM or an alert. Cookie values are all
+withheld: they are sessions, mostly."""
 
 
 _LONG_NUMBER = re.compile(r"\d{6,}")
