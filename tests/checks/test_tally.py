@@ -34,3 +34,13 @@ def test_actor_counts_are_bounded() -> None:
         tally(exchange)
     assert len(tally.rules["r"].actors) == MAX_ACTORS_PER_RULE
     assert tally.rules["r"].requests == MAX_ACTORS_PER_RULE + 50
+
+
+def test_an_unsettled_route_is_counted_under_its_shape() -> None:
+    tally = FindingsTally()
+    for number in ("100-45-6789", "100-45-6790"):
+        exchange = make_exchange(path=f"/v1/tax/{number}/status")
+        exchange.route = exchange.request.path  # not settled yet: the raw path
+        exchange.findings.append(Finding("r", "r", Severity.LOW))
+        tally(exchange)
+    assert dict(tally.rules["r"].endpoints) == {"/v1/tax/{phone}/status": 2}

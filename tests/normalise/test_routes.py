@@ -394,3 +394,18 @@ def test_every_spelling_a_server_resolves_alike_gets_one_route(spelling: str) ->
 def test_dot_dot_never_climbs_above_the_root() -> None:
     assert routes.split_path("/../../etc/passwd") == ["etc", "passwd"]
     assert routes.split_path("/a/../..") == []
+
+
+@pytest.mark.parametrize(
+    ("route", "kept"),
+    [
+        ("/v1/customers/1000/profile", "/v1/customers/{id}/profile"),
+        ("/v1/tax/100-45-6789/status", "/v1/tax/{phone}/status"),
+        ("/users/ada%40example.org/inbox", "/users/{email}/inbox"),
+        ("/v1/customers/{id}/profile", "/v1/customers/{id}/profile"),
+        ("/v2/plans", "/v2/plans"),
+        ("(unrouted)", "(unrouted)"),
+    ],
+)
+def test_a_route_is_kept_with_its_values_shown_by_kind(route: str, kept: str) -> None:
+    assert routes.shaped(route) == kept

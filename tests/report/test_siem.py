@@ -28,3 +28,13 @@ def test_a_line_names_who_what_and_why_without_the_raw_path() -> None:
     assert record["classes"] == ["sqli"]
     assert record["findings"][0]["severity"] == "high"
     assert T0 == 1_700_000_000.0
+
+
+def test_a_route_not_settled_yet_keeps_no_identifier() -> None:
+    # The first request on a route is routed by its raw path until a second value is seen.
+    exchange = make_exchange(path="/v1/tax/100-45-6789/status", status=200)
+    exchange.route = "/v1/tax/100-45-6789/status"
+    exchange.findings.append(Finding("hdr.nosniff", "No nosniff", Severity.LOW))
+    line = findings_line(exchange)
+    assert orjson.loads(line)["path"] == "/v1/tax/{phone}/status"
+    assert b"6789" not in line

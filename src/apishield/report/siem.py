@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from apishield.exchange import Exchange
+from apishield.normalise.routes import shaped
 
 
 def findings_line(exchange: Exchange) -> bytes:
@@ -25,7 +26,7 @@ def findings_line(exchange: Exchange) -> bytes:
         "api_key": str(actor.api_key) if actor is not None and actor.api_key else None,
         "method": request.method,
         "host": request.host,
-        "path": exchange.route or "(unrouted)",
+        "path": shaped(exchange.route) if exchange.route else "(unrouted)",
         "status": exchange.response.status if exchange.response is not None else None,
         "threat_level": exchange.threat,
         "rule_ids": sorted({f.rule_id for f in findings}),
