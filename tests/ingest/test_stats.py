@@ -24,3 +24,13 @@ def test_number_refuses_bools_and_non_finite() -> None:
     assert number(float("nan")) is None
     assert number(-1) is None
     assert number("1") is None
+
+
+def test_shown_keeps_the_shape_of_a_line_not_its_content() -> None:
+    line = '203.0.113.6 - jane doe [07/Dec/2026:10:00:00 +0000] "GET /v1/reset?email=jane@x.org'
+    kept = shown(line)
+    assert kept.startswith("'999.9.999.9 - aaaa aaa [99/Aaa/9999:")
+    for secret in ("203.0.113.6", "jane", "x.org", "reset"):
+        assert secret not in kept
+    assert shown(b"Jos\xc3\xa9 \xff") == "'Aaaa \ufffd'"
+    assert shown({"email": "ada@example.org"}) == "{'aaaaa': 'aaa@aaaaaaa.aaa'}"

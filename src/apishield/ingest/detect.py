@@ -7,7 +7,7 @@ from typing import Any
 from orjson import JSONDecodeError, loads
 
 from apishield.ingest.nginx import COMBINED
-from apishield.ingest.stats import IngestError, shown
+from apishield.ingest.stats import IngestError, quoted
 
 ENVOY_KEYS = frozenset(
     {
@@ -42,7 +42,7 @@ def detect_format(first_lines: list[bytes]) -> str:
     if lines[0].startswith(b"{") and b'"log"' in b"\n".join(lines):
         return "har"
     raise IngestError(
-        f"cannot tell the log format from its first line {shown(lines[0][:120])}; "
+        f"cannot tell the log format from its first line {quoted(lines[0], 120)}; "
         f"name it with --format or ingest.format, one of: {_CHOICES}"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -65,8 +66,38 @@ def number(value: object) -> float | None:
 
 
 def shown(value: object, limit: int = 80) -> str:
-    """A bounded repr for error details: hostile lines may carry megabytes in one value."""
-    if isinstance(value, str | bytes) and len(value) > limit:
-        value = value[:limit]
-    text = repr(value)
+    """A skipped value as error details keep it: its shape, bounded. Letters become `a` or `A`
+    and digits `9`, the rest stays, so `jane doe [31/Feb/2024` reads `aaaa aaa [99/Aaa/9999`:
+    enough to see why a line did not parse, and no client address, user or query of a log
+    line reaches the database or a report (where `hash_ips` could not reach it). Hostile lines
+    may carry megabytes in one value, hence the bound."""
+    if value is None or type(value) in (bool, int, float):
+        text = repr(value)  # a status, size or time out of range: the number is the reason
+    elif isinstance(value, bytes):
+        text = repr(_shape(value[:limit].decode("utf-8", "replace")))
+    elif isinstance(value, str):
+        text = repr(_shape(value[:limit]))
+    else:
+        text = _shape(repr(value))
     return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def quoted(value: str | bytes, limit: int = 80) -> str:
+    """A bounded repr as it is, for a message printed to whoever runs the command and kept
+    nowhere: "cannot tell the format from its first line ..." must show that line."""
+    text = repr(value[:limit])
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _shape(text: str) -> str:
+    if text.isascii():
+        return text.translate(_SHAPE)
+    return "".join(
+        ("A" if c.isupper() else "a") if c.isalpha() else "9" if c.isdigit() else c for c in text
+    )
+
+
+_SHAPE = str.maketrans(
+    string.ascii_lowercase + string.ascii_uppercase + string.digits,
+    "a" * 26 + "A" * 26 + "9" * 10,
+)
