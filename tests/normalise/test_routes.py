@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from apishield.normalise import route_tree, routes
 from apishield.normalise.route_tree import MAX_NODES, Node, _profile, _takes
 from apishield.normalise.routes import MAX_HOSTS, RouteLearner, path_params
-from apishield.normalise.segments import classify
+from apishield.normalise.segments import classify, shaped
 
 HOST = "api.example.com"
 HEX = "0123456789abcdef"
@@ -408,4 +408,4 @@ def test_dot_dot_never_climbs_above_the_root() -> None:
     ],
 )
 def test_a_route_is_kept_with_its_values_shown_by_kind(route: str, kept: str) -> None:
-    assert routes.shaped(route) == kept
+    assert shaped(route) == kept

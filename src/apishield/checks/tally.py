@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from apishield.exchange import Exchange, Severity, threat_label
-from apishield.normalise.routes import shaped
+from apishield.normalise.segments import shaped
 
 
 @dataclass(slots=True)

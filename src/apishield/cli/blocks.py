@@ -18,6 +18,7 @@ from apishield.cli.root import (
 )
 from apishield.config import Config
 from apishield.privacy import Hasher
+from apishield.report.plain import plain
 from apishield.store.keys import install_secret
 
 blocks_app = typer.Typer(
@@ -79,7 +80,8 @@ def blocks_list(
         else:
             until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(block.until))
             left = f"{(block.until - now) / 60:,.0f} min"
-        table.add_row(block.kind, block.value, block.action, until, left, block.reason)
+        value, reason = plain(block.value), plain(block.reason)
+        table.add_row(block.kind, value, block.action, until, left, reason)
     console.print(table)
 
 
@@ -123,7 +125,7 @@ def blocks_add(
         fail(str(exc), 1)
     span = "until removed" if seconds is None else f"for {seconds:g}s"
     answer = "" if block.action == "block" else f" ({block.action})"
-    console.print(f"blocked {block.kind} {block.value} {span}{answer}")
+    console.print(f"blocked {block.kind} {plain(block.value)} {span}{answer}")
 
 
 @blocks_app.command("remove")
@@ -140,6 +142,6 @@ def blocks_remove(kind: BlockKind, value: BlockValue, config_file: ConfigOption 
     except StateUnavailable as exc:
         fail(str(exc), 1)
     if not lifted:
-        err.print(f"no {kind} block on {value}")
+        err.print(f"no {kind} block on {plain(value)}")
         raise typer.Exit(1)
-    console.print(f"lifted the {kind} block on {value}")
+    console.print(f"lifted the {kind} block on {plain(value)}")

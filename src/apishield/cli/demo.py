@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from apishield.cli.root import app, console, err, fail
+from apishield.report.plain import plain
 
 STATUS_SECONDS = 1.0
 
@@ -116,7 +117,8 @@ def _watch(runner: Any, stop: threading.Event, began: float) -> float | None:
 def _alerted(alert: dict[str, Any], latency: float) -> None:
     actors = ", ".join(alert.get("actors", [])[:2]) or alert.get("scope", "")
     err.print(
-        f"  [bold red]ALERT[/] {alert['severity']}: {alert['title']} ({actors}); "
+        f"  [bold red]ALERT[/] {plain(alert['severity'])}: {plain(alert['title'])} "
+        f"({plain(actors)}); "
         f"webhook delivered in {latency * 1000:.0f} ms",
         highlight=False,
         soft_wrap=True,

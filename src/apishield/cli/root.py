@@ -16,6 +16,7 @@ from apishield.config import Config, ConfigError, load_config
 from apishield.engine import Engine
 from apishield.ingest.openapi import SpecError, load_spec
 from apishield.inventory.spec import ApiSpec
+from apishield.report.plain import plain
 from apishield.startup import build_engine, install_compiled_cache
 from apishield.stateful import State
 from apishield.store.database import Store, StoreError
@@ -42,7 +43,7 @@ DbOption = Annotated[
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {plain(message)}")
     raise typer.Exit(code)
 
 
@@ -74,7 +75,7 @@ def read_spec(path: Path) -> ApiSpec:
     except SpecError as exc:
         fail(str(exc))
     for warning in api_spec.warnings[:5]:
-        err.print(f"[yellow]spec warning:[/] {warning}")
+        err.print(f"[yellow]spec warning:[/] {plain(warning)}")
     return api_spec
 
 
@@ -95,7 +96,7 @@ def engine_for(config: Config, api_spec: ApiSpec | None, state: State | None = N
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]{message}[/]")
+    err.print(f"[yellow]{plain(message)}[/]")
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from re import Pattern
 from urllib.parse import unquote
 
 from apishield.normalise.route_tree import Node, Tree
-from apishield.normalise.segments import classify, decode, segment_pattern
+from apishield.normalise.segments import decode, segment_pattern
 from apishield.normalise.spec_paths import SpecPaths, fits
 
 MAX_HOSTS = 32
@@ -47,7 +47,7 @@ CACHE_SIZE = 4096
 _WHOLE = re.compile(r"\{[^{}/]*\}")
 """A segment that is one parameter and nothing else, the common case."""
 
-__all__ = ["RouteLearner", "path_params", "shaped", "split_path"]
+__all__ = ["RouteLearner", "path_params", "split_path"]
 
 _Recent = tuple[Tree | None, int, list[Node], str]
 
@@ -182,24 +182,6 @@ def _resolved(segments: list[str]) -> list[str]:
         elif segment and lowered not in _DOT:
             resolved.append(segment)
     return resolved
-
-
-def shaped(route: str) -> str:
-    """A route as a record may keep it: each literal segment that reads as a value (a number,
-    phone, e-mail, token, date...) shown by its kind. Until the learner has seen a position
-    take a second value, an exchange's route is its raw path, and the first customer number or
-    social security number on a route must not be written to a findings file or a report."""
-    if not route.startswith("/"):
-        return route
-    parts = route.split("/")
-    changed = False
-    for index, part in enumerate(parts):
-        if part and part[0] != "{":
-            kind = classify(decode(part))
-            if kind is not None:
-                parts[index] = "{" + kind.name + "}"
-                changed = True
-    return "/".join(parts) if changed else route
 
 
 def path_params(template: str, path: str) -> dict[str, str]:

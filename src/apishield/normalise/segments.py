@@ -238,3 +238,21 @@ def segment_pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]] | 
     literals = _PARAM.split(template)[::2]
     body = "(.+?)".join(re.escape(decode(part)) for part in literals)
     return re.compile(body, re.DOTALL), names
+
+
+def shaped(route: str) -> str:
+    """A route as a record may keep it: each literal segment that reads as a value (a number,
+    phone, e-mail, token, date...) shown by its kind. Until the learner has seen a position
+    take a second value, an exchange's route is its raw path, and the first customer number or
+    social security number on a route must not be written to a findings file or a report."""
+    if not route.startswith("/"):
+        return route
+    parts = route.split("/")
+    changed = False
+    for index, part in enumerate(parts):
+        if part and part[0] != "{":
+            kind = classify(decode(part))
+            if kind is not None:
+                parts[index] = "{" + kind.name + "}"
+                changed = True
+    return "/".join(parts) if changed else route

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from apishield.exchange import Exchange
-from apishield.normalise.routes import shaped
+from apishield.normalise.segments import shaped
 
 
 def findings_line(exchange: Exchange) -> bytes:

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from apishield.report.plain import plain
+
 _LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 _STATE_STYLE = {"shadow": "magenta", "zombie": "bold red", "documented": "green"}
 
@@ -76,10 +78,10 @@ def _findings(findings: dict[str, Any], console: Console, top: int) -> None:
         severity = rule["severity"]
         table.add_row(
             f"[{_SEVERITY_STYLE.get(severity, 'default')}]{severity}[/]",
-            f"{rule['title']} [dim]{rule['rule_id']}[/]",
+            f"{plain(rule['title'])} [dim]{plain(rule['rule_id'])}[/]",
             f"{rule['requests']:,}",
-            next(iter(rule["endpoints"]), "-"),
-            next(iter(rule["actors"]), "-"),
+            plain(next(iter(rule["endpoints"]), "-")),
+            plain(next(iter(rule["actors"]), "-")),
         )
     console.print(table)
 
@@ -103,10 +105,10 @@ def _incidents(incidents: dict[str, Any] | None, console: Console, top: int) -> 
         more = f" +{len(actors) - 2}" if len(actors) > 2 else ""
         table.add_row(
             f"[{_SEVERITY_STYLE.get(severity, 'default')}]{severity}[/]",
-            f"{incident['title']} [dim]{', '.join(incident['rules'])}[/]",
-            incident["category"],
-            ", ".join(actors[:2]) + more,
-            next(iter(incident["endpoints"]), "-"),
+            f"{plain(incident['title'])} [dim]{plain(', '.join(incident['rules']))}[/]",
+            plain(incident["category"]),
+            plain(", ".join(actors[:2]) + more),
+            plain(next(iter(incident["endpoints"]), "-")),
             _utc(incident["first_seen"]),
         )
     console.print(table)
@@ -120,7 +122,7 @@ def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]
     """With one host, its name goes in the title so the templates get the width; the status
     column appears only when there is something to tell (a spec was given, or a zombie)."""
     single = next(iter(hosts)) if len(hosts) == 1 else None
-    where = f" on {single}" if single else ""
+    where = f" on {plain(single)}" if single else ""
     show_state = any(e["state"] != "undocumented" or e["deprecated"] for e in endpoints)
     table = Table(title=f"Endpoints by risk{where} (top {len(endpoints)} of {total})", expand=True)
     table.add_column("Risk", justify="right", no_wrap=True)
@@ -137,10 +139,10 @@ def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]
         state = e["state"] + (" (deprecated)" if e["deprecated"] and e["state"] != "zombie" else "")
         cells = [
             f"[{_LEVEL_STYLE[risk['level']]}]{risk['score']}[/]",
-            f"{e['method']} {'' if single else e['host']}{e['template']}",
+            plain(f"{e['method']} {'' if single else e['host']}{e['template']}"),
             f"[{_STATE_STYLE.get(e['state'], 'default')}]{state}[/]",
-            auth,
-            ", ".join(e["data_classes"]) or "-",
+            plain(auth),
+            plain(", ".join(e["data_classes"]) or "-"),
             f"{e['requests']:,}",
             "-" if e["latency_p95_ms"] is None else f"{e['latency_p95_ms']:g}",
         ]
