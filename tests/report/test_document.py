@@ -66,6 +66,19 @@ def test_terminal_summary() -> None:
     assert "Endpoints by risk on api.example.com" in text
 
 
+def test_terminal_summary_prints_traffic_values_as_text_and_its_own_styles_as_styles() -> None:
+    doc = document()
+    hostile = "/[link=https://evil.example/]x[/link]/\x1b[2J"
+    doc["endpoints"] = [dict(doc["endpoints"][0], template=hostile, unauthenticated_share=1.0)]
+    doc["endpoints"][0]["auth"] = {"none": 3}
+    console = Console(record=True, width=200)
+    render(doc, console)
+    text = console.export_text()
+    assert "[link=https://evil.example/]x[/link]" in text and "\\x1b[2J" in text
+    assert "[bold red]" not in text  # the "none" of the auth column is styled, not printed raw
+    assert "none" in text
+
+
 def test_html_lists_only_personal_data_as_exposed() -> None:
     doc = document()
     login = dict(

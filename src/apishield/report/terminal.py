@@ -141,7 +141,7 @@ def _endpoint_table(endpoints: list[dict[str, Any]], total: int, hosts: set[str]
             f"[{_LEVEL_STYLE[risk['level']]}]{risk['score']}[/]",
             plain(f"{e['method']} {'' if single else e['host']}{e['template']}"),
             f"[{_STATE_STYLE.get(e['state'], 'default')}]{state}[/]",
-            plain(auth),
+            auth,
             plain(", ".join(e["data_classes"]) or "-"),
             f"{e['requests']:,}",
             "-" if e["latency_p95_ms"] is None else f"{e['latency_p95_ms']:g}",
@@ -157,7 +157,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _auth(endpoint: dict[str, Any]) -> str:
-    schemes = ", ".join(sorted(k for k in endpoint["auth"] if k != "none"))
+    schemes = plain(", ".join(sorted(k for k in endpoint["auth"] if k != "none")))
     share = endpoint["unauthenticated_share"]
     if not share:
         return schemes or "-"
@@ -166,9 +166,10 @@ def _auth(endpoint: dict[str, Any]) -> str:
 
 def _problems(run: dict[str, Any], console: Console) -> None:
     if run["skipped"]:
-        reasons = ", ".join(f"{r}: {n:,}" for r, n in run["skipped_by_reason"].items())
+        reasons = plain(", ".join(f"{r}: {n:,}" for r, n in run["skipped_by_reason"].items()))
         console.print(f"[yellow]Skipped {run['skipped']:,} unreadable line(s)[/] ({reasons})")
         for error in run["errors"][:5]:
-            console.print(f"  {error['source']} line {error['line']}: {error['reason']}")
+            source, reason = plain(error["source"]), plain(error["reason"])
+            console.print(f"  {source} line {error['line']}: {reason}")
     for stage, count in run["stage_errors"].items():
         console.print(f"[red]Stage {stage} failed on {count:,} exchange(s); see the log[/]")
