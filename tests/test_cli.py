@@ -216,3 +216,26 @@ def test_spec_audit_lists_findings_writes_json_and_fails_ci_on_request(
     assert failing.exit_code == 1
     wrong = runner.invoke(app, ["spec", "audit", spec, "--fail-on", "severe"])
     assert wrong.exit_code == 2 and "not a severity" in wrong.output
+
+
+def test_a_log_line_dated_past_2100_is_a_counted_skip_and_every_report_is_written(
+    home: Path,
+) -> None:
+    log = home / "access.log"
+    line = (
+        '198.51.100.7 - - [{when}] "GET /v1/users/{n}?q=%27%20OR%201=1-- HTTP/1.1" 404 12 "-"'
+        ' "sqlmap/1.7"\n'
+    )
+    log.write_text(
+        line.format(when="07/Dec/2026:10:00:00 +0000", n=1)
+        + line.format(when="31/Dec/9999:23:59:59 -0100", n=2)
+    )
+    findings = home / "findings.jsonl"
+    document = analyze(
+        home, str(log), "--findings", str(findings), "--openapi", str(home / "o.json")
+    )
+    run = document["run"]
+    assert (run["events"], run["skipped"]) == (1, 1)  # type: ignore[index]
+    assert run["skipped_by_reason"] == {"bad time": 1}  # type: ignore[index]
+    assert "31/Dec/9999" in run["errors"][0]["reason"]  # type: ignore[index]
+    assert findings.read_text().count("\n") == 1

@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apishield.ingest.timestamps import (
+    LAST,
     _any_spelling,
     epoch_seconds,
     event_time,
@@ -144,6 +145,8 @@ def test_fixed_shapes_read_as_the_general_parser_reads_them(text: str) -> None:
 @given(ISO_TIMES | LOCAL_TIMES)
 def test_a_second_read_twice_is_the_same_value_and_fractions_add_to_it(text: str) -> None:
     expected = general(text)
+    if expected is not None and not 0 <= expected < LAST - 1:
+        expected = None  # before 1970 or from 2100 on: a bad time, never an event time
     for _ in range(2):  # a miss, then the cached value
         try:
             assert parse_timestamp(text) == expected
@@ -161,3 +164,12 @@ def test_common_shapes_take_the_fixed_path() -> None:
     assert fixed_shape_seconds("14/Nov/2023:15:13:20 -0700") == T
     assert fixed_shape_seconds("31/Feb/2023:00:00:00 +0000") is None
     assert fixed_shape_seconds("1700000000") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["31/Dec/9999:23:59:59 -0100", "2100-01-01T00:00:00Z", "1969-12-31T23:59:59Z", 1e40, -1],
+)
+def test_a_time_no_report_could_print_is_a_bad_time(value: object) -> None:
+    with pytest.raises(ValueError, match="not a time"):
+        event_time(value)

@@ -22,7 +22,7 @@ import ijson
 
 from apishield.exchange import Exchange, Headers, Request, Response
 from apishield.ingest.base import ParseOptions
-from apishield.ingest.stats import IngestStats, Skip, number, shown
+from apishield.ingest.stats import IngestStats, Skip, number, shown, shown_time
 from apishield.ingest.stream import READ_ERRORS, LogStream
 from apishield.ingest.target import is_method, split_target
 from apishield.ingest.timestamps import parse_timestamp
@@ -177,7 +177,7 @@ def _exchange(entry: Any, options: ParseOptions, index: int) -> Exchange:
     except ValueError:
         when = None
     if when is None:
-        raise Skip("bad time", f"startedDateTime is {shown(started)}")
+        raise Skip("bad time", f"startedDateTime is {shown_time(started)}")
     millis = number(entry.get("time"))
     seconds = millis / 1000 if millis is not None else None
     return Exchange(request, response, when, seconds, f"{options.name}:{index}")

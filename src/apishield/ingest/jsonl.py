@@ -20,6 +20,7 @@ from apishield.exchange import Action, Decision, Exchange, Headers, Request, Res
 from apishield.ingest.base import ParseOptions
 from apishield.ingest.jsonlog import load_object
 from apishield.ingest.stats import Skip, number, shown
+from apishield.ingest.timestamps import LAST
 
 VERSION = 1
 MAX_TARGET = 65_536
@@ -68,7 +69,7 @@ class JsonlParser:
         if record.get("v") != VERSION:
             raise Skip("unsupported version", f"v is {shown(record.get('v'))}; this reader knows 1")
         started = number(record.get("started"))
-        if started is None:
+        if started is None or started >= LAST:
             raise Skip("bad field started", shown(record.get("started")))
         duration = number(record.get("duration"))
         if duration is None and record.get("duration") is not None:

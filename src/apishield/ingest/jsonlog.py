@@ -27,9 +27,9 @@ from apishield.ingest.fieldmap import (
     merge_fields,
     search,
 )
-from apishield.ingest.stats import Skip, shown
+from apishield.ingest.stats import Skip, shown, shown_time
 from apishield.ingest.target import is_method, parse_request_line, split_target
-from apishield.ingest.timestamps import event_time
+from apishield.ingest.timestamps import LAST, event_time
 from apishield.ingest.values import add_headers, capped, count, duration, status_code, without_port
 
 MAX_PLANS = 64
@@ -74,7 +74,7 @@ class JsonLogParser:
                 started = plan.read_time(value)
             except (TypeError, ValueError):
                 started = -1.0
-            if not 0 <= started < 1e11:
+            if not 0 <= started < LAST:
                 started = self._time(record, plan, value)
             elif type(value) is str:
                 self._time_text, self._time_plan, self._time_value = value, plan, started
@@ -217,7 +217,7 @@ class JsonLogParser:
         try:
             return event_time(value)
         except ValueError:
-            raise Skip("bad time", shown(value)) from None
+            raise Skip("bad time", shown_time(value)) from None
 
     def _status(self, record: dict[str, Any], plan: Plan, value: Any) -> int | None:
         if value is None and plan.status is not ABSENT:

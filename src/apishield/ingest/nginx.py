@@ -15,7 +15,7 @@ import re
 
 from apishield.exchange import Exchange, Headers, Request, Response
 from apishield.ingest.base import ParseOptions
-from apishield.ingest.stats import Skip, shown
+from apishield.ingest.stats import Skip, shown, shown_time
 from apishield.ingest.target import parse_request_line, split_target
 from apishield.ingest.timestamps import parse_timestamp
 from apishield.ingest.values import count, duration, status_code
@@ -54,7 +54,7 @@ class NginxParser:
             try:
                 started = parse_timestamp(when)
             except ValueError:
-                raise Skip("bad time", shown(when)) from None
+                raise Skip("bad time", shown_time(when)) from None
             self._when, self._started = when, started
         parts = parse_request_line(unescape(request_line))
         if parts is None:

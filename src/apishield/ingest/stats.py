@@ -82,6 +82,12 @@ def shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
+def shown_time(value: object) -> str:
+    """A time that did not read, as it is: a log's own clock, never a client's data, and its
+    digits are what was wrong with it."""
+    return quoted(value) if isinstance(value, str) else shown(value)
+
+
 def quoted(value: str | bytes, limit: int = 80) -> str:
     """A bounded repr as it is, for a message printed to whoever runs the command and kept
     nowhere: "cannot tell the format from its first line ..." must show that line."""

@@ -29,6 +29,18 @@ _TIME_LOCAL = re.compile(
 )
 
 
+LAST = 4_102_444_800.0
+"""2100-01-01 UTC. An event time from 1970 up to this is believed; a later one (a year typed
+as 9999, milliseconds read as seconds) is a bad time: every report must be able to print it."""
+
+
+def in_range(seconds: float) -> float:
+    """`seconds` if it is an event time a log can hold, else ValueError (a counted skip)."""
+    if not 0 <= seconds < LAST:
+        raise ValueError(f"{seconds!r} is not a time between 1970 and 2100")
+    return seconds
+
+
 def epoch_seconds(value: float) -> float:
     """Seconds from a number that may be seconds, milliseconds, microseconds or nanoseconds.
 
@@ -38,12 +50,12 @@ def epoch_seconds(value: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{value!r} is not a time")
     if value < 1e11:
-        return float(value)
+        return in_range(float(value))
     if value < 1e14:
-        return value / 1e3
+        return in_range(value / 1e3)
     if value < 1e17:
-        return value / 1e6
-    return value / 1e9
+        return in_range(value / 1e6)
+    return in_range(value / 1e9)
 
 
 def epoch_text(text: str) -> float:
@@ -64,8 +76,8 @@ def parse_timestamp(text: str) -> float:
         zone = rest.lstrip("0123456789")
         digits = rest[: len(rest) - len(zone)]
         if digits:
-            return _whole_seconds(text[:19] + zone) + float("0." + digits)
-    return _whole_seconds(text)
+            return in_range(_whole_seconds(text[:19] + zone) + float("0." + digits))
+    return in_range(_whole_seconds(text))
 
 
 @lru_cache(maxsize=512)
@@ -218,7 +230,7 @@ def time_reader(sample: object) -> Callable[[Any], float]:
     """A fast reader for time values shaped like `sample`, for the hot loop.
 
     For a value of another shape it may raise TypeError or ValueError, or return a number outside
-    [0, 1e11); the caller then falls back to `event_time`, which reads every shape. nginx `$msec`
+    [0, LAST); the caller then falls back to `event_time`, which reads every shape. nginx `$msec`
     differs on every line, so it is read with plain `float` and never cached.
     """
     if type(sample) is str:
@@ -226,7 +238,7 @@ def time_reader(sample: object) -> Callable[[Any], float]:
             seconds = float(sample)
         except ValueError:
             return parse_timestamp
-        if 0 <= seconds < 1e11:
+        if 0 <= seconds < LAST:
             return float
     return event_time
 
