@@ -359,3 +359,16 @@ def test_any_input_is_counted_and_never_raises(
     for exchange in exchanges:
         assert exchange.request.method == exchange.request.method.upper()
         assert exchange.started >= 0
+
+
+def test_two_shapes_with_as_many_keys_each_keep_their_fields() -> None:
+    reader = json_parser(ParseOptions("access.log"))
+    base = {k: NGINX[k] for k in ("time_iso8601", "request_method", "request_uri", "status")}
+    first = orjson.dumps({**base, "remote_addr": "203.0.113.7", "http_referer": "-"})
+    second = orjson.dumps(
+        {**base, "http_x_forwarded_for": "198.51.100.1", "http_authorization": "Bearer abc"}
+    )
+    reader(first, 1)
+    exchange = reader(second, 2)
+    assert exchange.request.headers.get("authorization") == "Bearer abc"
+    assert exchange.request.headers.get("x-forwarded-for") == "198.51.100.1"

@@ -32,15 +32,17 @@ from apishield.ingest.target import is_method, parse_request_line, split_target
 from apishield.ingest.timestamps import LAST, event_time
 from apishield.ingest.values import add_headers, capped, count, duration, status_code, without_port
 
-MAX_PLANS = 64
+MAX_PLANS = 1024
 """Record shapes remembered per file; a file with more is not a log with a fixed format."""
 
 
 class JsonLogParser:
     """Reads JSON lines, learning which key holds which field once per record shape.
 
-    A shape is told apart by its key count: a log format writes the same keys on every line, and a
-    line that lacks a planned key falls back to searching every name for the fields an event needs
+    A shape is told apart by its keys, in order: a log format writes the same keys on every line,
+    and two formats with as many keys (a line with `http_authorization` where another has
+    `http_referer`) each get their own plan, so no field of either is lost. A line whose planned
+    key holds no usable value falls back to searching every name for the fields an event needs
     (time, method, target, status).
     """
 
@@ -50,7 +52,7 @@ class JsonLogParser:
         self._fields = fields
         self._name = options.name
         self._cap = options.max_body_bytes
-        self._plans: dict[int, Plan] = {}
+        self._plans: dict[tuple[str, ...], Plan] = {}
         # The last time text read, with its plan and value: lines of one second share it.
         self._time_text = ""
         self._time_plan: Plan | None = None
@@ -63,7 +65,7 @@ class JsonLogParser:
             record = _recover(line, exc)
         if type(record) is not dict:
             raise Skip("not a JSON object", f"a JSON {type(record).__name__}")
-        plan = self._plans.get(len(record)) or self._plan(record)
+        plan = self._plans.get(tuple(record)) or self._plan(record)
         if plan.flatten:
             record = flattened(record)
         value = record.get(plan.time)
@@ -229,7 +231,7 @@ class JsonLogParser:
     def _plan(self, record: dict[str, Any]) -> Plan:
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
-        plan = self._plans[len(record)] = make_plan(self._fields, record)
+        plan = self._plans[tuple(record)] = make_plan(self._fields, record)
         return plan
 
     def _required(self, record: dict[str, Any], key: str, name: str) -> Any:
