@@ -1,6 +1,8 @@
+import base64
 import gzip
 import io
 import logging
+import random
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -209,3 +211,30 @@ def test_a_parser_object_gives_exchanges_skips_and_contained_bugs(tmp_path: Path
         exchanges = list(parsed_stream(ToyParser(), stream, "a.log", stats, 100))
     assert [e.source for e in exchanges] == ["toy:1:b'ok\\n'", "toy:4:b'fine\\n'"]
     assert stats.skipped_by_reason == {"has an s": 1, "parser error": 1}
+
+
+NGINX_LINE = b'203.0.113.7 - - [14/Nov/2023:22:13:20 +0000] "GET /v1/a HTTP/1.1" 200 5 "-" "curl"\n'
+
+
+def test_a_compressed_file_broken_before_its_first_line_is_a_counted_skip(tmp_path: Path) -> None:
+    whole = gzip.compress(NGINX_LINE * 2000)
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(whole[:20])  # the header and a few bytes: no line comes out whole
+    stats = IngestStats()
+    assert list(read_exchanges(path, stats=stats)) == []
+    assert (stats.lines, stats.skipped) == (1, 1)
+    assert set(stats.skipped_by_reason) <= {"truncated input", "read error"}
+
+
+def test_a_first_line_longer_than_the_read_ahead_is_detected(tmp_path: Path) -> None:
+    from apishield.ingest import exchange_to_jsonl
+
+    noise = base64.b64encode(random.Random(5).randbytes(250_000))  # gzip cannot shrink it
+    big = make_exchange(method="POST", body=b'{"note": "' + noise + b'"}')
+    line = exchange_to_jsonl(big)
+    assert len(line) > 300_000
+    path = tmp_path / "capture.jsonl.gz"
+    path.write_bytes(gzip.compress(line + exchange_to_jsonl(make_exchange())))
+    stats = IngestStats()
+    assert len(list(read_exchanges(path, stats=stats))) == 2
+    assert stats.skipped == 0

@@ -146,6 +146,9 @@ def _read(path: Path, fmt: str, options: ParseOptions, stats: IngestStats) -> It
         if fmt == "auto":
             head = stream.head()
             if not head:
+                if stream.error is not None:
+                    # A compressed file broken before its first line: counted, not silently empty.
+                    read_failed(stream, stats, 1, stream.error)
                 return
             try:
                 fmt = detect_format(head)

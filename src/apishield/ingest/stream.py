@@ -21,6 +21,9 @@ from apishield.ingest.stats import IngestError, IngestStats
 CHUNK = 1 << 20
 """Bytes per read: large enough that splitting lines happens in C over thousands at a time."""
 HEAD_BYTES = 64 << 10
+HEAD_LINE_BYTES = 8 << 20
+"""How far the read-ahead for format detection goes to finish a first line longer than
+`HEAD_BYTES`: past the longest line a log is read with by default (`reader.line_limit`)."""
 """How far detection may read ahead before it must decide."""
 BOM = b"\xef\xbb\xbf"
 
@@ -73,9 +76,13 @@ class LogStream:
         self._reader: io.BufferedReader | None = None
 
     def head(self, max_lines: int = 8) -> list[bytes]:
-        """The first non-blank lines, for format detection; call it before reading."""
+        """The first non-blank lines, for format detection; call it before reading. Reading
+        ahead stops at `HEAD_BYTES`, unless no line has ended yet: a first line of a few
+        hundred KB (a JSONL record with its bodies) is read whole, up to `HEAD_LINE_BYTES`."""
         while self._error is None and self._head.count(b"\n") <= max_lines:
-            if len(self._head) >= HEAD_BYTES:
+            if len(self._head) >= HEAD_BYTES and (
+                b"\n" in self._head.lstrip() or len(self._head) >= HEAD_LINE_BYTES
+            ):
                 break
             try:
                 chunk = self._fetch(CHUNK)
@@ -86,6 +93,11 @@ class LogStream:
                 break
             self._head += chunk
         return [line for line in self._head.split(b"\n") if line.strip()][:max_lines]
+
+    @property
+    def error(self) -> Exception | None:
+        """The read error the read-ahead met, if any; reading raises it again where it was."""
+        return self._error
 
     @property
     def reader(self) -> io.BufferedReader:
