@@ -24,6 +24,11 @@ ENVOY = b'{"start_time": "2023-11-14T22:13:20Z", "response_code": 200, "upstream
         ([exchange_to_jsonl(make_exchange())], "jsonl"),
         ([b"{", b'  "log": {', b'    "version": "1.2",'], "har"),
         ([orjson.dumps({"log": {"entries": []}})], "har"),
+        # an Elastic (ECS) line has a "log" object of its own, with no entries
+        (
+            [b'{"@timestamp": "2023-11-14T22:13:20Z", "log": {"level": "info"}, "url": "/"}'],
+            "nginx-json",
+        ),
         ([b"{broken", NGINX_JSON], "nginx-json"),  # a bad first line does not decide
         ([b"", b"   ", COMBINED + b"\r"], "nginx"),
     ],

@@ -249,3 +249,14 @@ def test_the_client_address_extension_is_the_peer(tmp_path: Path) -> None:
     odd = {**entry(), "_clientIPAddress": ["not", "a", "string"]}
     [exchange], stats = read(tmp_path, har(odd))
     assert exchange.request.peer_ip == "" and stats.skipped == 0
+
+
+def test_a_log_without_entries_is_not_a_har_and_says_so(tmp_path: Path) -> None:
+    exchanges, stats = read(tmp_path, orjson.dumps({"log": {"version": "1.2"}}))
+    assert exchanges == [] and stats.skipped_by_reason == {"not a HAR": 1}
+
+
+def test_a_second_document_after_the_first_is_reported(tmp_path: Path) -> None:
+    exchanges, stats = read(tmp_path, har(entry(), entry()) + b"\n" + har(entry()))
+    assert len(exchanges) == 2
+    assert stats.skipped == 1 and stats.lines == 3

@@ -60,8 +60,9 @@ def _classify(line: bytes) -> str | None:
 
 
 def _json_kind(record: dict[str, Any]) -> str:
-    if type(record.get("log")) is dict:
-        return "har"
+    log = record.get("log")
+    if type(log) is dict and type(log.get("entries")) is list:
+        return "har"  # a JSON line with a "log" object of its own (ECS writes one) is not a HAR
     if type(record.get("request")) is dict and "v" in record and "started" in record:
         return "jsonl"
     if len(ENVOY_KEYS.intersection(record)) >= 2:

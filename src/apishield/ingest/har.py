@@ -42,8 +42,9 @@ class NotHar(Exception):  # noqa: N818 - reported per file as a skipped entry, n
 def read_har(stream: LogStream, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
     """Every entry in order; a document broken midway keeps the entries before the break."""
     index = 0
+    events = ijson.basic_parse(stream)
     try:
-        for entry in _entries(ijson.basic_parse(stream)):
+        for entry in _entries(events):
             index += 1
             stats.lines += 1
             try:
@@ -53,6 +54,8 @@ def read_har(stream: LogStream, options: ParseOptions, stats: IngestStats) -> It
                 continue
             stats.events += 1
             yield exchange
+        for _ in events:  # anything after the document (a second HAR pasted on) is reported
+            raise NotHar("more data follows the HAR document; give each HAR its own file")
     except (ijson.JSONError, UnicodeDecodeError, NotHar, *READ_ERRORS) as exc:
         stats.lines += 1
         stats.skip(options.name, index + 1, *_failure(exc))
@@ -83,16 +86,20 @@ def _entries(events: Events) -> Iterator[Any]:
 
 
 def _log_entries(events: Events) -> Iterator[Any]:
+    found = False
     for key in _keys(events):
         if key != "entries":
             _pass_over(events, _next(events))
             continue
         if _next(events) != "start_array":
             raise NotHar('"log.entries" is not an array')
+        found = True
         for event, value in events:
             if event == "end_array":
                 break
             yield _value(events, event, value)
+    if not found:
+        raise NotHar('"log" has no "entries" array; a HAR is {"log": {"entries": [...]}}')
 
 
 def _keys(events: Events) -> Iterator[str]:
