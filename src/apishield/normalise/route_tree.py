@@ -121,15 +121,21 @@ class Tree:
     def render(self, route: _Route) -> str:
         """The template, cached on its last node while the tree keeps its version."""
         trail, tail, fold, ext = route
-        loose = tail or ext
+        is_loose = tail or ext
         last = trail[-1] if trail else self.root
-        if not loose and last.version == self.version:
+        if not is_loose and last.version == self.version:
             return last.template
         steps: list[_Step] = [(node.label, node.kind) for node in trail]
         if ext:
             steps.append(("." + ext, ""))
-        template = _render(steps + _loose_steps(tail, fold))
-        if not loose:
+        if len(tail) > MAX_DEPTH:
+            # a path of thousands of segments is an attack on whatever reads it: its template
+            # keeps a bounded prefix, the rest is one {rest}
+            loose = [*_loose_steps(tail[:MAX_DEPTH], fold), ("", "rest")]
+        else:
+            loose = _loose_steps(tail, fold)
+        template = _render(steps + loose)
+        if not is_loose:
             last.template, last.version = template, self.version
             last.slots = _slots(trail)
         return template
