@@ -239,3 +239,22 @@ def test_a_log_line_dated_past_2100_is_a_counted_skip_and_every_report_is_writte
     assert run["skipped_by_reason"] == {"bad time": 1}  # type: ignore[index]
     assert "31/Dec/9999" in run["errors"][0]["reason"]  # type: ignore[index]
     assert findings.read_text().count("\n") == 1
+
+
+def test_logs_are_read_oldest_first_whatever_order_they_are_given_in(home: Path) -> None:
+    line = '198.51.100.7 - - [07/Dec/2026:{hour}:00:00 +0000] "GET /v1/a HTTP/1.1" 200 5 "-" "x"\n'
+    newest, oldest = home / "access.log", home / "access.log.1"
+    newest.write_text(line.format(hour="11"))
+    oldest.write_text(line.format(hour="10"))
+    document = analyze(home, str(newest), str(oldest))
+    assert document["run"]["sources"] == [str(oldest), str(newest)]  # type: ignore[index]
+
+
+def test_a_bad_file_among_the_logs_fails_before_any_is_analysed(home: Path) -> None:
+    good = home / "access.log"
+    good.write_text(
+        '198.51.100.7 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "x"\n'
+    )
+    result = runner.invoke(app, ["analyze", str(good), str(home / "missing.log"), "-q"])
+    assert result.exit_code == 2
+    assert "does not exist" in " ".join(result.output.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -22,6 +23,7 @@ from apishield.cli.root import (
     open_store,
     optional_spec,
     read_config,
+    warn,
     write_spec,
 )
 from apishield.config import FORMATS, Config
@@ -86,6 +88,7 @@ def analyze(
     store = open_store(db or config.store.url)
     engine = engine_for(config, api_spec)
 
+    logs = _oldest_first(logs, config)
     started = time.time()
     stats = IngestStats()
     sink = _open_findings(findings)
@@ -125,6 +128,38 @@ def _open_findings(path: Path | None) -> BinaryIO | None:
         return path.open("wb")
     except OSError as exc:
         fail(f"cannot write findings to {path}: {exc.strerror}")
+
+
+def _oldest_first(logs: list[Path], config: Config) -> list[Path]:
+    """The logs in the order of their first events. Analysis runs on event time, and a shell
+    lists `access.log*` newest first (access.log, access.log.1, access.log.2.gz): read in that
+    order, a day of traffic would land in the windows of the day after. Each file is opened and
+    its first event read, so a missing or unreadable file fails here, before the analysis."""
+    if len(logs) < 2 or any(str(log) == "-" for log in logs):
+        return logs
+    firsts: list[tuple[float, int, Path]] = []
+    for index, log in enumerate(logs):
+        try:
+            first = next(
+                iter(
+                    read_exchanges(
+                        log,
+                        config.ingest.format,
+                        field_map=config.ingest.field_map,
+                        max_body_bytes=config.ingest.max_body_bytes,
+                        stats=IngestStats(),
+                    )
+                ),
+                None,
+            )
+        except IngestError as exc:
+            fail(str(exc))
+        firsts.append((first.started if first is not None else math.inf, index, log))
+    ordered = [log for _, _, log in sorted(firsts)]
+    if ordered != logs:
+        names = ", ".join(str(log) for log in ordered)
+        warn(f"reading the logs oldest first, by their first events: {names}")
+    return ordered
 
 
 def _replay(
