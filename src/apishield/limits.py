@@ -12,6 +12,7 @@ A policy decision needs several of these calls (the actor's blocks, then its buc
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
@@ -154,3 +155,24 @@ def limits_of(buckets: Buckets, blocks: Blocks) -> Limits:
     for the pair, the calls one by one otherwise."""
     paired = buckets.limits_with(blocks) if isinstance(buckets, Pairable) else None
     return paired if paired is not None else CallByCall(buckets, blocks)
+
+
+def canonical_ip(text: str) -> str:
+    """One spelling per address, the one blocks and lists are keyed on: an IPv4 address seen
+    through an IPv6 socket (`::ffff:203.0.113.9`) as IPv4, IPv6 compressed and lower-case, and
+    a port a proxy wrote beside the address (`203.0.113.9:5555`, `[2001:db8::1]:443`) dropped.
+    Anything else is returned as it came. Plain IPv4 text, the common case, is not parsed."""
+    if ":" not in text:
+        return text
+    host = text
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]  # IPv4 with a port
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)

@@ -253,3 +253,10 @@ def test_hashed_identities_are_remembered_not_recomputed_differently() -> None:
             assert exchange.actor is not None
             assert exchange.actor.identity == "h:" + HASHER.short(user)
             assert exchange.actor.ip == "h:" + HASHER.short(peer)
+
+
+def test_an_ipv4_client_on_a_dual_stack_socket_is_its_ipv4_address() -> None:
+    actor = resolve(peer="::ffff:203.0.113.9", config=IdentityConfig())
+    assert actor.ip == "203.0.113.9"
+    forwarded = resolve({"x-forwarded-for": "2001:DB8:0:0::1"})
+    assert forwarded.ip == "2001:db8::1"

@@ -127,6 +127,20 @@ def test_event_time_stepping_back_does_not_drain_the_bucket(buckets: Buckets) ->
     assert buckets.take("k", T0 - 50, rate=1.0, burst=2).allowed
 
 
+def test_two_hosts_whose_clocks_differ_cannot_refill_one_bucket_twice(
+    bucket_handles: Pair,
+) -> None:
+    # One client alternating between a host on time and a host 5 s behind, at 1 token a
+    # second: the behind host's takes must not move the bucket's time back for the other to
+    # refill again. Within one second of event time, only the burst goes through.
+    on_time, behind = bucket_handles
+    granted = 0
+    for n in range(200):  # the host on time first, then each in turn
+        host, now = (behind, T0 - 5) if n % 2 else (on_time, T0 + n / 1000)
+        granted += host.take("k", now, 1.0, 3).allowed
+    assert granted == 3
+
+
 def test_a_bucket_that_never_refills_says_so(buckets: Buckets) -> None:
     assert buckets.take("k", T0, rate=0.0, burst=1).allowed
     refused = buckets.take("k", T0 + 3600, rate=0.0, burst=1)

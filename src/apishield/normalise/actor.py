@@ -19,6 +19,7 @@ import jwt
 from apishield.config import IdentityConfig
 from apishield.exchange import Actor, Exchange, MaskedSecret
 from apishield.jwt_tokens import decode_unverified
+from apishield.limits import canonical_ip
 from apishield.privacy import Hasher
 
 _CACHE_MAX = 65_536
@@ -142,8 +143,11 @@ class ActorResolver:
             reading = cached
         scheme, identity, source, verified, key = reading
         # Positional, every field at once: keywords and later assignments cost more.
+        ip = self.client_ip(request.peer_ip, headers)
+        if ":" in ip:
+            ip = canonical_ip(ip)
         actor = Actor(
-            self.client_ip(request.peer_ip, headers),
+            ip,
             identity,
             source,
             key,

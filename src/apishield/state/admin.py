@@ -22,7 +22,15 @@ import time
 from typing import TypeVar
 
 from apishield.config import Config
-from apishield.limits import BLOCK_ACTIONS, BLOCK_KINDS, Block, BlockAction, BlockKind, Blocks
+from apishield.limits import (
+    BLOCK_ACTIONS,
+    BLOCK_KINDS,
+    Block,
+    BlockAction,
+    BlockKind,
+    Blocks,
+    canonical_ip,
+)
 from apishield.privacy import Hasher
 from apishield.state.factory import Backends, open_backends
 
@@ -168,9 +176,10 @@ def _hashed(value: str, hashing: bool, kind: str, hasher: Hasher | None) -> str 
 
 def _ip(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        ipaddress.ip_address(value)
     except ValueError:
         raise BlocksError(f"{value!r} is not an IP address (IPv4 or IPv6)") from None
+    return canonical_ip(value)  # as the actor resolver spells the client's address
 
 
 def _shared(config: Config) -> Backends:

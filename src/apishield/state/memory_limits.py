@@ -47,14 +47,18 @@ class MemoryBuckets:
     def _take(self, key: str, now: float, rate: float, burst: float, cost: float) -> Take:
         """`take` with the lock held."""
         held = self._buckets.get(key)
+        stamp = now
         if held is None:
             tokens = burst
         else:
             before, updated = held
-            # Event time may step back a little (out-of-order logs): never refill negatively.
+            # Event time may step back a little (out-of-order logs, a host whose clock is
+            # behind another's): never refill negatively, and never move the bucket's time
+            # back, or the next take would refill the difference again.
             tokens = min(burst, before + max(0.0, now - updated) * rate)
+            stamp = max(now, updated)
         if tokens >= cost:
-            self._store(key, tokens - cost, now)
+            self._store(key, tokens - cost, stamp)
             return Take(True, tokens - cost, 0.0)
         if held is not None:
             self._buckets.move_to_end(key)

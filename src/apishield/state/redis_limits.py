@@ -4,7 +4,8 @@ Semantics are the in-memory ones (`state.memory_limits`), call for call; the con
 tests/state/test_limits_contract.py runs both. Each call is one Lua script, atomic on the
 server, in one round trip:
 
-* a bucket is a hash `(t, u)`: tokens left and the event time of the last take, refilled lazily
+* a bucket is a hash `(t, u)`: tokens left and the latest event time it was taken at (never moved
+  back, so hosts whose clocks differ cannot refill it twice), refilled lazily
   by the script. Redis forgets it, by a wall-clock expiry, once it would be full again (plus
   `grace`): a forgotten bucket and a full one answer alike.
 * a block is a hash `(until, reason, action)` beside a sorted set of every block scored by
@@ -56,16 +57,19 @@ local rate, burst, cost, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(AR
   tonumber(ARGV[4])
 local held = redis.call('HMGET', KEYS[1], 't', 'u')
 local tokens = burst
+local stamp = now
 if held[1] then
   local elapsed = now - tonumber(held[2])
   if elapsed < 0 then elapsed = 0 end
   tokens = math.min(burst, tonumber(held[1]) + elapsed * rate)
+  stamp = math.max(now, tonumber(held[2]))
 end
 if tokens < cost then
   return {0, string.format('%.17g', tokens)}
 end
 tokens = tokens - cost
-redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'u', ARGV[4])
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens),
+  'u', string.format('%.17g', stamp))
 if rate > 0 then
   local ms = math.ceil(((burst - tokens) / rate + tonumber(ARGV[5])) * 1000)
   redis.call('PEXPIRE', KEYS[1], math.max(1, math.min(ms, 4503599627370496)))
@@ -170,10 +174,12 @@ for k = blocks + 2, #KEYS do
   at = at + 3
   local held = redis.call('HMGET', KEYS[k], 't', 'u')
   local tokens = burst
+  local stamp = now
   if held[1] then
     local elapsed = now - tonumber(held[2])
     if elapsed < 0 then elapsed = 0 end
     tokens = math.min(burst, tonumber(held[1]) + elapsed * rate)
+    stamp = math.max(now, tonumber(held[2]))
   end
   if tokens < cost then
     taken[#taken + 1] = 0
@@ -181,7 +187,8 @@ for k = blocks + 2, #KEYS do
     return taken
   end
   tokens = tokens - cost
-  redis.call('HSET', KEYS[k], 't', string.format('%.17g', tokens), 'u', ARGV[1])
+  redis.call('HSET', KEYS[k], 't', string.format('%.17g', tokens),
+    'u', string.format('%.17g', stamp))
   if rate > 0 then
     local ms = math.ceil(((burst - tokens) / rate + grace) * 1000)
     redis.call('PEXPIRE', KEYS[k], math.max(1, math.min(ms, 4503599627370496)))
