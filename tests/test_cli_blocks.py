@@ -65,6 +65,15 @@ def test_a_block_is_added_listed_and_lifted(redis_config: Path) -> None:
     assert again.exit_code == 1
 
 
+def test_asking_for_a_shorter_block_says_the_longer_one_holds(redis_config: Path) -> None:
+    config = ["--config", str(redis_config)]
+    assert runner.invoke(app, ["blocks", "add", "ip", "203.0.113.9", *config]).exit_code == 0
+    shorter = runner.invoke(app, ["blocks", "add", "ip", "203.0.113.9", "--seconds", "60", *config])
+    assert shorter.exit_code == 0, shorter.output
+    assert "until removed" in shorter.output and "for 60s" not in shorter.output
+    assert "already lasted longer" in " ".join(shorter.output.split())
+
+
 def test_a_block_can_be_added_as_a_tarpit_or_a_decoy(redis_config: Path) -> None:
     config = ["--config", str(redis_config)]
     added = runner.invoke(

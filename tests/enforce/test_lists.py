@@ -58,3 +58,17 @@ def test_remembered_answers_are_the_answers_and_the_memory_is_bounded(
     for address in asked * 2:
         assert addresses.match(address) == addresses._match(address)
         assert len(addresses._answers) <= 3
+
+
+def test_a_list_of_only_the_whole_internet_is_a_list() -> None:
+    everything = AddressSet([ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")])
+    assert everything
+    assert everything.match("198.51.100.1") == "0.0.0.0/0"
+    assert everything.match("2001:db8::1") == "::/0"
+
+
+def test_an_ipv4_mapped_entry_matches_the_ipv4_client_it_means() -> None:
+    listed = AddressSet([ipaddress.ip_network("::ffff:203.0.113.0/120")])
+    assert listed.match("203.0.113.9") == "203.0.113.0/24"
+    assert listed.match("::ffff:203.0.113.9") == "203.0.113.0/24"
+    assert listed.match("198.51.100.1") is None

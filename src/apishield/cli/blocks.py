@@ -15,6 +15,7 @@ from apishield.cli.root import (
     err,
     fail,
     read_config,
+    warn,
 )
 from apishield.config import Config
 from apishield.privacy import Hasher
@@ -123,9 +124,20 @@ def blocks_add(
         fail(str(exc))
     except StateUnavailable as exc:
         fail(str(exc), 1)
-    span = "until removed" if seconds is None else f"for {seconds:g}s"
+    kept_longer = seconds is not None and block.until > time.time() + seconds + 1
+    if block.until == float("inf"):
+        span = "until removed"
+    elif kept_longer:
+        span = "until " + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(block.until))
+    else:
+        span = f"for {seconds:g}s"
     answer = "" if block.action == "block" else f" ({block.action})"
     console.print(f"blocked {block.kind} {plain(block.value)} {span}{answer}")
+    if kept_longer:
+        warn(
+            "a block on it already lasted longer and was kept; "
+            "`apishield blocks remove` it first to make it shorter"
+        )
 
 
 @blocks_app.command("remove")

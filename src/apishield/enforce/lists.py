@@ -24,7 +24,8 @@ class AddressSet:
         # version -> prefix length -> network addresses as integers
         self._prefixes: dict[int, dict[int, set[int]]] = {4: {}, 6: {}}
         self._width = {4: 32, 6: 128}
-        for network in networks:
+        for listed in networks:
+            network = _unmapped(listed)
             by_length = self._prefixes[network.version]
             by_length.setdefault(network.prefixlen, set()).add(int(network.network_address))
         self._answers: dict[str, str | None] = {}
@@ -32,7 +33,8 @@ class AddressSet:
         seen before."""
 
     def __bool__(self) -> bool:
-        return any(self._prefixes[4]) or any(self._prefixes[6])
+        # not `any()` over the lengths: a list of only 0.0.0.0/0 has the length 0
+        return bool(self._prefixes[4]) or bool(self._prefixes[6])
 
     def match(self, address: str) -> str | None:
         """The listed network holding `address` (as "10.0.0.0/8"), or None."""
@@ -53,8 +55,20 @@ class AddressSet:
         for length, networks in self._prefixes[ip.version].items():
             mask = ((1 << length) - 1) << (width - length)
             if value & mask in networks:
-                return f"{ipaddress.ip_address(value & mask)}/{length}"
+                # by its family: the integer 0 alone would read as 0.0.0.0, not ::
+                family = ipaddress.IPv4Network if ip.version == 4 else ipaddress.IPv6Network
+                return str(family((value & mask, length)))
         return None
+
+
+def _unmapped(network: Network) -> Network:
+    """An IPv4-mapped IPv6 network (`::ffff:203.0.113.0/120`) as the IPv4 network it means:
+    client addresses are matched as IPv4 once unmapped, so the entry must be too."""
+    if network.version == 6 and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return network
 
 
 def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

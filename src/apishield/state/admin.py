@@ -113,7 +113,9 @@ def place_block(
     stored = block_value(config, checked, value, hasher)
     until = math.inf if seconds is None else now + seconds
     blocks.block(checked, stored, until, reason, answer)
-    return Block(checked, stored, until, reason, answer)
+    # The block as it now stands: blocking again keeps a later expiry, so a shorter one asked
+    # for is not what holds, and whoever asked must be told.
+    return blocks.is_blocked(checked, stored, now) or Block(checked, stored, until, reason, answer)
 
 
 def lift_block(
