@@ -4,7 +4,7 @@ import pytest
 
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.enforce.ratelimit import Exceeded, Limit, RateLimits
-from apishield.exchange import Actor
+from apishield.exchange import Actor, MaskedSecret
 from apishield.state.memory_limits import MemoryBuckets
 from apishield.testing import T0, make_exchange
 
@@ -87,10 +87,27 @@ def test_a_remembered_plan_is_the_one_made_for_its_actor_method_and_route(
         exchange = make_exchange(method, path)
         exchange.route = path
         planned = limits.plan(exchange, Actor(actor))
-        assert planned == limits._plan(f"ip:{actor}", method, path)
+        assert planned == limits._plan(f"ip:{actor}", method, path, "")
         assert [draw.key for draw in planned[1]] == [
             f"rl:ae:ip:{actor}|{method} {path}",
             f"rl:a:ip:{actor}",
             f"rl:e:{method} {path}",
         ]
         assert len(limits._plans) <= 2
+
+
+def test_an_ip_limit_holds_a_client_that_names_itself_anew_on_every_request() -> None:
+    limits = _limits(
+        actor=RateLimitConfig(requests=600, per_seconds=60),
+        ip=RateLimitConfig(requests=60, per_seconds=60, burst=5),
+    )
+    let_through = 0
+    for n in range(50):  # a made-up API key on each request: a new actor every time
+        exchange = make_exchange("GET", "/a")
+        exchange.route = "/a"
+        actor = Actor("198.51.100.7", api_key=MaskedSecret(f"k{n}", f"{n:064x}"))
+        let_through += limits.take(exchange, actor, T0) is None
+    assert let_through == 5
+    refused = limits.take(exchange, actor, T0)
+    assert refused is not None and refused.limit.name == "ip"
+    assert ("ratelimit-policy", '"ip";q=60;w=60') in refused.headers()

@@ -55,6 +55,10 @@ class RateLimitConfig(Section):
 class RateLimitsConfig(Section):
     actor: RateLimitConfig = Field(default_factory=RateLimitConfig)
     """Per actor (identity, else API key, else session, else client IP) across the API."""
+    ip: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """Per client address across the API, whatever credential it sends. An actor is named by
+    its credential, which a client chooses unless JWTs are verified: one that sends a new API
+    key or session on every request is a new actor every time, and only this limit holds it."""
     endpoint: RateLimitConfig = Field(default_factory=RateLimitConfig)
     """Per endpoint (method and route template) across all actors."""
     actor_endpoint: RateLimitConfig = Field(default_factory=RateLimitConfig)

@@ -1,4 +1,5 @@
-"""Token-bucket limits per actor, per endpoint and per actor on an endpoint, and their headers.
+"""Token-bucket limits per actor, per client address, per endpoint and per actor on an endpoint,
+and their headers.
 
 A refusal carries the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers, structured
 fields since draft 08): `RateLimit-Policy: "actor";q=100;w=60` states the quota as configured,
@@ -74,6 +75,7 @@ class RateLimits:
     def __init__(self, config: RateLimitsConfig, buckets: Buckets) -> None:
         self.buckets = buckets
         self.actor = Limit.from_config("actor", config.actor)
+        self.ip = Limit.from_config("ip", config.ip)
         self.endpoint = Limit.from_config("endpoint", config.endpoint)
         self.actor_endpoint = Limit.from_config("actor-endpoint", config.actor_endpoint)
         self.routes: dict[str, Limit] = {}
@@ -81,18 +83,21 @@ class RateLimits:
             made = Limit.from_config("route", limit)
             if made is not None:
                 self.routes[key] = made
-        self._plans: dict[tuple[str, str, str], Plan] = {}
-        """Plans by (actor key, method, route): the limits never change, and an actor keeps to
-        a few endpoints, so most requests find theirs here instead of building three keys."""
+        self._plans: dict[tuple[str, str, str, str], Plan] = {}
+        """Plans by (actor key, method, route, client address when an `ip` limit is set): the
+        limits never change, and an actor keeps to a few endpoints, so most requests find
+        theirs here instead of building their keys."""
 
     def __bool__(self) -> bool:
-        return bool(self.actor or self.endpoint or self.actor_endpoint or self.routes)
+        return bool(self.actor or self.ip or self.endpoint or self.actor_endpoint or self.routes)
 
     def plan(self, exchange: Exchange, actor: Actor) -> Plan:
         """The buckets the request draws one token from, most specific first, and their
-        limits: the actor on the endpoint (or the route's own limit), the actor, the endpoint."""
+        limits: the actor on the endpoint (or the route's own limit), the actor, its address,
+        the endpoint."""
         request = exchange.request
-        at = (actor.key, request.method, exchange.route or request.path)
+        address = actor.ip if self.ip else ""
+        at = (actor.key, request.method, exchange.route or request.path, address)
         planned = self._plans.get(at)
         if planned is None:
             planned = self._plan(*at)
@@ -101,7 +106,7 @@ class RateLimits:
             self._plans[at] = planned
         return planned
 
-    def _plan(self, actor: str, method: str, route: str) -> Plan:
+    def _plan(self, actor: str, method: str, route: str, ip: str) -> Plan:
         endpoint = f"{method} {route}"
         per_route = self.routes.get(endpoint) or self.routes.get(route)
         limits: list[Limit] = []
@@ -109,6 +114,7 @@ class RateLimits:
         for limit, key in (
             (per_route or self.actor_endpoint, f"rl:ae:{actor}|{endpoint}"),
             (self.actor, f"rl:a:{actor}"),
+            (self.ip, f"rl:ip:{ip}"),
             (self.endpoint, f"rl:e:{endpoint}"),
         ):
             if limit is not None:
