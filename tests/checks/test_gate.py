@@ -108,6 +108,10 @@ _UNSCANNED = [(sig.rule_id, sig.pattern) for sig in _LEFT_OUT] + _DROPPED
     max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # The same examples on every run: Hypothesis pads a drawn match with random text and
+    # searches it with Python's `re`, and some signatures (nested lazy repeats, which the
+    # product only ever runs in Hyperscan) backtrack for minutes on an unlucky padding.
+    derandomize=True,
 )
 @given(data=st.data())
 def test_every_text_an_unscanned_pattern_matches_is_suspicious(
