@@ -15,6 +15,7 @@ from redis import Redis
 
 from apishield.limits import Block, BlockAction, BlockKind, CallByCall, Check, Draw, Take, limits_of
 from apishield.state.failover import (
+    REFRESH_SECONDS,
     Failover,
     FailoverBlocks,
     FailoverBuckets,
@@ -22,7 +23,7 @@ from apishield.state.failover import (
     FailoverState,
 )
 from apishield.state.memory import MemoryState
-from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets, MemoryLimits
+from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
 from apishield.state.redis_limits import RedisBlocks, RedisBuckets, RedisLimits
 from apishield.stateful import StateUnavailable
 from apishield.testing import T0
@@ -273,7 +274,8 @@ def test_the_check_pairs_the_shared_sides_and_the_local_ones(failover: Failover)
         FailoverBlocks(shared[1], MemoryBlocks(), failover),
     )
     assert isinstance(limits, FailoverLimits)
-    assert isinstance(limits.shared, RedisLimits) and isinstance(limits.local, MemoryLimits)
+    # During an outage the blocks are those raised since and the copy of the shared list.
+    assert isinstance(limits.shared, RedisLimits) and isinstance(limits.local, CallByCall)
     apart = limits_of(
         FailoverBuckets(shared[0], MemoryBuckets(), failover),
         FailoverBlocks(shared[1], MemoryBlocks(), Failover("elsewhere")),
@@ -291,7 +293,8 @@ def test_the_check_goes_to_the_shared_backend_while_it_answers(
     limits, buckets, _ = _limits(failover, switch)
     checked = limits.check([("ip", "a")], [Draw("k", 1.0, 5), Draw("j", 1.0, 2)], T0)
     assert checked == Check(None, [Take(True, 4, 0.0), Take(True, 1, 0.0)])
-    assert switch.calls == 3 and len(buckets.local) == 0  # type: ignore[arg-type]
+    # the block list read for the local copy, then the block lookup and the two takes
+    assert switch.calls == 4 and len(buckets.local) == 0  # type: ignore[arg-type]
     assert failover.local_calls == 0
 
 
@@ -325,3 +328,39 @@ def test_blocks_raised_during_an_outage_are_found_by_the_first_check_after_it(
     found = limits.check([("ip", "a"), ("key", "0123456789abcdef")], [Draw("k", 1.0, 1)], T0)
     assert found == Check(Block("key", "0123456789abcdef", T0 + 600, "incident 5", "decoy"), [])
     assert not failover.degraded and len(blocks.local) == 0
+
+
+def test_blocks_in_force_before_an_outage_hold_during_it(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    limits, _, blocks = _limits(failover, switch)
+    blocks.block("ip", "a", T0 + 600, "placed here")  # through this process
+    shared = blocks.shared
+    shared.block("ip", "b", T0 + 600, "placed elsewhere", "tarpit")  # by another process
+    limits.check([("ip", "c")], [Draw("k", 1.0, 5)], T0)  # reads the list: "b" is copied
+    shared.block("ip", "d", T0 + 600, "placed elsewhere, later")
+    switch.up = False
+    assert limits.check([("ip", "a")], [], T0).block == Block("ip", "a", T0 + 600, "placed here")
+    assert limits.check([("ip", "b")], [], T0).block == Block(
+        "ip", "b", T0 + 600, "placed elsewhere", "tarpit"
+    )
+    # What was placed elsewhere after the last read is the one an outage does not see.
+    assert limits.check([("ip", "d")], [], T0).block is None
+    assert failover.degraded
+    assert {b.value for b in blocks.list(T0)} == {"a", "b"}
+
+
+def test_the_copy_is_read_again_and_drops_what_was_lifted_elsewhere(
+    failover: Failover, switch: Switch, clock: Clock
+) -> None:
+    limits, _, blocks = _limits(failover, switch)
+    shared = blocks.shared
+    shared.block("ip", "b", T0 + 600, "placed elsewhere")
+    limits.check([("ip", "c")], [], T0)
+    shared.unblock("ip", "b")
+    shared.block("ip", "e", T0 + 600, "placed elsewhere, later")
+    clock.now += REFRESH_SECONDS
+    limits.check([("ip", "c")], [], T0)  # the list is read again
+    switch.up = False
+    assert limits.check([("ip", "b")], [], T0).block is None
+    assert limits.check([("ip", "e")], [], T0).block is not None

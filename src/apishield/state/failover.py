@@ -4,8 +4,11 @@ An API must not go down with its rate limiter's Redis, so the in-line guard wrap
 state, buckets and blocks in these classes. While Redis answers, every call goes to it. The
 first call that fails (`StateUnavailable`) starts an outage: a WARNING is logged once, the
 call and all that follow are answered from local in-memory backends, and `degraded` is true.
-Limits are then per process (each one allows its own burst) and blocks raised elsewhere are
-not seen, which is what "fail open" means here: requests keep being decided. At most one call
+Limits are then per process (each one allows its own burst), which is what "fail open" means
+here: requests keep being decided. Blocks stay in force: each process keeps a copy of the shared
+block list (every block it has placed or met, and the whole list read again every
+`REFRESH_SECONDS` while Redis answers), and answers from it during an outage; a block placed
+elsewhere after the last read is the one not seen. At most one call
 every `probe_seconds` tries Redis again; the first that succeeds ends the outage, logs that
 Redis is back, copies the blocks raised meanwhile into it, and from then on every call goes to
 Redis again. Counts and detector records kept locally during the outage are dropped. A policy
@@ -45,6 +48,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_PROBE_SECONDS = 5.0
+REFRESH_SECONDS = 30.0
+"""How often, at most, a process reads the whole shared block list again for its copy."""
 
 
 class Failover:
@@ -78,6 +83,10 @@ class Failover:
     @property
     def degraded(self) -> bool:
         return self._degraded
+
+    def clock(self) -> float:
+        """The monotonic clock that paces probes and refreshes."""
+        return self._clock()
 
     def on_return(self, hook: Callable[[], int]) -> None:
         """Run `hook` against the shared backend before it is used again after an outage; it
@@ -131,9 +140,9 @@ class Failover:
             self._since = self._clock()
             self.outages += 1
         log.warning(
-            "shared state unavailable: %s. Rate limits, blocks and detector state go on in this "
-            "process's memory (limits are per process until it returns); trying it again every "
-            "%gs",
+            "shared state unavailable: %s. Rate limits and detector state go on in this "
+            "process's memory (limits are per process until it returns), blocks from its copy "
+            "of the shared list; trying it again every %gs",
             error,
             self.probe_seconds,
         )
@@ -210,25 +219,39 @@ class FailoverBuckets:
         if not (isinstance(blocks, FailoverBlocks) and blocks.failover is self.failover):
             return None
         shared = limits_of(self.shared, blocks.shared)
-        return FailoverLimits(shared, limits_of(self.local, blocks.local), self.failover)
+        local = limits_of(self.local, blocks.in_outage)
+        return FailoverLimits(shared, local, self.failover, blocks)
 
 
 class FailoverLimits:
     """`apishield.limits.Limits` on `shared`, on `local` during an outage, as one call: a
-    check is never split between Redis and memory."""
+    check is never split between Redis and memory. A block a shared check meets goes into the
+    blocks' local copy."""
 
-    def __init__(self, shared: Limits, local: Limits, failover: Failover) -> None:
+    def __init__(
+        self, shared: Limits, local: Limits, failover: Failover, blocks: FailoverBlocks
+    ) -> None:
         self.shared = shared
         self.local = local
         self.failover = failover
+        self.blocks = blocks
 
     def check(
         self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
     ) -> Check:
         return self.failover.run(
-            lambda: self.shared.check(blocks, draws, now),
+            lambda: self._shared_check(blocks, draws, now),
             lambda: self.local.check(blocks, draws, now),
         )
+
+    def _shared_check(
+        self, blocks: Sequence[tuple[BlockKind, str]], draws: Sequence[Draw], now: float
+    ) -> Check:
+        self.blocks.refresh(now)
+        checked = self.shared.check(blocks, draws, now)
+        if checked.block is not None:
+            self.blocks.known(checked.block)
+        return checked
 
 
 class FailoverBlocks:
@@ -242,7 +265,12 @@ class FailoverBlocks:
     def __init__(self, shared: Blocks, local: MemoryBlocks, failover: Failover) -> None:
         self.shared = shared
         self.local = local
+        """Blocks raised during an outage, copied to the shared table when it returns."""
+        self.copy = MemoryBlocks()
+        """The shared blocks as last read or met, answered from during an outage."""
+        self.in_outage = _Either(local, self)
         self.failover = failover
+        self._refreshed = -math.inf
         failover.on_return(self._carry_over)
 
     def block(
@@ -253,24 +281,47 @@ class FailoverBlocks:
         reason: str,
         action: BlockAction = "block",
     ) -> None:
-        self.failover.run(
-            lambda: self.shared.block(kind, value, until, reason, action),
-            lambda: self.local.block(kind, value, until, reason, action),
-        )
+        def shared() -> None:
+            self.shared.block(kind, value, until, reason, action)
+            self.copy.block(kind, value, until, reason, action)
+
+        self.failover.run(shared, lambda: self.local.block(kind, value, until, reason, action))
 
     def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
-        return self.failover.run(
-            lambda: self.shared.is_blocked(kind, value, now),
-            lambda: self.local.is_blocked(kind, value, now),
-        )
+        def shared() -> Block | None:
+            self.refresh(now)
+            held = self.shared.is_blocked(kind, value, now)
+            if held is not None:
+                self.known(held)
+            return held
+
+        return self.failover.run(shared, lambda: self.in_outage.is_blocked(kind, value, now))
 
     def list(self, now: float) -> list[Block]:
-        return self.failover.run(lambda: self.shared.list(now), lambda: self.local.list(now))
+        return self.failover.run(lambda: self.shared.list(now), lambda: self.in_outage.list(now))
 
     def unblock(self, kind: BlockKind, value: str) -> bool:
-        return self.failover.run(
-            lambda: self.shared.unblock(kind, value), lambda: self.local.unblock(kind, value)
-        )
+        def shared() -> bool:
+            self.copy.unblock(kind, value)
+            return self.shared.unblock(kind, value)
+
+        return self.failover.run(shared, lambda: self.in_outage.unblock(kind, value))
+
+    def known(self, block: Block) -> None:
+        """A shared block met by a check, kept in the local copy."""
+        self.copy.block(block.kind, block.value, block.until, block.reason, block.action)
+
+    def refresh(self, now: float) -> None:
+        """Read the whole shared list into the local copy, once per `REFRESH_SECONDS`; what was
+        lifted elsewhere leaves the copy then. May raise `StateUnavailable`, as any shared call."""
+        clock = self.failover.clock()
+        if clock < self._refreshed + REFRESH_SECONDS:
+            return
+        self._refreshed = clock
+        fresh = MemoryBlocks()
+        for block in self.shared.list(now):
+            fresh.block(block.kind, block.value, block.until, block.reason, block.action)
+        self.copy = fresh
 
     def _carry_over(self) -> int:
         """Copy local blocks to the shared table, forgetting each once it is there."""
@@ -279,3 +330,36 @@ class FailoverBlocks:
             self.shared.block(block.kind, block.value, block.until, block.reason, block.action)
             self.local.unblock(block.kind, block.value)
         return len(held)
+
+
+class _Either:
+    """The blocks a process answers from during an outage: those raised since it began, then
+    its copy of the shared list. Lifting one lifts it from both."""
+
+    def __init__(self, raised: MemoryBlocks, blocks: FailoverBlocks) -> None:
+        self.raised = raised
+        self.blocks = blocks
+
+    def block(
+        self,
+        kind: BlockKind,
+        value: str,
+        until: float,
+        reason: str,
+        action: BlockAction = "block",
+    ) -> None:
+        self.raised.block(kind, value, until, reason, action)
+
+    def is_blocked(self, kind: BlockKind, value: str, now: float) -> Block | None:
+        held = self.raised.is_blocked(kind, value, now)
+        return held if held is not None else self.blocks.copy.is_blocked(kind, value, now)
+
+    def list(self, now: float) -> list[Block]:
+        raised = self.raised.list(now)
+        seen = {(b.kind, b.value) for b in raised}
+        copied = [b for b in self.blocks.copy.list(now) if (b.kind, b.value) not in seen]
+        return sorted([*raised, *copied], key=lambda b: -b.until)
+
+    def unblock(self, kind: BlockKind, value: str) -> bool:
+        lifted = self.raised.unblock(kind, value)
+        return self.blocks.copy.unblock(kind, value) or lifted
