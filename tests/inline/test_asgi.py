@@ -218,6 +218,21 @@ def test_fail_closed_answers_503(make_guard: MakeGuard) -> None:
     assert response.status_code == 503
 
 
+def test_monitor_mode_refuses_nothing_even_when_configured_to_fail_closed(
+    make_guard: MakeGuard, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard, _ = make_guard(enforce={"on_error": "closed", "mode": "monitor"})
+
+    def crash(exchange: Exchange, now: float) -> None:
+        raise RuntimeError("policy bug")
+
+    guard.policy.decide = crash  # type: ignore[method-assign,assignment]
+    with caplog.at_level(logging.ERROR, "apishield"):
+        (response,) = _get(_fastapi(guard), "/items/1")
+    assert response.status_code == 200
+    assert "traffic passes" in caplog.text
+
+
 def test_the_response_phase_runs_after_the_answer_went_out(make_guard: MakeGuard) -> None:
     guard, analysed = make_guard()
     answered = threading.Event()

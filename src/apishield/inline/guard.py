@@ -347,7 +347,8 @@ class Guard:
             engine,
             policy,
             mirror=_mirror(config, offload, policy.blocks),
-            fail_closed=config.enforce.on_error == "closed",
+            # monitor mode refuses nothing, its own failures included
+            fail_closed=config.enforce.on_error == "closed" and config.enforce.mode != "monitor",
             blocking=config.enforce.auto_block,
             max_body_bytes=config.ingest.max_body_bytes,
             queue_size=queue_size,
@@ -407,7 +408,9 @@ class Guard:
         """Count an internal error; log it with its traceback the first time per phase."""
         self.errors[phase] += 1
         if self.errors[phase] == 1:
-            log.exception("apishield %s phase failed; traffic passes (logged once)", phase)
+            refused = self.fail_closed and phase == "request"
+            passes = "the request gets 503 (on_error: closed)" if refused else "traffic passes"
+            log.exception("apishield %s phase failed; %s (logged once)", phase, passes)
 
     def count_too_large(self, exchange: Exchange) -> None:
         """Count an answer that was to be stripped but went out whole, past `max_body_bytes`;
