@@ -80,7 +80,8 @@ def blocks_list(
             until, left = "until removed", "-"
         else:
             until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(block.until))
-            left = f"{(block.until - now) / 60:,.0f} min"
+            seconds_left = block.until - now
+            left = f"{seconds_left:.0f} s" if seconds_left < 60 else f"{seconds_left / 60:,.0f} min"
         value, reason = plain(block.value), plain(block.reason)
         table.add_row(block.kind, value, block.action, until, left, reason)
     console.print(table)
