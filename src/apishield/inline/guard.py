@@ -347,8 +347,8 @@ class Guard:
             engine,
             policy,
             mirror=_mirror(config, offload, policy.blocks),
-            # monitor mode refuses nothing, its own failures included
-            fail_closed=config.enforce.on_error == "closed" and config.enforce.mode != "monitor",
+            # monitor and off modes refuse nothing, their own failures included
+            fail_closed=config.enforce.on_error == "closed" and config.enforce.mode == "enforce",
             blocking=config.enforce.auto_block,
             max_body_bytes=config.ingest.max_body_bytes,
             queue_size=queue_size,
