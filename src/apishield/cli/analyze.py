@@ -140,18 +140,17 @@ def _oldest_first(logs: list[Path], config: Config) -> list[Path]:
     firsts: list[tuple[float, int, Path]] = []
     for index, log in enumerate(logs):
         try:
-            first = next(
-                iter(
-                    read_exchanges(
-                        log,
-                        config.ingest.format,
-                        field_map=config.ingest.field_map,
-                        max_body_bytes=config.ingest.max_body_bytes,
-                        stats=IngestStats(),
-                    )
-                ),
-                None,
+            events = read_exchanges(
+                log,
+                config.ingest.format,
+                field_map=config.ingest.field_map,
+                max_body_bytes=config.ingest.max_body_bytes,
+                stats=IngestStats(),
             )
+            try:
+                first = next(events, None)
+            finally:
+                events.close()  # the file, now: only its first event was wanted
         except IngestError as exc:
             fail(str(exc))
         firsts.append((first.started if first is not None else math.inf, index, log))

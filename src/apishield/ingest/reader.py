@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MethodType
 
@@ -119,11 +119,13 @@ def read_exchanges(
     field_map: Mapping[str, Sequence[str]] | None = None,
     max_body_bytes: int = 1_048_576,
     stats: IngestStats,
-) -> Iterator[Exchange]:
+) -> Generator[Exchange, None, None]:
     """Exchanges in file order; `path` "-" is stdin. Bad lines are counted in `stats`.
 
     The format name, the field map and the path are checked before this returns, so a mistake
-    there is an `IngestError` at the call; the file is opened when iteration starts.
+    there is an `IngestError` at the call; the file is opened when iteration starts, and closed
+    at the end or by `close()` (a caller that stops early should call it: a compiled build
+    does not close an abandoned generator's file at once).
     """
     _check_format(fmt)
     if max_body_bytes < 0:
@@ -141,7 +143,9 @@ def line_limit(max_body_bytes: int) -> int:
     return 4 * max_body_bytes + (1 << 20)
 
 
-def _read(path: Path, fmt: str, options: ParseOptions, stats: IngestStats) -> Iterator[Exchange]:
+def _read(
+    path: Path, fmt: str, options: ParseOptions, stats: IngestStats
+) -> Generator[Exchange, None, None]:
     with open_log(path) as stream:
         if fmt == "auto":
             head = stream.head()
