@@ -23,8 +23,6 @@ class RuleCount:
     """Actor key -> requests, bounded to MAX_ACTORS_PER_RULE."""
 
 
-_SHAPES_KEPT = 4096
-
 _NO_THREAT = threat_label(Severity.INFO)
 """The level of a request without findings, the common case."""
 MAX_RULES = 1_000
@@ -40,16 +38,6 @@ class FindingsTally:
     def __init__(self) -> None:
         self.rules: dict[str, RuleCount] = {}
         self.threat_levels: Counter[str] = Counter()
-        self._shapes: dict[str, str] = {}
-        """Routes as counted (`routes.shaped`), remembered: settled routes repeat."""
-
-    def _shaped(self, route: str) -> str:
-        known = self._shapes.get(route)
-        if known is None:
-            if len(self._shapes) >= _SHAPES_KEPT:
-                self._shapes.clear()
-            known = self._shapes[route] = shaped(route)
-        return known
 
     def __call__(self, exchange: Exchange) -> None:
         findings = exchange.findings
@@ -57,7 +45,7 @@ class FindingsTally:
             self.threat_levels[_NO_THREAT] += 1
             return
         self.threat_levels[threat_label(exchange.threat_level)] += 1
-        route = self._shaped(exchange.route) if exchange.route else "(unrouted)"
+        route = shaped(exchange.route) if exchange.route else "(unrouted)"
         actor = exchange.actor.key if exchange.actor is not None else ""
         rule_ids = (findings[0].rule_id,) if len(findings) == 1 else {f.rule_id for f in findings}
         for rule_id in rule_ids:

@@ -240,6 +240,7 @@ def segment_pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]] | 
     return re.compile(body, re.DOTALL), names
 
 
+@lru_cache(maxsize=4096)  # settled routes repeat on every request that has findings
 def shaped(route: str) -> str:
     """A route as a record may keep it: each literal segment that reads as a value (a number,
     phone, e-mail, token, date...) shown by its kind. Until the learner has seen a position
