@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ from apishield.state.failover import (
 )
 from apishield.state.memory import MemoryState
 from apishield.state.memory_limits import MemoryBlocks, MemoryBuckets
+from apishield.state.redis import RedisState
 from apishield.state.redis_limits import RedisBlocks, RedisBuckets, RedisLimits
 from apishield.stateful import StateUnavailable
 from apishield.testing import T0
@@ -364,3 +368,133 @@ def test_the_copy_is_read_again_and_drops_what_was_lifted_elsewhere(
     switch.up = False
     assert limits.check([("ip", "b")], [], T0).block is None
     assert limits.check([("ip", "e")], [], T0).block is not None
+
+
+# Probes off the request path, for a backend that can say whether it answers (Redis's PING)
+
+
+class Spawned:
+    """Probes handed off by the failover, run when the test says."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Any] = []
+
+    def __call__(self, probe: Any) -> None:
+        self.waiting.append(probe)
+
+    def run(self) -> None:
+        while self.waiting:
+            self.waiting.pop(0)()
+
+
+def _pinged(switch: Switch, clock: Clock, spawned: Spawned) -> Failover:
+    return Failover(
+        "redis 127.0.0.1:6399/0", probe_seconds=5.0, clock=clock, probe=switch.check, spawn=spawned
+    )
+
+
+def test_with_a_probe_no_call_waits_on_the_backend_during_an_outage(
+    switch: Switch, clock: Clock
+) -> None:
+    spawned = Spawned()
+    failover = _pinged(switch, clock, spawned)
+    shared = MemoryState()
+    state = FailoverState(Flaky(shared, switch), MemoryState(), failover)
+    switch.up = False
+    state.count("k", T0, 60.0)  # the call that finds the outage: the only one that waits
+    for _ in range(50):  # ten seconds of calls: two probes fall due, neither run yet
+        clock.now += 0.2
+        state.count("k", T0, 60.0)
+    assert switch.calls == 1 and failover.local_calls == 51
+    assert len(spawned.waiting) == 1  # one probe out at a time, however long it takes
+    spawned.run()
+    assert switch.calls == 2 and failover.degraded  # the probe failed: still away
+    switch.up = True
+    clock.now += 5.0
+    state.count("k", T0, 60.0)  # due again: handed off, and this call still answered locally
+    assert shared.count("k", T0, 60.0, 0.0) == 0.0
+    spawned.run()
+    assert not failover.degraded and failover.probes == 2
+    state.count("k", T0, 60.0)
+    assert shared.count("k", T0, 60.0, 0.0) == 1.0
+
+
+def test_a_probe_carries_the_outages_blocks_over(switch: Switch, clock: Clock) -> None:
+    spawned = Spawned()
+    failover = _pinged(switch, clock, spawned)
+    shared, local = MemoryBlocks(), MemoryBlocks()
+    blocks = FailoverBlocks(Flaky(shared, switch), local, failover)
+    switch.up = False
+    blocks.block("ip", "198.51.100.4", T0 + 600, "scanner", "tarpit")
+    switch.up = True
+    clock.now += 5.0
+    assert blocks.is_blocked("ip", "198.51.100.4", T0) is not None  # from the local side
+    spawned.run()
+    assert not failover.degraded and len(local) == 0
+    assert [(b.value, b.action) for b in shared.list(T0)] == [("198.51.100.4", "tarpit")]
+
+
+def test_a_probe_that_raises_something_unexpected_keeps_the_outage(clock: Clock) -> None:
+    def broken() -> None:
+        raise OSError("no route to host")
+
+    spawned = Spawned()
+    failover = Failover("redis", clock=clock, probe=broken, spawn=spawned)
+    switch = Switch()
+    state = FailoverState(Flaky(MemoryState(), switch), MemoryState(), failover)
+    switch.up = False
+    state.count("k", T0, 60.0)
+    clock.now += 5.0
+    state.count("k", T0, 60.0)
+    spawned.run()
+    assert failover.degraded and "no route to host" in failover.last_error
+    clock.now += 5.0
+    state.count("k", T0, 60.0)
+    assert len(spawned.waiting) == 1  # the next probe falls due as usual
+
+
+def test_a_hung_redis_is_probed_on_a_thread_of_its_own() -> None:
+    """A host that accepts connections and never answers: the first call waits for the
+    timeout, and from then on only the probe thread talks to it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    shared = RedisState.from_url(f"redis://127.0.0.1:{port}/0", timeout=0.2)
+    callers: list[str] = []
+    ping = shared.ping
+
+    def probe() -> None:
+        callers.append(threading.current_thread().name)
+        ping()
+
+    failover = Failover(f"redis 127.0.0.1:{port}/0", probe_seconds=0.01, probe=probe)
+    state = FailoverState(shared, MemoryState(), failover)
+    try:
+        assert state.count("k", T0, 60.0) == 1.0  # waited, then answered locally
+        assert failover.degraded and "Timeout" in failover.last_error
+        calls, give_up = 0, time.monotonic() + 10.0  # a probe waits up to 2 timeouts
+        while failover.probes < 2 and time.monotonic() < give_up:
+            state.count("k", T0, 60.0)
+            calls += 1
+        for thread in threading.enumerate():
+            if thread.name == "apishield-state-probe":
+                thread.join(timeout=5.0)
+        assert failover.probes >= 2 and failover.degraded
+        assert failover.local_calls == 1 + calls
+        assert callers and "MainThread" not in callers
+    finally:
+        shared.client.close()
+        listener.close()
+        for connection in held:
+            connection.close()

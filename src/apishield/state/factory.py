@@ -68,7 +68,7 @@ def open_backends(config: Config, *, failover: bool = True) -> Backends:
     blocks = RedisBlocks(client, settings.prefix)
     if not failover:
         return Backends(shared, buckets, blocks, where, client=client)
-    health = Failover(where, probe_seconds=settings.probe_seconds)
+    health = Failover(where, probe_seconds=settings.probe_seconds, probe=shared.ping)
     return Backends(
         FailoverState(shared, MemoryState(config.detect.max_state_keys), health),
         FailoverBuckets(buckets, MemoryBuckets(), health),

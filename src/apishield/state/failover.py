@@ -8,10 +8,13 @@ Limits are then per process (each one allows its own burst), which is what "fail
 here: requests keep being decided. Blocks stay in force: each process keeps a copy of the shared
 block list (every block it has placed or met, and the whole list read again every
 `REFRESH_SECONDS` while Redis answers), and answers from it during an outage; a block placed
-elsewhere after the last read is the one not seen. At most one call
-every `probe_seconds` tries Redis again; the first that succeeds ends the outage, logs that
+elsewhere after the last read is the one not seen. At most once every
+`probe_seconds` Redis is tried again; the first try that succeeds ends the outage, logs that
 Redis is back, copies the blocks raised meanwhile into it, and from then on every call goes to
-Redis again. Counts and detector records kept locally during the outage are dropped. A policy
+Redis again. Given a `probe` (Redis's PING), the try runs on a thread of its own, so a Redis
+that hangs rather than refuses (a frozen host, a full network buffer) costs the request path
+one timeout when the outage starts, not one per probe: during the outage no request waits on
+Redis. Without one, the call that falls due tries the shared backend itself. Counts and detector records kept locally during the outage are dropped. A policy
 decision's combined check (`FailoverLimits`) fails over as a unit: all its lookups and takes are
 answered by Redis, or all locally.
 
@@ -65,11 +68,19 @@ class Failover:
         *,
         probe_seconds: float = DEFAULT_PROBE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        probe: Callable[[], object] | None = None,
+        spawn: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        """`probe` asks the backend whether it answers, raising `StateUnavailable` if not;
+        `spawn` runs a probe off the request path (a daemon thread unless told otherwise)."""
         if not probe_seconds > 0:
             raise ValueError(f"probe_seconds is {probe_seconds}; it must be more than zero")
         self.where = where
         self.probe_seconds = probe_seconds
+        self.probes = 0
+        self._probe = probe
+        self._spawn = spawn or _on_a_thread
+        self._probing = False
         self.outages = 0
         self.local_calls = 0
         self.last_error = ""
@@ -95,9 +106,14 @@ class Failover:
 
     def run(self, shared: Callable[[], R], local: Callable[[], R]) -> R:
         """`shared()` while the backend answers; `local()` during an outage."""
-        if self._degraded and not self._probe_due():
-            self.local_calls += 1
-            return local()
+        if self._degraded:
+            if not self._probe_due():
+                self.local_calls += 1
+                return local()
+            if self._probe is not None:
+                self._spawn(self._try_again)
+                self.local_calls += 1
+                return local()
         probing = self._degraded
         try:
             carried = sum(hook() for hook in self._on_return) if probing else 0
@@ -120,15 +136,41 @@ class Failover:
         }
 
     def _probe_due(self) -> bool:
-        """True for one caller per `probe_seconds`; the others go on locally meanwhile."""
+        """True for one caller per `probe_seconds`, and never while a probe is still out; the
+        others go on locally meanwhile."""
         if self._clock() < self._next_probe:
             return False
         with self._lock:
             now = self._clock()
-            if not self._degraded or now < self._next_probe:
+            if not self._degraded or self._probing or now < self._next_probe:
                 return False
             self._next_probe = now + self.probe_seconds
+            self._probing = self._probe is not None
             return True
+
+    def _try_again(self) -> None:
+        """One probe off the request path: carry the outage's blocks over, ask the backend,
+        and end the outage if both went through."""
+        assert self._probe is not None
+        self.probes += 1
+        try:
+            carried = sum(hook() for hook in self._on_return)
+            self._probe()
+        except StateUnavailable as error:
+            self._lost(error)
+        except Exception as error:  # a probe must never take its thread's owner down
+            self._lost(StateUnavailable(f"probe of {self.where} failed: {error!r}"))
+        else:
+            self._back(carried)
+            # A block raised locally while the first carry ran would stay local, unseen once
+            # calls go to the backend again: carry once more now that they do.
+            try:
+                sum(hook() for hook in self._on_return)
+            except StateUnavailable as error:
+                self._lost(error)
+        finally:
+            with self._lock:
+                self._probing = False
 
     def _lost(self, error: StateUnavailable) -> None:
         with self._lock:
@@ -330,6 +372,10 @@ class FailoverBlocks:
             self.shared.block(block.kind, block.value, block.until, block.reason, block.action)
             self.local.unblock(block.kind, block.value)
         return len(held)
+
+
+def _on_a_thread(probe: Callable[[], None]) -> None:
+    threading.Thread(target=probe, name="apishield-state-probe", daemon=True).start()
 
 
 class _Either:

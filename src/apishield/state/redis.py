@@ -130,6 +130,13 @@ class RedisState:
         )
         return cls(client, prefix, grace=grace)
 
+    def ping(self) -> None:
+        """Ask Redis whether it answers; `StateUnavailable` if it does not."""
+        try:
+            self.client.ping()
+        except RedisError as error:
+            raise self.unavailable(error) from error
+
     def count(self, key: str, now: float, window: float, amount: float = 1.0) -> float:
         return self._run(self._count(key, now, window, amount))
 
