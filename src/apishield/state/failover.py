@@ -8,15 +8,15 @@ Limits are then per process (each one allows its own burst), which is what "fail
 here: requests keep being decided. Blocks stay in force: each process keeps a copy of the shared
 block list (every block it has placed or met, and the whole list read again every
 `REFRESH_SECONDS` while Redis answers), and answers from it during an outage; a block placed
-elsewhere after the last read is the one not seen. At most once every
-`probe_seconds` Redis is tried again; the first try that succeeds ends the outage, logs that
-Redis is back, copies the blocks raised meanwhile into it, and from then on every call goes to
-Redis again. Given a `probe` (Redis's PING), the try runs on a thread of its own, so a Redis
-that hangs rather than refuses (a frozen host, a full network buffer) costs the request path
-one timeout when the outage starts, not one per probe: during the outage no request waits on
-Redis. Without one, the call that falls due tries the shared backend itself. Counts and detector records kept locally during the outage are dropped. A policy
-decision's combined check (`FailoverLimits`) fails over as a unit: all its lookups and takes are
-answered by Redis, or all locally.
+elsewhere after the last read is the one not seen. At most once every `probe_seconds` Redis is
+tried again; the first try that succeeds ends the outage, logs that Redis is back, copies the
+blocks raised meanwhile into it, and from then on every call goes to Redis again. Given a
+`probe` (Redis's PING), the try runs on a thread of its own, so a Redis that hangs rather than
+refuses (a frozen host, a full network buffer) costs the request path one timeout when the
+outage starts, not one per probe: during the outage no request waits on Redis. Without one, the
+call that falls due tries the shared backend itself. Counts and detector records kept locally
+during the outage are dropped. A policy decision's combined check (`FailoverLimits`) fails over
+as a unit: all its lookups and takes are answered by Redis, or all locally.
 
 The wall clock here is the monotonic clock and only paces probes; analysis keeps event time.
 """
