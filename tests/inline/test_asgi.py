@@ -6,9 +6,10 @@ import gzip
 import json
 import logging
 import queue
+import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from apishield.exchange import Action, Exchange, Severity
 from apishield.inline.asgi import ApishieldMiddleware, Message
 from apishield.inline.guard import Guard
 from apishield.inline.headers import REQUEST_HEADER_BYTES
+from apishield.inline.server import Server
 from apishield.limits import BlockAction
 
 from .conftest import MakeGuard, customer_spec
@@ -481,6 +483,99 @@ def test_monitor_mode_records_a_tarpit_and_lets_the_bot_through(make_guard: Make
     guard.flush()
     would = analysed.get_nowait().decision
     assert would.action is Action.TARPIT and would.enforced is False
+
+
+_HANG_UPS = {
+    "without a body": (b"GET /items/7 HTTP/1.1\r\nHost: api.test\r\n\r\n", b""),
+    "with a body read whole": (
+        b"POST /items HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\n\r\n{}{}",
+        b"",
+    ),
+    "with a body past the cap": (
+        b"POST /items HTTP/1.1\r\nHost: api.test\r\nContent-Length: 64\r\n\r\n" + b"x" * 32,
+        b"y" * 32,
+    ),
+    "mid-upload": (
+        b"POST /items HTTP/1.1\r\nHost: api.test\r\nContent-Length: 64\r\n\r\n" + b"x" * 32,
+        b"",
+    ),
+}
+"""What a bot sends before it is held, and what it sends while held before hanging up."""
+
+
+@pytest.mark.parametrize(("sent", "then"), _HANG_UPS.values(), ids=_HANG_UPS.keys())
+def test_a_bot_hanging_up_in_the_tarpit_frees_its_slot_and_is_sent_nothing(
+    make_guard: MakeGuard, sent: bytes, then: bytes
+) -> None:
+    guard, analysed = make_guard(
+        enforce={"bots": {"tarpit_seconds": 300, "max_tarpits": 1}}, ingest={"max_body_bytes": 16}
+    )
+    guard.policy.blocks.block("ip", "127.0.0.1", time.time() + 600, "incident 9", "tarpit")
+    app, reached = _counted(guard)
+    server = Server(app, "127.0.0.1", 0, grace=1)
+    server.start()
+    try:
+        for held in (1, 2):  # the second bot is held in the slot the first one left
+            assert _hang_up_in_the_tarpit(server, guard, sent, then, held) == b""
+            _wait_until(lambda: guard.tarpits.holding == 0, f"bot {held}'s slot given back")
+    finally:
+        server.stop(10)
+    assert guard.tarpits.stats() == {"holding": 0, "held": 2, "at_once": 0}
+    assert reached == []
+    guard.flush()
+    decisions = [analysed.get_nowait().decision for _ in range(2)]
+    assert [d.action for d in decisions if d is not None] == [Action.TARPIT, Action.TARPIT]
+
+
+def test_a_tarpit_waits_its_time_out_when_the_server_cannot_tell_a_hang_up(
+    make_guard: MakeGuard,
+) -> None:
+    guard, _ = make_guard(enforce={"bots": {"tarpit_seconds": 0.05}})
+    _block_bot(guard, "tarpit")
+    app, reached = _counted(guard)
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:  # breaks ASGI: a body after the body's end
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/items/7",
+        "raw_path": b"/items/7",
+        "query_string": b"",
+        "headers": [(b"host", b"api.test")],
+        "client": (BOT, 51000),
+    }
+    asyncio.run(ApishieldMiddleware(app, guard)(scope, receive, send))
+    assert [m.get("status") for m in sent] == [429, None] and reached == []
+    assert guard.tarpits.stats() == {"holding": 0, "held": 1, "at_once": 0}
+
+
+def _hang_up_in_the_tarpit(
+    server: Server, guard: Guard, sent: bytes, then: bytes, held: int
+) -> bytes:
+    """One bot, held as the guard's `held`th tarpitted request, hangs up: what it received."""
+    with socket.create_connection((server.host, server.port), timeout=10) as bot:
+        bot.sendall(sent)
+        holding = {"holding": 1, "held": held, "at_once": 0}
+        _wait_until(lambda: guard.tarpits.stats() == holding, f"bot {held} held")
+        bot.sendall(then)
+        bot.shutdown(socket.SHUT_WR)  # hangs up, and listens for what still comes
+        return bot.recv(1024)
+
+
+def _wait_until(done: Callable[[], bool], what: str) -> None:
+    """Polls for up to 10 s: far less than the tarpit's 300 s, far more than a hang-up takes."""
+    for _ in range(200):
+        if done():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: did not happen within 10 s")
 
 
 def test_a_scanner_caught_by_the_detectors_is_fed_decoys(make_guard: MakeGuard) -> None:

@@ -22,9 +22,12 @@ guard's `too_large` and logged once. An answer the app leaves unfinished while h
 sent (the server answers for the app that broke off), so a partial answer cannot carry the
 fields out. Every other answer, and every answer in monitor or off mode, streams untouched.
 
-Refusals are answered here without calling the app. A tarpit waits on the event loop
-(`asyncio.sleep`), holding the client's connection and nothing of the server's but a timer,
-then answers 429; a decoy answers 200 with its decoy body.
+Refusals are answered here without calling the app. A tarpit waits on the event loop,
+holding the client's connection and nothing of the server's but a timer, then answers 429; a
+decoy answers 200 with its decoy body. While it waits the tarpit reads `receive` past the body
+read ahead (dropping the rest of the body) for the client hanging up: a client gone ends the
+wait there, gives its tarpit slot back and is sent nothing, so bots that open and drop
+connections cannot fill the slots with dead ones.
 """
 
 from __future__ import annotations
@@ -74,9 +77,9 @@ class ApishieldMiddleware:
                 exchange.response = refusal.response()
                 exchange.duration = max(0.0, guard.clock() - exchange.started)
             with guard.tarpits.hold(refusal) as delay:
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await _refuse(send, refusal)
+                stayed = delay <= 0 or await _tarpit(delay, body)
+            if stayed:
+                await _refuse(send, refusal)
             if exchange is not None:
                 guard.submit(exchange)
             return
@@ -167,6 +170,22 @@ class _BodyReader:
         if self._read:
             return self._read.pop(0)
         return await self._receive()
+
+    async def until_gone(self) -> bool:
+        """Wait for the client to hang up, reading past what was read ahead and dropping the
+        rest of the body, for a request the app never sees. False when the server breaks the
+        protocol (a message after the body's end other than a disconnect): it cannot tell."""
+        last = self._read[-1] if self._read else None
+        if last is not None and last["type"] == "http.disconnect":
+            return True
+        ended = last is not None and not last.get("more_body", False)
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return True
+            if ended:
+                return False
+            ended = not message.get("more_body", False)
 
 
 def _bodiless(request: Request) -> bool:
@@ -288,6 +307,19 @@ class _Stripper:
 def _fold(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """Header names lower-cased, repeated headers joined with commas."""
     return fold_raw(raw)[0]
+
+
+async def _tarpit(delay: float, body: _BodyReader) -> bool:
+    """Hold a refused request `delay` seconds; False, at once, when its client hangs up, so a
+    dropped connection gives its tarpit slot back instead of keeping it to the end."""
+    try:
+        async with asyncio.timeout(delay):
+            if await body.until_gone():
+                return False
+            await asyncio.sleep(delay)
+    except TimeoutError:
+        pass
+    return True
 
 
 async def _refuse(send: Send, refusal: Refusal) -> None:

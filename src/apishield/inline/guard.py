@@ -22,13 +22,14 @@ are atomic per call, so the policy decides outside the lock.
 
 Answers instead of the app's: a 403 for a block or deny, a 429 with the RateLimit fields for a
 rate limit, and for blocks on confirmed bots (`enforce.bots`) a tarpit or a decoy. A tarpit's
-`Refusal` carries a delay: the middleware holds the request that long (asyncio.sleep under
-ASGI; under WSGI a bounded sleep that holds one of the server's worker threads), then answers
-429 with Retry-After. `Tarpits` caps how many requests one process holds at once; past the
-cap a tarpitted request is refused at once, so bots cannot use the tarpit to tie the server
-up. A decoy is a 200 with a plausible empty JSON body that never reaches the app; analysis
-records it without an answer, so a decoy never teaches the inventory that an endpoint exists.
-Refused requests still go to analysis, and monitor mode records what would have been done.
+`Refusal` carries a delay: the middleware holds the request that long (on the event loop under
+ASGI, where a client that hangs up ends the wait; under WSGI a bounded sleep that holds one of
+the server's worker threads to the end), then answers 429 with Retry-After. `Tarpits` caps how
+many requests one process holds at once; past the cap a tarpitted request is refused at once, so
+bots cannot use the tarpit to tie the server up. A decoy is a 200 with a plausible empty JSON
+body that never reaches the app; analysis records it without an answer, so a decoy never teaches
+the inventory that an endpoint exists. Refused requests still go to analysis, and monitor mode
+records what would have been done.
 
 Contained failures: any error inside the guard is counted by phase and logged the first time;
 `check` then answers None, and the middleware lets the request through unchanged (fail open,

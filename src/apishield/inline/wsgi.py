@@ -20,8 +20,10 @@ in `too_large` and logged once. Monitor and off modes never alter an answer.
 Refusals are answered here without calling the app. A tarpit sleeps on the request's own
 thread, so each held request ties up one of the WSGI server's worker threads for
 `enforce.bots.tarpit_seconds`: the guard holds at most `enforce.bots.max_tarpits` at once and
-refuses the rest at once, and that cap belongs well below the server's thread count. A decoy
-answers 200 with its decoy body.
+refuses the rest at once, and that cap belongs well below the server's thread count. WSGI
+tells an app nothing of a client that hangs up, so one gone during the wait keeps its thread and
+its tarpit slot to the end (the ASGI middleware ends the wait there). A decoy answers 200 with
+its decoy body.
 """
 
 from __future__ import annotations
