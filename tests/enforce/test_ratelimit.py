@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.enforce.ratelimit import Exceeded, Limit, RateLimits
@@ -26,6 +31,52 @@ def test_refusal_headers_follow_the_ietf_draft() -> None:
         "retry-after": "1",
     }
     assert dict(Exceeded(limit, 0.0, 12.2).headers())["retry-after"] == "13"
+
+
+@pytest.mark.parametrize(
+    ("requests", "per_seconds", "burst", "stated"),
+    [
+        (100, 60, None, (100, 60)),  # as configured
+        (60, 60, 5, (5, 5)),  # a burst below the quota: at most 5 at once
+        (1, 1, 5, (5, 5)),  # a burst above it: 5 at once, then 5 seconds to refill
+        (0.5, 1, None, (1, 2)),  # half a request a second, not one
+        (3.5, 1, None, (3, 1)),  # a burst of 3.5 lets 3 through at once, not 4
+        (1, 0.5, None, (1, 1)),  # two a second, but the bucket holds one
+        (7, 3, 5, (4, 2)),  # 7 per 3 s needs 7 at once; 2 a second is the most within 5
+    ],
+)
+def test_the_stated_policy_is_what_the_bucket_lets_through(
+    requests: float, per_seconds: float, burst: float | None, stated: tuple[int, int]
+) -> None:
+    config = RateLimitConfig(requests=requests, per_seconds=per_seconds, burst=burst)
+    limit = Limit.from_config("actor", config)
+    assert limit is not None and (limit.quota, limit.window) == stated
+    buckets = MemoryBuckets()
+    for window in range(5):  # the whole quota at once, window after window: never refused
+        for _ in range(limit.quota):
+            now = T0 + window * limit.window
+            assert buckets.take("k", now, limit.rate, limit.burst).allowed
+
+
+@given(
+    requests=st.integers(1, 400).map(lambda tenths: tenths / 10),
+    per_seconds=st.integers(1, 400).map(lambda tenths: tenths / 10),
+    burst=st.none() | st.integers(10, 300).map(lambda tenths: tenths / 10),
+)
+def test_no_integer_policy_states_a_higher_rate_that_the_bucket_allows(
+    requests: float, per_seconds: float, burst: float | None
+) -> None:
+    config = RateLimitConfig(requests=requests, per_seconds=per_seconds, burst=burst)
+    limit = Limit.from_config("actor", config)
+    assert limit is not None
+    rate = Fraction(str(requests)) / Fraction(str(per_seconds))
+    most = int(limit.burst)
+    assert limit.quota <= most and limit.quota <= rate * limit.window
+    stated = Fraction(limit.quota, limit.window)
+    for quota in range(1, most + 1):  # over its smallest window, each quota's highest rate
+        window = math.ceil(quota / rate)
+        assert Fraction(quota, window) <= stated
+        assert Fraction(quota, window) < stated or quota <= limit.quota
 
 
 def _limits(**scopes: RateLimitConfig | dict[str, RateLimitConfig]) -> RateLimits:
@@ -110,4 +161,4 @@ def test_an_ip_limit_holds_a_client_that_names_itself_anew_on_every_request() ->
     assert let_through == 5
     refused = limits.take(exchange, actor, T0)
     assert refused is not None and refused.limit.name == "ip"
-    assert ("ratelimit-policy", '"ip";q=60;w=60') in refused.headers()
+    assert ("ratelimit-policy", '"ip";q=5;w=5') in refused.headers()

@@ -2,9 +2,15 @@
 and their headers.
 
 A refusal carries the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers, structured
-fields since draft 08): `RateLimit-Policy: "actor";q=100;w=60` states the quota as configured,
-`RateLimit: "actor";r=0;t=3` the units left and the seconds until one is back, and
-`Retry-After: 3` says the same to clients that predate the draft.
+fields since draft 08): `RateLimit-Policy: "actor";q=100;w=60` states a quota a client can keep
+to and never be refused, `RateLimit: "actor";r=0;t=3` the units left and the whole seconds until
+one is back, and `Retry-After: 3` says the same to clients that predate the draft.
+
+A bucket of rate r and burst b lets through q requests in every window of w seconds, all at once
+if the client likes, exactly when q <= b and q <= r * w: the quota is bounded by the burst, not
+only by the configured `requests`. Both are integers in the fields, so the policy stated is the
+highest rate q / w within those bounds (the configured one when it can be written so, such as one
+request per 2 seconds for 0.5 a second), with the largest quota at that rate.
 
 A request draws from its buckets in order and stops at the first empty one; the buckets before
 that one keep the token they gave (a client refused by its actor bucket has still spent a token
@@ -16,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.exchange import Actor, Exchange
@@ -31,20 +38,45 @@ class Limit:
     burst: float
     quota: int
     window: int
-    """`quota` requests per `window` seconds, as configured; what RateLimit-Policy states."""
+    """`quota` requests per `window` seconds, which the bucket never refuses; what
+    RateLimit-Policy states."""
 
     @classmethod
     def from_config(cls, name: str, config: RateLimitConfig) -> Limit | None:
         if config.requests <= 0:
             return None
         burst = config.burst if config.burst is not None else max(1.0, config.requests)
-        return cls(
-            name,
-            config.requests / config.per_seconds,
-            burst,
-            max(1, round(config.requests)),
-            max(1, math.ceil(config.per_seconds)),
-        )
+        # The numbers as written in the configuration: 1 per 3 s is 1/3, not the float below it.
+        rate = Fraction(str(config.requests)) / Fraction(str(config.per_seconds))
+        quota, window = stated_policy(rate, math.floor(burst))
+        return cls(name, config.requests / config.per_seconds, burst, quota, window)
+
+
+def stated_policy(rate: Fraction, burst: int) -> tuple[int, int]:
+    """The quota and window, in whole requests and seconds, of the highest rate at most `rate`
+    whose quota fits in `burst` (at least 1), with the largest quota at that rate."""
+    step = 1 / _spacing_at_least(1 / rate, burst)
+    times = burst // step.numerator
+    return step.numerator * times, step.denominator * times
+
+
+def _spacing_at_least(seconds: Fraction, most: int) -> Fraction:
+    """The smallest fraction at least `seconds` whose denominator is at most `most`.
+
+    As in `Fraction.limit_denominator`: the last convergent of `seconds` within the bound and
+    the semiconvergent after it are neighbours in the Farey sequence of order `most` and lie on
+    either side of `seconds`, so no fraction within the bound is nearer on either side."""
+    if seconds.denominator <= most:
+        return seconds
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    n, d = seconds.numerator, seconds.denominator
+    while q0 + (n // d) * q1 <= most:
+        a = n // d
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q0 + a * q1
+        n, d = d, n - a * d
+    k = (most - q0) // q1
+    convergent, semiconvergent = Fraction(p1, q1), Fraction(p0 + k * p1, q0 + k * q1)
+    return convergent if convergent > seconds else semiconvergent
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,9 +88,10 @@ class Exceeded:
     def headers(self) -> tuple[tuple[str, str], ...]:
         wait = max(1, math.ceil(self.retry_after))
         name = self.limit.name
+        remaining = min(self.limit.quota, max(0, math.floor(self.remaining)))
         return (
             ("ratelimit-policy", f'"{name}";q={self.limit.quota};w={self.limit.window}'),
-            ("ratelimit", f'"{name}";r={max(0, math.floor(self.remaining))};t={wait}'),
+            ("ratelimit", f'"{name}";r={remaining};t={wait}'),
             ("retry-after", str(wait)),
         )
 
