@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import re
 from pathlib import Path
@@ -239,6 +240,30 @@ def test_a_log_line_dated_past_2100_is_a_counted_skip_and_every_report_is_writte
     assert run["skipped_by_reason"] == {"bad time": 1}  # type: ignore[index]
     assert "31/Dec/9999" in run["errors"][0]["reason"]  # type: ignore[index]
     assert findings.read_text().count("\n") == 1
+
+
+def test_a_har_body_that_is_not_base64_is_counted_and_its_exchange_still_analysed(
+    home: Path,
+) -> None:
+    def entry(n: int, text: str) -> dict[str, object]:
+        content = {"size": 40, "mimeType": "application/json", "text": text, "encoding": "base64"}
+        return {
+            "startedDateTime": f"2026-12-07T10:00:0{n}Z",
+            "time": 5,
+            "request": {"method": "GET", "url": f"https://api.example/v1/users/{n}", "headers": []},
+            "response": {"status": 200, "headers": [], "content": content},
+        }
+
+    body = base64.b64encode(b'{"email": "ana@mail.example"}').decode()
+    capture = home / "capture.har"
+    capture.write_bytes(orjson.dumps({"log": {"entries": [entry(1, body), entry(2, "%%%%")]}}))
+    result = runner.invoke(app, ["analyze", str(capture), "--db", f"sqlite:///{home}/t.db"])
+    assert result.exit_code == 0, result.output
+    assert "Left out 1 unreadable part(s)" in result.output
+    assert "capture.har line 2: bad field response.content.text" in result.output
+    run = analyze(home, str(capture))["run"]
+    assert (run["events"], run["skipped"], run["partial"]) == (2, 0, 1)  # type: ignore[index]
+    assert run["partial_by_reason"] == {"bad field response.content.text": 1}  # type: ignore[index]
 
 
 def test_logs_are_read_oldest_first_whatever_order_they_are_given_in(home: Path) -> None:

@@ -260,3 +260,114 @@ def test_a_second_document_after_the_first_is_reported(tmp_path: Path) -> None:
     exchanges, stats = read(tmp_path, har(entry(), entry()) + b"\n" + har(entry()))
     assert len(exchanges) == 2
     assert stats.skipped == 1 and stats.lines == 3
+
+
+def with_bodies(request_text: Any, response_text: Any, encoding: Any = "base64") -> dict[str, Any]:
+    item = entry()
+    item["request"]["postData"] = {"text": request_text, "encoding": encoding}
+    item["response"]["content"] = {"size": 4, "text": response_text, "encoding": encoding}
+    return item
+
+
+def test_a_body_that_is_not_base64_is_counted_and_its_exchange_analysed(tmp_path: Path) -> None:
+    data = har(entry(), with_bodies("%%%%", "not base64 at all!"), entry())
+    exchanges, stats = read(tmp_path, data)
+    assert [e.source for e in exchanges] == ["capture.har:1", "capture.har:2", "capture.har:3"]
+    flawed = exchanges[1]
+    assert (flawed.request.method, flawed.request.path) == ("POST", "/v1/login")
+    assert (flawed.request.body, flawed.request.body_size) == (None, 15)
+    assert flawed.response is not None and flawed.response.status == 200
+    assert (flawed.response.body, flawed.response.body_size) == (None, 4)
+    assert stats.skipped == 0 and stats.lines == stats.events == 3
+    assert stats.partial_by_reason == {
+        "bad field request.postData.text": 1,
+        "bad field response.content.text": 1,
+    }
+    assert stats.partial == 2
+    assert [(e.line, e.reason.split(":")[0]) for e in stats.errors] == [
+        (2, "bad field request.postData.text"),
+        (2, "bad field response.content.text"),
+    ]
+    assert "not valid base64" in stats.errors[1].reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        base64.b64encode(b"\x00\xff\x01\x02\xfb\xef").decode(),  # browsers: padded, one line
+        base64.encodebytes(b"\x00\xff\x01\x02\xfb\xef" * 20).decode(),  # MIME: 76-column lines
+        base64.b64encode(b"\x00\xff\x01\x02\xfb").decode().rstrip("="),  # padding left off
+        base64.urlsafe_b64encode(b"\x00\xff\x01\x02\xfb\xef").decode(),  # URL-safe alphabet
+        "AAEC/w\r\n==",
+    ],
+)
+def test_base64_as_exporters_write_it_is_read(tmp_path: Path, text: str) -> None:
+    [exchange], stats = read(tmp_path, har(with_bodies(text, text)))
+    expected = base64.b64decode("".join(text.split()).translate(str.maketrans("-_", "+/")) + "==")
+    assert exchange.request.body == expected
+    assert exchange.response is not None and exchange.response.body == expected
+    assert stats.partial == 0 and stats.errors == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "%%%%",  # no base64 character at all: once read as an empty body
+        "AAEC-w+/",  # two alphabets at once
+        "AA==AA==",  # padding inside: two bodies pasted together
+        "AAAA=",  # more padding than is missing
+        "AAECA",  # one character over a whole group
+        "AAEC/wé=",
+        "AA EC/w==\x00",
+    ],
+)
+def test_garbage_that_looks_like_base64_is_refused(tmp_path: Path, text: str) -> None:
+    [exchange], stats = read(tmp_path, har(with_bodies("e30=", text)))
+    assert exchange.request.body == b"{}"
+    assert exchange.response is not None and exchange.response.body is None
+    assert stats.partial_by_reason == {"bad field response.content.text": 1}
+
+
+def test_other_unreadable_body_fields_are_counted(tmp_path: Path) -> None:
+    odd_size = entry()
+    odd_size["request"]["bodySize"] = "15"
+    odd_size["response"]["content"]["size"] = -7
+    unknown_size = entry()
+    unknown_size["request"]["bodySize"] = -1  # HAR's "not known": no flaw
+    post_not_object = entry()
+    post_not_object["request"]["postData"] = "user=ana"
+    data = har(
+        with_bodies(["e30="], {"text": "e30="}),
+        with_bodies("e30=", "e30=", encoding="gzip"),
+        odd_size,
+        unknown_size,
+        post_not_object,
+    )
+    exchanges, stats = read(tmp_path, data)
+    assert len(exchanges) == 5 and stats.skipped == 0
+    assert exchanges[0].request.body is None and exchanges[1].request.body is None
+    assert exchanges[2].request.body_size == 15  # the text gives the real size
+    assert exchanges[3].request.body_size == 15
+    assert exchanges[4].request.body is None
+    assert stats.partial_by_reason == {
+        "bad field request.postData.text": 1,
+        "bad field response.content.text": 1,
+        "bad field request.postData.encoding": 1,
+        "bad field response.content.encoding": 1,
+        "bad field request.bodySize": 1,
+        "bad field response.content.size": 1,
+        "bad field request.postData": 1,
+    }
+    assert [e.line for e in stats.errors] == [1, 1, 2, 2, 3, 3, 5]
+
+
+def test_a_huge_base64_body_is_cut_to_the_cap_with_its_real_size(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 8192  # 2 MiB
+    item = with_bodies("e30=", base64.b64encode(body).decode())
+    [exchange], stats = read(tmp_path, har(item), max_body_bytes=1000)
+    assert exchange.response is not None
+    assert (exchange.response.body, exchange.response.body_size) == (body[:1000], len(body))
+    [exchange], _ = read(tmp_path, har(with_bodies("e30=", "é" * 3000, None)), max_body_bytes=10)
+    assert exchange.response is not None
+    assert (exchange.response.body, exchange.response.body_size) == ("é".encode() * 5, 6000)
+    assert stats.partial == 0

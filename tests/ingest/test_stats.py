@@ -34,3 +34,18 @@ def test_shown_keeps_the_shape_of_a_line_not_its_content() -> None:
         assert secret not in kept
     assert shown(b"Jos\xc3\xa9 \xff") == "'Aaaa \ufffd'"
     assert shown({"email": "ada@example.org"}) == "{'aaaaa': 'aaa@aaaaaaa.aaa'}"
+
+
+def test_a_part_left_out_is_counted_apart_from_skipped_lines() -> None:
+    stats = IngestStats(lines=2, events=2)
+    stats.left_out("a.har", 2, "bad field response.content.text", "not valid base64")
+    stats.left_out("a.har", 2, "bad field request.postData.text")
+    assert (stats.partial, stats.skipped) == (2, 0)
+    assert stats.lines == stats.events + stats.skipped
+    assert stats.partial_by_reason == {
+        "bad field response.content.text": 1,
+        "bad field request.postData.text": 1,
+    }
+    assert stats.errors[0] == LineError(
+        "a.har", 2, "bad field response.content.text: not valid base64"
+    )

@@ -66,6 +66,25 @@ def test_terminal_summary() -> None:
     assert "Endpoints by risk on api.example.com" in text
 
 
+def test_parts_left_out_are_listed_apart_from_skipped_lines_in_every_output() -> None:
+    engine = Engine(Config(), Hasher(b"r" * 32))
+    engine.process(make_exchange(path="/users/7"))
+    error = {"source": "a.har", "line": 1, "reason": "bad field response.content.text: ..."}
+    partial = {"bad field response.content.text": 1}
+    run = RunInfo("analyze", 0.0, 1.0, ["a.har"], 1, 1, 0, {}, [error], 1, partial)
+    doc = build_document(engine.result(), run)
+    assert (doc["run"]["partial"], doc["run"]["partial_by_reason"]) == (1, partial)
+    console = Console(record=True, width=200)
+    render(doc, console)
+    text = console.export_text()
+    assert "Left out 1 unreadable part(s) of analysed exchanges" in text
+    assert "bad field response.content.text: 1" in text and "a.har line 1" in text
+    assert "Skipped" not in text
+    html = render_html(doc)
+    assert "1 unreadable part(s) of analysed exchanges left out" in html
+    assert "a.har" in html
+
+
 def test_terminal_summary_prints_traffic_values_as_text_and_its_own_styles_as_styles() -> None:
     doc = document()
     hostile = "/[link=https://evil.example/]x[/link]/\x1b[2J"

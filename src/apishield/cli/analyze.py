@@ -110,6 +110,8 @@ def analyze(
             skipped=stats.skipped,
             skipped_by_reason=dict(stats.skipped_by_reason),
             errors=[{"source": e.source, "line": e.line, "reason": e.reason} for e in stats.errors],
+            partial=stats.partial,
+            partial_by_reason=dict(stats.partial_by_reason),
         ),
     )
     try:

@@ -8,12 +8,16 @@ its depth. Tokens from `basic_parse` are assembled here instead, with a depth li
 HAR 1.2 records no client address, so `peer_ip` is "" unless the entry carries the
 `_clientIPAddress` extension (a custom field, as HAR allows; apishield's simulator writes it).
 Line numbers in errors are entry indexes.
+
+A body that cannot be read (text that is not base64, an unknown encoding) does not cost the entry:
+its method, path, status and headers are good, so the exchange is analysed without that body and
+the body is counted in `IngestStats.partial`, by field, so nobody takes its absence for no data.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -31,6 +35,8 @@ MAX_DEPTH = 32
 """A HAR entry is five levels deep; anything far deeper is an attack on the reader."""
 
 Events = Iterator[tuple[str, Any]]
+Flaws = list[tuple[str, str]]
+"""Unreadable parts of one entry, as (reason, detail); the entry is still read."""
 _OPEN = ("start_map", "start_array")
 _CLOSE = ("end_map", "end_array")
 
@@ -47,11 +53,14 @@ def read_har(stream: LogStream, options: ParseOptions, stats: IngestStats) -> It
         for entry in _entries(events):
             index += 1
             stats.lines += 1
+            flaws: Flaws = []
             try:
-                exchange = _exchange(entry, options, index)
+                exchange = _exchange(entry, options, index, flaws)
             except Skip as skip:
                 stats.skip(options.name, index, skip.reason, skip.detail)
                 continue
+            for reason, detail in flaws:
+                stats.left_out(options.name, index, reason, detail)
             stats.events += 1
             yield exchange
         for _ in events:  # anything after the document (a second HAR pasted on) is reported
@@ -168,16 +177,16 @@ def _scalar(event: str, value: Any) -> Any:
     return float(value) if type(value) is Decimal else value
 
 
-def _exchange(entry: Any, options: ParseOptions, index: int) -> Exchange:
+def _exchange(entry: Any, options: ParseOptions, index: int, flaws: Flaws) -> Exchange:
     if isinstance(entry, Skip):
         raise entry
     if type(entry) is not dict:
         raise Skip("entry is not an object", shown(entry))
-    request = _request(_object(entry, "request"), options.max_body_bytes)
+    request = _request(_object(entry, "request"), options.max_body_bytes, flaws)
     peer = entry.get("_clientIPAddress")
     if type(peer) is str and len(peer) <= 64:
         request.peer_ip = peer
-    response = _response(entry.get("response"), options.max_body_bytes)
+    response = _response(entry.get("response"), options.max_body_bytes, flaws)
     started = entry.get("startedDateTime")
     try:
         when = parse_timestamp(started) if type(started) is str else None
@@ -190,7 +199,7 @@ def _exchange(entry: Any, options: ParseOptions, index: int) -> Exchange:
     return Exchange(request, response, when, seconds, f"{options.name}:{index}")
 
 
-def _request(request: dict[str, Any], cap: int) -> Request:
+def _request(request: dict[str, Any], cap: int, flaws: Flaws) -> Request:
     method, url = request.get("method"), request.get("url")
     if type(method) is not str or not is_method(method):
         raise Skip("bad field request.method", shown(method))
@@ -201,10 +210,8 @@ def _request(request: dict[str, Any], cap: int) -> Request:
     host = headers.get("host") or authority or host
     if host:
         headers.setdefault("host", host)
-    post = request.get("postData")
-    text = post.get("text") if type(post) is dict else None
-    encoding = post.get("encoding") if type(post) is dict else None
-    body, size = _body(text, encoding, request.get("bodySize"), cap)
+    declared = _size(request.get("bodySize"), "request.bodySize", flaws)
+    body, size = _body(request.get("postData"), "request.postData", declared, cap, flaws)
     version = request.get("httpVersion")
     return Request(
         method.upper(),
@@ -220,7 +227,7 @@ def _request(request: dict[str, Any], cap: int) -> Request:
     )
 
 
-def _response(response: Any, cap: int) -> Response | None:
+def _response(response: Any, cap: int, flaws: Flaws) -> Response | None:
     if type(response) is not dict:
         return None
     status = response.get("status")
@@ -230,8 +237,9 @@ def _response(response: Any, cap: int) -> Response | None:
         raise Skip("bad status", shown(status))
     headers, _ = _headers(response.get("headers"))
     content = response.get("content")
-    content = content if type(content) is dict else {}
-    body, size = _body(content.get("text"), content.get("encoding"), content.get("size"), cap)
+    size = content.get("size") if type(content) is dict else None
+    declared = _size(size, "response.content.size", flaws)
+    body, size = _body(content, "response.content", declared, cap, flaws)
     return Response(status, headers, body, size)
 
 
@@ -254,19 +262,81 @@ def _headers(listed: Any) -> tuple[Headers, str]:
     return headers, authority
 
 
-def _body(text: Any, encoding: Any, declared: Any, cap: int) -> tuple[bytes | None, int | None]:
-    """Body bytes cut to `cap`, and the real size; a body the capture left out stays None."""
-    known = declared if type(declared) is int and declared >= 0 else None
+def _size(declared: Any, field: str, flaws: Flaws) -> int | None:
+    """A declared body size; -1 is HAR's "not known", anything else not a count is a flaw."""
+    if type(declared) is int and declared >= 0:
+        return declared
+    if declared is not None and declared != -1:
+        flaws.append((f"bad field {field}", f"{shown(declared)}; a size is a count of bytes or -1"))
+    return None
+
+
+def _body(
+    content: Any, part: str, declared: int | None, cap: int, flaws: Flaws
+) -> tuple[bytes | None, int | None]:
+    """Body bytes cut to `cap`, and the real size. A body the capture left out stays None, and so
+    does one that cannot be read, named in `flaws`."""
+    if content is None:
+        content = {}
+    elif type(content) is not dict:
+        flaws.append((f"bad field {part}", f"expected an object, got {shown(content)}"))
+        return None, declared
+    text = content.get("text")
+    if text is None:
+        return (b"", 0) if declared == 0 else (None, declared)
     if type(text) is not str:
-        return (b"", 0) if known == 0 else (None, known)
-    if encoding == "base64":
-        try:
-            body = base64.b64decode(text)
-        except (binascii.Error, ValueError):
-            return None, known
-    else:
-        body = text.encode("utf-8", "replace")
+        flaws.append((f"bad field {part}.text", f"expected a string, got {shown(text)}"))
+        return None, declared
+    encoding = content.get("encoding")
+    if encoding is None or encoding == "":
+        return _utf8(text, cap)
+    if type(encoding) is not str or encoding.lower() != "base64":
+        detail = f"{shown(encoding)}; a HAR body is base64 or plain text"
+        flaws.append((f"bad field {part}.encoding", detail))
+        return None, declared
+    decoded = _base64(text, cap)
+    if decoded is None:
+        detail = f"not valid base64 ({len(text):,} characters); analysed without this body"
+        flaws.append((f"bad field {part}.text", detail))
+        return None, declared
+    return decoded
+
+
+def _utf8(text: str, cap: int) -> tuple[bytes, int]:
+    """Only what the cap keeps is encoded: an ASCII text's size is its length."""
+    if text.isascii():
+        return text[:cap].encode("ascii"), len(text)
+    body = text.encode("utf-8", "replace")
     return body[:cap], len(body)
+
+
+_STANDARD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_URLSAFE = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+_LINE_BREAKS = re.compile(r"[ \t\r\n]+")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _base64(text: str, cap: int) -> tuple[bytes, int] | None:
+    """The first `cap` bytes and the decoded size, or None for text that is not base64.
+
+    Browsers write the standard alphabet, padded, on one line; other exporters wrap lines (MIME
+    encoders), leave the padding off or use the URL-safe alphabet, all unambiguous and accepted.
+    Other characters, mixed alphabets, and padding inside or beyond what is missing are refused.
+    Only what the cap keeps is decoded: a body may be hundreds of megabytes.
+    """
+    if not _STANDARD.fullmatch(text):
+        text = _LINE_BREAKS.sub("", text)
+        if not _STANDARD.fullmatch(text):
+            if not _URLSAFE.fullmatch(text):
+                return None
+            text = text.translate(_FROM_URLSAFE)
+    padding = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    digits = len(text) - padding
+    if digits % 4 == 1 or padding > -digits % 4:
+        return None
+    head = text[: min(digits, -(-cap // 3) * 4)]
+    body = base64.b64decode(head + "=" * (-len(head) % 4), validate=True)
+    return body[:cap], digits * 3 // 4
 
 
 def _object(entry: dict[str, Any], key: str) -> dict[str, Any]:

@@ -31,20 +31,35 @@ class IngestStats:
     """Counts for one or more reads, so a caller can tell a quiet log from a misread one.
 
     `lines` counts the non-blank lines read (HAR: entries), and every one of them is either an event
-    or skipped, so `lines == events + skipped` once a read is finished.
+    or skipped, so `lines == events + skipped` once a read is finished. An event may still have had
+    a part that could not be read (a body that is not base64): it is analysed without that part,
+    and the part is counted in `partial`, so an operator knows what the analysis did not see.
     """
 
     lines: int = 0
     events: int = 0
     skipped: int = 0
     errors: list[LineError] = field(default_factory=list)
-    """The first `MAX_ERRORS` skipped lines, with the detail of what was wrong."""
+    """The first `MAX_ERRORS` lines skipped or read in part, with the detail of what was wrong."""
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     """Short reasons such as "not JSON" or "bad status", without the detail, so they aggregate."""
+    partial: int = 0
+    """Parts of events left out because they could not be read; the events were analysed."""
+    partial_by_reason: Counter[str] = field(default_factory=Counter)
+    """The part and why, such as "bad field response.content.text", without the detail."""
 
     def skip(self, source: str, line: int, reason: str, detail: str = "") -> None:
         self.skipped += 1
         self.skipped_by_reason[reason] += 1
+        self._error(source, line, reason, detail)
+
+    def left_out(self, source: str, line: int, reason: str, detail: str = "") -> None:
+        """One unreadable part of an event that is still analysed without it."""
+        self.partial += 1
+        self.partial_by_reason[reason] += 1
+        self._error(source, line, reason, detail)
+
+    def _error(self, source: str, line: int, reason: str, detail: str) -> None:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(LineError(source, line, f"{reason}: {detail}" if detail else reason))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from apishield import __version__
@@ -29,6 +29,9 @@ class RunInfo:
     skipped: int
     skipped_by_reason: Mapping[str, int]
     errors: Sequence[Mapping[str, Any]]
+    partial: int = 0
+    """Parts of analysed events left out as unreadable (`IngestStats.partial`)."""
+    partial_by_reason: Mapping[str, int] = field(default_factory=dict)
 
 
 def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
@@ -47,6 +50,8 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
             "events": run.events,
             "skipped": run.skipped,
             "skipped_by_reason": dict(run.skipped_by_reason),
+            "partial": run.partial,
+            "partial_by_reason": dict(run.partial_by_reason),
             "errors": [dict(e) for e in run.errors],
             "stage_errors": result.stage_errors,
             "spec_title": result.spec.title if result.spec else None,

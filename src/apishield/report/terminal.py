@@ -168,6 +168,13 @@ def _problems(run: dict[str, Any], console: Console) -> None:
     if run["skipped"]:
         reasons = plain(", ".join(f"{r}: {n:,}" for r, n in run["skipped_by_reason"].items()))
         console.print(f"[yellow]Skipped {run['skipped']:,} unreadable line(s)[/] ({reasons})")
+    if run["partial"]:
+        reasons = plain(", ".join(f"{r}: {n:,}" for r, n in run["partial_by_reason"].items()))
+        console.print(
+            f"[yellow]Left out {run['partial']:,} unreadable part(s) of analysed exchanges[/] "
+            f"({reasons}); a body left out was not looked at for data classes"
+        )
+    if run["skipped"] or run["partial"]:
         for error in run["errors"][:5]:
             source, reason = plain(error["source"]), plain(error["reason"])
             console.print(f"  {source} line {error['line']}: {reason}")
