@@ -234,7 +234,8 @@ class Demo:
         self.guard = Guard.around(engine, proxy_config, self.backends)
         self.guard.clock = self.clock.now
         upstream = Upstream.parse(self.api.url, read_timeout=10.0)
-        self.proxy = Server(ApishieldMiddleware(ReverseProxy(upstream), self.guard), "127.0.0.1", 0)
+        proxy = ReverseProxy(upstream, config.identity.trusted_proxies)
+        self.proxy = Server(ApishieldMiddleware(proxy, self.guard), "127.0.0.1", 0)
         self.spec_path = spec_path
         self._interval = sys.getswitchinterval()
         self.history_events = 0

@@ -103,6 +103,9 @@ class Actor:
     """Where `ip` is a keyed hash (`identity.hash_ips`), the address it hashes, for IP and CIDR
     lists and reputation lookups while the request is judged. Held in memory only: nothing
     stores, shows or sends it. Empty where `ip` is the address itself."""
+    forwarded_proto: str = ""
+    """The scheme the client used ("https", "http"), as a trusted proxy reported it; "" where
+    the peer is no trusted proxy or reported none, and the connection's own scheme decides."""
 
     def __init__(  # the dataclass signature, written out: see `Exchange.__init__`
         self,
@@ -115,6 +118,7 @@ class Actor:
         jwt_verified: bool = False,
         user_agent: str = "",
         client_ip: str = "",
+        forwarded_proto: str = "",
     ) -> None:
         self.ip = ip
         self.identity = identity
@@ -125,6 +129,7 @@ class Actor:
         self.jwt_verified = jwt_verified
         self.user_agent = user_agent
         self.client_ip = client_ip
+        self.forwarded_proto = forwarded_proto
 
     @property
     def address(self) -> str:

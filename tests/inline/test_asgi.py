@@ -893,3 +893,34 @@ def test_the_guards_clock_times_requests_and_a_step_back_never_gives_a_negative_
     first, second = analysed.get_nowait(), analysed.get_nowait()
     assert (first.started, first.duration) == (1_000.0, 0.0)
     assert (second.started, second.duration) == (2_000.0, 0.5)
+
+
+def _transport_rules(exchange: Exchange) -> list[str]:
+    return [f.rule_id for f in exchange.findings if f.rule_id.startswith("transport.")]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [{"x-forwarded-proto": "https"}, {"forwarded": "for=198.51.100.20;proto=https"}],
+)
+def test_a_clients_own_forwarded_proto_does_not_hide_plain_http(
+    make_guard: MakeGuard, claim: dict[str, str]
+) -> None:
+    # Trusted proxies are configured, but the client talks plain HTTP to the app directly.
+    guard, analysed = make_guard(identity={"trusted_proxies": ["192.0.2.0/24"]})
+    (answer,) = _get(_starlette(guard), "/customers/1", headers=claim)
+    assert answer.status_code == 200
+    guard.flush()
+    assert _transport_rules(analysed.get_nowait()) == ["transport.plain-http"]
+
+
+def test_a_trusted_proxy_reports_the_clients_scheme(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard(identity={"trusted_proxies": ["192.0.2.0/24"]})
+    app = _fastapi(guard)
+    _get(app, "/items/1", ip="192.0.2.10", headers={"x-forwarded-proto": "https"})
+    _get(app, "/items/2", ip="192.0.2.10", headers={"x-forwarded-proto": "https, http"})
+    guard.flush()
+    behind_tls, forged = analysed.get_nowait(), analysed.get_nowait()
+    assert _transport_rules(behind_tls) == []
+    # The client's own "https" is left of what the proxy appended: the proxy's "http" counts.
+    assert _transport_rules(forged) == ["transport.plain-http"]

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,11 @@ def upstream() -> Iterator[UpstreamApp]:
     app.close()
 
 
-def _serve(url: str, guard: Guard | None, **options: Any) -> Server:
-    app: Any = ReverseProxy(Upstream.parse(url, **options))
+def _serve(
+    url: str, guard: Guard | None, trusted_proxies: tuple[str, ...] = (), **options: Any
+) -> Server:
+    trusted = [ip_network(proxy) for proxy in trusted_proxies]
+    app: Any = ReverseProxy(Upstream.parse(url, **options), trusted)
     if guard is not None:
         app = ApishieldMiddleware(app, guard)
     server = Server(app, "127.0.0.1", 0, grace=10)
@@ -251,23 +255,48 @@ def test_an_undocumented_field_of_the_upstream_answer_is_stripped(
     assert finding.evidence["fields"] == "$.email" and finding.evidence["stripped"] == "true"
 
 
+FORWARDED = {
+    "x-forwarded-for": "203.0.113.7",
+    "x-forwarded-proto": "https",
+    "forwarded": "for=203.0.113.7;proto=https",
+    "host": "api.example.org",
+}
+
+
 def test_forwarding_headers_are_appended(upstream: UpstreamApp, proxied: tuple[str, Guard]) -> None:
     base, _ = proxied
-    sent = {
-        "x-forwarded-for": "203.0.113.7",
-        "x-forwarded-proto": "https",
-        "forwarded": "for=203.0.113.7;proto=https",
-        "host": "api.example.org",
-    }
     with _client(base) as client:
-        client.get("/customers/1", headers=sent)
+        client.get("/customers/1", headers=FORWARDED)
     headers = dict(upstream.seen["/customers/1"]["headers"])
     assert headers["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
-    assert headers["x-forwarded-proto"] == "https, http"
     assert headers["forwarded"] == (
         "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host=api.example.org"
     )
     assert headers["host"] == "api.example.org"
+
+
+def test_an_untrusted_clients_forwarded_proto_is_replaced_by_the_proxys_scheme(
+    upstream: UpstreamApp, proxied: tuple[str, Guard]
+) -> None:
+    # 127.0.0.1 is no trusted proxy here: its "https" over plain HTTP would hide the plain hop.
+    base, _ = proxied
+    with _client(base) as client:
+        client.get("/customers/1", headers=FORWARDED)
+        client.get("/customers/2")
+    assert dict(upstream.seen["/customers/1"]["headers"])["x-forwarded-proto"] == "http"
+    assert dict(upstream.seen["/customers/2"]["headers"])["x-forwarded-proto"] == "http"
+
+
+def test_a_trusted_proxys_forwarded_proto_is_appended_to(upstream: UpstreamApp) -> None:
+    server = _serve(upstream.url, None, trusted_proxies=("127.0.0.0/8",))
+    try:
+        with _client(server.url) as client:
+            client.get("/customers/1", headers=FORWARDED)
+    finally:
+        server.stop(15)
+    headers = dict(upstream.seen["/customers/1"]["headers"])
+    assert headers["x-forwarded-proto"] == "https, http"
+    assert headers["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
 
 
 def test_repeated_forwarding_headers_are_joined_in_order(

@@ -440,3 +440,33 @@ def test_headers_past_the_analysis_budget_are_a_finding(make_guard: MakeGuard) -
     assert "proto.headers-too-large" in {f.rule_id for f in exchange.findings}
     read = sum(len(k) + len(v) for k, v in exchange.request.headers.items())
     assert read <= REQUEST_HEADER_BYTES
+
+
+def _transport_rules(exchange: Exchange) -> list[str]:
+    return [f.rule_id for f in exchange.findings if f.rule_id.startswith("transport.")]
+
+
+def test_a_clients_own_forwarded_proto_does_not_hide_plain_http(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard(identity={"trusted_proxies": ["192.0.2.0/24"]})
+    app = _flask(guard)
+    direct = _client(app).get("/customers/1", headers={"X-Forwarded-Proto": "https"})
+    proxied = _client(app, "192.0.2.10").get(
+        "/customers/2", headers={"X-Forwarded-For": "198.51.100.20", "X-Forwarded-Proto": "https"}
+    )
+    assert direct.data == proxied.data == PAYLOAD  # read whole: the response phase follows
+    guard.flush()
+    assert _transport_rules(analysed.get_nowait()) == ["transport.plain-http"]
+    assert _transport_rules(analysed.get_nowait()) == []
+
+
+def test_the_connections_own_scheme_decides_without_a_trusted_proxy(make_guard: MakeGuard) -> None:
+    guard, analysed = make_guard()
+    client = _client(_flask(guard))
+    answer = client.get(
+        "/customers/1", base_url="https://api.test", headers={"X-Forwarded-Proto": "http"}
+    )
+    assert answer.data == PAYLOAD
+    guard.flush()
+    exchange = analysed.get_nowait()
+    assert exchange.request.scheme == "https"
+    assert _transport_rules(exchange) == []

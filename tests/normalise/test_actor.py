@@ -260,3 +260,55 @@ def test_an_ipv4_client_on_a_dual_stack_socket_is_its_ipv4_address() -> None:
     assert actor.ip == "203.0.113.9"
     forwarded = resolve({"x-forwarded-for": "2001:DB8:0:0::1"})
     assert forwarded.ip == "2001:db8::1"
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "expected"),
+    [
+        # A client talking to the app itself claims whatever it likes: not believed.
+        ("203.0.113.50", {"x-forwarded-proto": "https"}, ""),
+        ("10.0.0.5", {"x-forwarded-proto": "HTTPS"}, "https"),
+        ("10.0.0.5", {}, ""),
+        # The trusted proxy appended what it saw after the client's own claim.
+        ("10.0.0.5", {"x-forwarded-proto": "https, http"}, "http"),
+        # Two appending proxies: the client's scheme is as far from the right as its address.
+        (
+            "10.0.0.5",
+            {"x-forwarded-proto": "http, https, http", "x-forwarded-for": "198.51.100.9, 10.0.0.7"},
+            "https",
+        ),
+        # Proxies that set one value rather than append: that value, however many hops.
+        (
+            "10.0.0.5",
+            {"x-forwarded-proto": "https", "x-forwarded-for": "1.2.3.4, 10.0.0.7"},
+            "https",
+        ),
+        # The header of the other kind is never read: proxies writing one pass the other on.
+        ("10.0.0.5", {"forwarded": "for=198.51.100.9;proto=https"}, ""),
+    ],
+)
+def test_forwarded_proto_is_believed_only_from_a_trusted_proxy(
+    peer: str, headers: dict[str, str], expected: str
+) -> None:
+    assert resolve(headers, peer=peer).forwarded_proto == expected
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("203.0.113.50", "for=198.51.100.9;proto=https", ""),
+        ("10.0.0.5", "for=198.51.100.9;proto=https", "https"),
+        # The client's forged element is left of the one the trusted proxy wrote.
+        ("10.0.0.5", 'for=1.2.3.4;proto=https, for="198.51.100.9:5000";proto=http', "http"),
+        ("10.0.0.5", "for=198.51.100.9;proto=HTTPS, for=10.0.0.7;proto=http", "https"),
+        ("10.0.0.5", "for=198.51.100.9", ""),
+    ],
+)
+def test_rfc7239_proto_is_the_clients_hop(peer: str, forwarded: str, expected: str) -> None:
+    headers = {"forwarded": forwarded, "x-forwarded-proto": "https"}
+    assert resolve(headers, peer=peer, config=RFC7239).forwarded_proto == expected
+
+
+def test_without_trusted_proxies_no_forwarded_proto_is_believed() -> None:
+    actor = resolve({"x-forwarded-proto": "https"}, config=IdentityConfig())
+    assert actor.forwarded_proto == ""

@@ -84,8 +84,8 @@ class CheckContext:
     """Whether a Host that is an IP address is reported (`checks.numeric_host`)."""
     scheme_recorded: bool = True
     """False when the traffic source does not record the scheme (nginx combined logs), so a
-    request's default "http" means "unknown" and the plain-HTTP check trusts only
-    X-Forwarded-Proto / Forwarded."""
+    request's default "http" means "unknown" and the plain-HTTP check trusts only the
+    protocol a trusted proxy reported (`Actor.forwarded_proto`)."""
 
 
 CheckFn = Callable[[Exchange, CheckContext], Iterable[Finding]]

@@ -1,14 +1,16 @@
 """Plain HTTP: API traffic a network observer can read and change (API8:2023).
 
-The scheme that matters is the client's. Behind a proxy the connection apishield sees is the
-proxy's, so the forwarded protocol (X-Forwarded-Proto, then RFC 7239 Forwarded) wins. A request
-from a loopback or private address without one is an internal hop (a local proxy, a load
-balancer's health check), whose scheme says nothing about the client's, so it is not judged.
+The scheme that matters is the client's. Behind a trusted proxy (`identity.trusted_proxies`) the
+connection apishield sees is the proxy's, so the protocol that proxy reported wins: the actor
+stage reads it (`Actor.forwarded_proto`) from X-Forwarded-Proto, or from Forwarded when
+`identity.forwarded_header` says the proxies write that. From any other peer a forwarded protocol
+is the client's own claim and is ignored; the connection's scheme decides. A request from a
+loopback or private address without a protocol from a trusted proxy is an internal hop (a local
+proxy, a load balancer's health check), whose scheme says nothing about the client's, so it is
+not judged.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from apishield.checks.auth import has_credentials
 from apishield.checks.registry import CheckContext
@@ -21,20 +23,6 @@ _INTERNAL_FIRST_OCTETS = frozenset(prefix.partition(".")[0] for prefix in _INTER
 """Every internal IPv4 prefix starts with one of these octets, so others need no prefix test."""
 
 
-def forwarded_proto(headers: Mapping[str, str]) -> str | None:
-    """The client-facing protocol a proxy reported: the first (leftmost) hop's."""
-    proto = headers.get("x-forwarded-proto")
-    if proto:
-        return proto.partition(",")[0].strip().lower()
-    forwarded = headers.get("forwarded")
-    if forwarded and "proto=" in forwarded.lower():
-        for pair in forwarded.partition(",")[0].split(";"):
-            name, _, value = pair.strip().partition("=")
-            if name.lower() == "proto":
-                return value.strip().strip('"').lower()
-    return None
-
-
 def is_internal(ip: str) -> bool:
     """Loopback, private or link-local, by text prefix: no parsing on the per-request path."""
     if ":" in ip:
@@ -44,10 +32,10 @@ def is_internal(ip: str) -> bool:
 
 def client_scheme(exchange: Exchange, context: CheckContext) -> str | None:
     """The scheme the client used, or None when the traffic does not tell."""
+    actor = exchange.actor
+    if actor is not None and actor.forwarded_proto:
+        return actor.forwarded_proto
     request = exchange.request
-    proto = forwarded_proto(request.headers)
-    if proto is not None:
-        return proto
     if not context.scheme_recorded or is_internal(request.peer_ip):
         return None
     return request.scheme.lower()

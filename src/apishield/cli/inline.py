@@ -118,7 +118,7 @@ def _serve_proxy(
     engine = engine_for(config, api_spec, backends.state)
     guard = Guard.around(engine, config, backends)
     try:
-        app = ApishieldMiddleware(ReverseProxy(target), guard)
+        app = ApishieldMiddleware(ReverseProxy(target, config.identity.trusted_proxies), guard)
         server = Server(app, host, port, grace=grace, sock=sock)
     except ListenError as exc:
         guard.close()

@@ -90,11 +90,13 @@ class JwtConfig(Section):
 
 class IdentityConfig(Section):
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
-    """Proxies whose X-Forwarded-For / Forwarded entries are believed, as IPs or CIDRs."""
+    """Proxies whose forwarding headers (the client's address and scheme) are believed, as IPs
+    or CIDRs. From any other peer those headers are the client's own claims and are ignored."""
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
-    """The header the trusted proxies write the client's address into. The other one is never
-    read: a proxy that appends to one passes the client's own copy of the other through
-    untouched, so believing it would let any client choose its address."""
+    """The header the trusted proxies write the client's address into; the client's scheme is
+    read beside it (X-Forwarded-Proto with x-forwarded-for, `proto=` with forwarded). The other
+    one is never read: a proxy that appends to one passes the client's own copy of the other
+    through untouched, so believing it would let any client choose its address or scheme."""
     api_key_headers: list[str] = Field(
         default_factory=lambda: ["x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token"]
     )

@@ -14,9 +14,12 @@ Forwarding:
   query exactly as they arrived.
 * Hop-by-hop headers (RFC 9110 7.6.1, and any the Connection header names) are dropped in both
   directions; the server re-frames the body for its own connection.
-* X-Forwarded-For, X-Forwarded-Proto and Forwarded are appended to, never replaced, so a chain of
-  proxies stays visible. The client's Host is kept (the upstream sees the name the client asked
-  for) unless `rewrite_host`, which sends the upstream's own authority instead.
+* X-Forwarded-For and Forwarded are appended to, never replaced, so a chain of proxies stays
+  visible. X-Forwarded-Proto is appended to only when the peer is one of `trusted_proxies`;
+  from anyone else it is replaced by the scheme the proxy was reached over, so a client on plain
+  HTTP cannot tell the upstream it used TLS. The client's Host is kept (the upstream sees the
+  name the client asked for) unless `rewrite_host`, which sends the upstream's own authority
+  instead.
 * An upstream that refuses the connection, resets it or answers garbage gives 502; one that does
   not connect within `connect_timeout`, or goes silent for `read_timeout` while its answer is
   awaited, gives 504. Once the answer has started, a failure can only cut the connection.
@@ -28,9 +31,11 @@ Forwarding:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -94,8 +99,13 @@ class Upstream:
 class ReverseProxy:
     """An ASGI app that answers every HTTP request with the upstream's answer."""
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(
+        self, upstream: Upstream, trusted_proxies: Iterable[IPv4Network | IPv6Network] = ()
+    ) -> None:
+        """`trusted_proxies` (`identity.trusted_proxies`): peers whose X-Forwarded-Proto is
+        passed on, with this hop's scheme appended."""
         self.upstream = upstream
+        self._trusted = tuple(trusted_proxies)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None,
@@ -251,10 +261,25 @@ class ReverseProxy:
         headers += [
             ("Host", self.upstream.authority if self.upstream.rewrite_host or not host else host),
             ("X-Forwarded-For", _append(trail.get(b"x-forwarded-for"), ip)),
-            ("X-Forwarded-Proto", _append(trail.get(b"x-forwarded-proto"), scheme)),
+            ("X-Forwarded-Proto", _append(self._forwarded_proto(trail, ip), scheme)),
             ("Forwarded", _append(trail.get(b"forwarded"), element)),
         ]
         return headers, has_body
+
+    def _forwarded_proto(self, trail: dict[bytes, str], peer: str) -> str | None:
+        """The X-Forwarded-Proto to append to: the one a trusted proxy sent, else none."""
+        held = trail.get(b"x-forwarded-proto")
+        return held if held is not None and _within(peer, self._trusted) else None
+
+
+def _within(ip: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    if not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 _TRAIL = frozenset({b"host", b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"})

@@ -1,4 +1,5 @@
-"""Who sent a request: the client IP behind trusted proxies, and the identity or key it used.
+"""Who sent a request: the client IP and scheme behind trusted proxies, and the identity or key
+it used.
 
 Secrets never leave this module whole: API keys and opaque tokens become a masked prefix and a
 keyed hash, session cookies a keyed hash, Basic passwords nothing at all.
@@ -155,6 +156,8 @@ class ActorResolver:
             scheme,
             verified,
             headers.get("user-agent", ""),
+            "",
+            self.forwarded_proto(request.peer_ip, headers) if self._trusted else "",
         )
         if scheme is None:
             self._api_key(actor, headers, request.query)
@@ -216,6 +219,52 @@ class ActorResolver:
                 return hop
         # Every hop is a trusted proxy: the leftmost is the closest we get to the client.
         return next((h for h in hops if h), "")
+
+    # -- client scheme ---------------------------------------------------------------------
+
+    def forwarded_proto(self, peer: str, headers: Mapping[str, str]) -> str:
+        """The scheme the client used as the trusted proxies report it, or "" when the peer is
+        not one of them (a client can send any X-Forwarded-Proto it likes) or none reported it.
+        Only the header beside `forwarded_header` is read: X-Forwarded-Proto with
+        X-Forwarded-For, the `proto=` of Forwarded with its `for=`."""
+        if not self._trusted or not self._is_trusted(peer):
+            return ""
+        if self._rfc7239:
+            forwarded = headers.get("forwarded")
+            return self._rfc7239_proto(forwarded) if forwarded else ""
+        protos = headers.get("x-forwarded-proto")
+        if not protos:
+            return ""
+        if "," not in protos:
+            return protos.strip().lower()
+        # Every proxy that appends adds one address and one scheme, so the client's scheme is as
+        # far from the right as its address; a proxy that sets one value leaves one to read.
+        values = protos.split(",")
+        behind = self._trusted_behind(headers.get("x-forwarded-for", ""))
+        return values[max(len(values) - 1 - behind, 0)].strip().lower()
+
+    def _trusted_behind(self, xff: str) -> int:
+        """How many X-Forwarded-For hops, from the right, are trusted proxies before the client
+        (see `_client`: when every hop is trusted, the leftmost is the client)."""
+        hops = [h.strip() for h in xff.split(",")] if xff else []
+        behind = 0
+        for hop in reversed(hops[1:]):
+            if hop and not self._is_trusted_hop(hop):
+                break
+            behind += 1
+        return behind
+
+    def _rfc7239_proto(self, forwarded: str) -> str:
+        """The `proto=` of the Forwarded element the client's hop wrote: the rightmost whose
+        `for=` is not a trusted proxy, or the leftmost when all are."""
+        if "proto=" not in forwarded.lower():
+            return ""
+        elements = [_element(text) for text in forwarded.split(",")]
+        for element in reversed(elements[1:]):
+            hop = element.get("for", "")
+            if not hop or not self._is_trusted_hop(hop):
+                return element.get("proto", "")
+        return elements[0].get("proto", "")
 
     def _is_trusted(self, address: str) -> bool:
         cached: bool | None = self._trust_cache.get(address)
@@ -307,6 +356,20 @@ def _forwarded_for(value: str) -> list[str]:
             if name.lower() == "for":
                 hops.append(_strip_port(node.strip().strip('"')))
     return hops
+
+
+def _element(text: str) -> dict[str, str]:
+    """The `for` (port and brackets removed) and `proto` (lower case) of one Forwarded
+    element."""
+    pairs = {}
+    for pair in text.split(";"):
+        name, _, value = pair.strip().partition("=")
+        name = name.lower()
+        if name == "for":
+            pairs[name] = _strip_port(value.strip().strip('"'))
+        elif name == "proto":
+            pairs[name] = value.strip().strip('"').lower()
+    return pairs
 
 
 def _strip_port(node: str) -> str:
