@@ -4,6 +4,7 @@ import io
 import logging
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from apishield.config import FORMATS
 from apishield.exchange import Exchange
-from apishield.ingest import IngestError, IngestStats, read_exchanges
+from apishield.ingest import IngestError, IngestStats, exchange_to_jsonl, read_exchanges
 from apishield.ingest.base import LineParser, ParseOptions
 from apishield.ingest.reader import READERS, lines_of, parsed, parsed_stream
 from apishield.ingest.stats import Skip
@@ -238,3 +239,52 @@ def test_a_first_line_longer_than_the_read_ahead_is_detected(tmp_path: Path) -> 
     stats = IngestStats()
     assert len(list(read_exchanges(path, stats=stats))) == 2
     assert stats.skipped == 0
+
+
+def records(fmt: str, count: int) -> list[bytes]:
+    """`count` lines of format `fmt`, each without its line end, each a different path."""
+    if fmt == "nginx":
+        return [COMBINED.replace(b"/a", b"/r%d" % i).rstrip(b"\n") for i in range(count)]
+    if fmt == "jsonl":
+        # a header with an escaped CR in it: a CR inside a JSON string is never a raw byte
+        return [
+            exchange_to_jsonl(make_exchange(path=f"/r{i}", headers={"x-note": "a\rb"})).rstrip()
+            for i in range(count)
+        ]
+    fields = {"time_iso8601": "2023-11-14T22:13:20+00:00", "request_uri": "/", "status": 200}
+    if fmt == "envoy":
+        fields = {"start_time": "2023-11-14T22:13:20Z", "response_code": 200, "upstream_host": "x"}
+        return [orjson.dumps({**fields, "path": f"/r{i}", "method": "GET"}) for i in range(count)]
+    fields["request_method"] = "GET"
+    return [orjson.dumps({**fields, "request_uri": f"/r{i}"}) for i in range(count)]
+
+
+ENDS = {"cr": [b"\r"], "mixed": [b"\r", b"\n", b"\r\n", b"\r", b"\r\r\n", b"\n\r"]}
+
+
+@pytest.mark.parametrize("pack", [lambda b: b, gzip.compress], ids=["plain", "gz"])
+@pytest.mark.parametrize("ends", sorted(ENDS))
+@pytest.mark.parametrize("fmt", ["nginx", "nginx-json", "envoy", "jsonl"])
+def test_records_ending_in_a_lone_cr_are_detected_and_read_one_by_one(
+    tmp_path: Path, fmt: str, ends: str, pack: Callable[[bytes], bytes]
+) -> None:
+    lines = records(fmt, 50)
+    ended = [line + ENDS[ends][i % len(ENDS[ends])] for i, line in enumerate(lines)]
+    path = tmp_path / "access.log"
+    path.write_bytes(pack(b"".join(ended)))
+    stats = IngestStats()
+    exchanges = list(read_exchanges(path, stats=stats))
+    assert [e.request.path for e in exchanges] == [f"/r{i}" for i in range(50)]
+    assert (stats.lines, stats.events, stats.skipped) == (50, 50, 0)
+    if fmt == "jsonl":
+        assert {e.request.headers["x-note"] for e in exchanges} == {"a\rb"}
+
+
+def test_a_cr_only_log_longer_than_a_line_may_be_is_read_whole(tmp_path: Path) -> None:
+    count = (1 << 20) // len(COMBINED) * 2  # twice the longest line allowed below
+    path = tmp_path / "mac.log.gz"
+    path.write_bytes(gzip.compress(COMBINED.replace(b"\n", b"\r") * count))
+    stats = IngestStats()
+    exchanges = read_exchanges(path, max_body_bytes=0, stats=stats)
+    assert sum(1 for _ in exchanges) == count
+    assert (stats.lines, stats.skipped) == (count, 0)

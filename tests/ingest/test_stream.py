@@ -8,6 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from apishield.ingest.stats import IngestError, IngestStats
 from apishield.ingest.stream import BOM, CHUNK, LogStream, open_log, read_lines
@@ -133,3 +135,94 @@ def test_zstd_is_refused_with_the_command_that_works(tmp_path: Path) -> None:
     path.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
     with pytest.raises(IngestError, match=r"zstd-compressed.*zstd -dc .*a\.log\.zst \| apishield"):
         open_log(path).__enter__()
+
+
+PACKERS = pytest.mark.parametrize(
+    "pack",
+    [lambda b: b, gzip.compress, bz2.compress, lzma.compress],
+    ids=["plain", "gz", "bz2", "xz"],
+)
+
+
+@PACKERS
+def test_a_lone_cr_ends_a_line_as_lf_and_crlf_do(
+    tmp_path: Path, pack: Callable[[bytes], bytes]
+) -> None:
+    path = tmp_path / "mixed.log"
+    path.write_bytes(pack(b"one\rtwo\r\nthree\n\r\rfour\r"))
+    lines, stats = lines_of(path)
+    assert lines == [(1, b"one\n"), (2, b"two\r\n"), (3, b"three\n"), (6, b"four\n")]
+    assert stats.lines == 4
+
+
+@PACKERS
+def test_a_log_of_cr_ended_lines_longer_than_the_limit_is_read_line_by_line(
+    tmp_path: Path, pack: Callable[[bytes], bytes]
+) -> None:
+    path = tmp_path / "mac.log"
+    path.write_bytes(pack(b"".join(b"record %d\r" % i for i in range(3 * CHUNK // 10))))
+    lines, stats = lines_of(path, limit=100)
+    assert len(lines) == 3 * CHUNK // 10
+    assert lines[-1] == (len(lines), b"record %d\n" % (len(lines) - 1))
+    assert stats.skipped == 0
+
+
+class Pieces:
+    """A raw stream that hands out its bytes in the pieces given, as a pipe may."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self._pieces = list(pieces)
+
+    def read1(self, size: int, /) -> bytes:
+        piece = self._pieces.pop(0) if self._pieces else b""
+        assert len(piece) <= size
+        return piece
+
+    read = read1
+
+    def peek(self, size: int, /) -> bytes:
+        return self._pieces[0] if self._pieces else b""
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        ((b"a\r", b"\nb\n"), [b"a\r\n", b"b\n"]),  # CRLF cut in two: one line end
+        ((b"a\r", b"b\r", b"\r", b"\nc"), [b"a\n", b"b\n", b"c"]),
+        ((b"a\r",), [b"a\n"]),  # the end of the stream ends the line
+        ((b"\r", b"\r", b"x\r\r"), [b"x\n"]),
+        # the CR held back makes the next read one byte longer than asked for
+        ((b"a\r", b"b" * (CHUNK - 1) + b"\n"), [b"a\n", b"b" * (CHUNK - 1) + b"\n"]),
+    ],
+)
+def test_a_cr_at_the_end_of_a_read_waits_for_the_next_byte(
+    pieces: tuple[bytes, ...], expected: list[bytes]
+) -> None:
+    stream = LogStream(Pieces(*pieces), "pipe")
+    assert [line for _, line in read_lines(stream, IngestStats(), 2 * CHUNK)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.binary(max_size=12) | st.sampled_from([b"\r", b"\n", b"\r\n", b"x\r", b"\rx"]),
+        max_size=12,
+    )
+)
+def test_lines_end_where_universal_newlines_end_them(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    assume(not data.startswith(BOM[:1]))
+    expected = [
+        line[:-1] + b"\n" if line.endswith(b"\r") else line
+        for line in data.splitlines(keepends=True)
+    ]
+    stream = LogStream(Pieces(*[piece for piece in pieces if piece]), "pipe")
+    lines = [line for _, line in read_lines(stream, IngestStats(), 1 << 10)]
+    assert lines == [line for line in expected if not line.isspace()]
+
+
+def test_head_splits_lines_at_a_lone_cr(tmp_path: Path) -> None:
+    path = tmp_path / "mac.log"
+    path.write_bytes(b"one\rtwo\r\nthree\r")
+    with open_log(path) as stream:
+        assert stream.head() == [b"one", b"two\r", b"three"]
