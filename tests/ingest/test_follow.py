@@ -3,19 +3,24 @@ rotating, files that appear late, and bad lines counted as `read_exchanges` coun
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import queue
+import tempfile
 import threading
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from apishield.exchange import Exchange
 from apishield.ingest import IngestError, IngestStats, exchange_to_jsonl, read_exchanges
 from apishield.ingest.base import ParseOptions
-from apishield.ingest.follow import LogFollower
+from apishield.ingest.follow import LogFollower, _Generation
+from apishield.ingest.stream import BOM
 from apishield.testing import make_exchange
 
 
@@ -368,3 +373,133 @@ def test_mistakes_in_what_to_follow_raise_at_once(tmp_path: Path) -> None:
         LogFollower([])
     with pytest.raises(IngestError, match="unknown field 'ip'"):
         LogFollower([tmp_path / "x.log"], options=ParseOptions("", field_map={"ip": ["x"]}))
+
+
+ENDS = {"cr": [b"\r"], "mixed": [b"\r", b"\n", b"\r\n", b"\r", b"\r\r\n", b"\n\r"]}
+
+
+def ended(count: int, ends: str, first: int = 0) -> bytes:
+    """`count` lines with the line ends `ends` names, in turn."""
+    cycle = ENDS[ends]
+    return b"".join(
+        line(f"/r{i}").rstrip(b"\n") + cycle[i % len(cycle)] for i in range(first, first + count)
+    )
+
+
+@pytest.mark.parametrize("ends", sorted(ENDS))
+def test_records_ending_in_a_lone_cr_are_followed_one_by_one_as_analyze_reads_them(
+    tmp_path: Path, ends: str
+) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(ended(20, ends))
+    follower = LogFollower([path], from_start=True)
+    try:
+        new = follower.read_new()
+        append(path, ended(20, ends, first=20))
+        new += follower.read_new()
+    finally:
+        follower.close()
+    stats = IngestStats()
+    expected = [(e.request.path, e.source) for e in read_exchanges(path, stats=stats)]
+    assert [(e.request.path, e.source) for e in new] == expected
+    assert paths(new) == [f"/r{i}" for i in range(40)]
+    assert follower.stats == stats
+    assert stats.skipped == 0
+
+
+def test_a_cr_only_log_longer_than_a_line_may_be_is_followed_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "mac.log"
+    path.write_bytes(b"")
+    follower = LogFollower([path], "nginx", ParseOptions("", max_body_bytes=0))
+    count = (1 << 20) // len(line("/r0")) * 2  # twice the longest line allowed
+    try:
+        append(path, ended(count, "cr"))
+        new = [e for _ in range(count // 10_000 + 1) for e in follower.read_new()]
+    finally:
+        follower.close()
+    assert len(new) == count
+    assert (follower.stats.lines, follower.stats.skipped) == (count, 0)
+
+
+def test_a_cr_that_ends_what_is_written_ends_its_line_and_an_lf_after_it_is_its_crlf(
+    log_file: Path,
+) -> None:
+    follower = LogFollower([log_file])
+    try:
+        append(log_file, line("/cr").replace(b"\n", b"\r"))
+        first = follower.read_new()  # a lone CR so far: the line is not kept waiting
+        append(log_file, b"\n")  # it was a CRLF written in two halves, not an empty line
+        assert follower.read_new() == []
+        append(log_file, line("/next"))
+        second = follower.read_new()
+    finally:
+        follower.close()
+    assert paths(first) == ["/cr"]
+    assert paths(second) == ["/next"]
+    assert second[0].source == "access.log:2"
+    assert (follower.stats.lines, follower.stats.skipped) == (2, 0)
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\r\n"])
+def test_joining_a_log_whose_last_line_ends_in_a_cr_starts_after_it(
+    tmp_path: Path, end: bytes
+) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes(line("/old/1").replace(b"\n", b"\r") + line("/old/2").replace(b"\n", b"\r"))
+    follower = LogFollower([path])
+    try:
+        append(path, end[1:] + line("/new").replace(b"\n", b"\r"))
+        new = follower.read_new()
+    finally:
+        follower.close()
+    assert paths(new) == ["/new"]
+    assert new[0].source == "access.log:1"
+
+
+def test_a_cr_before_a_truncation_does_not_swallow_the_lf_after_it(log_file: Path) -> None:
+    follower = LogFollower([log_file])
+    try:
+        append(log_file, line("/long-path-before-truncation").replace(b"\n", b"\r"))
+        assert paths(follower.read_new()) == ["/long-path-before-truncation"]
+        os.truncate(log_file, 0)
+        append(log_file, b"\n" + line("/after"))  # an empty first line, then a record
+        new = follower.read_new()
+    finally:
+        follower.close()
+    assert paths(new) == ["/after"]
+    assert new[0].source == "access.log:2"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.binary(max_size=12) | st.sampled_from([b"\r", b"\n", b"\r\n", b"x\r", b"\rx"]),
+        max_size=12,
+    )
+)
+def test_lines_end_where_universal_newlines_end_them_however_the_writes_fall(
+    pieces: list[bytes],
+) -> None:
+    """Each piece is written between two polls; the last line is taken when the file is let go."""
+    data = b"".join(pieces)
+    assume(not data.startswith(BOM[:1]))
+    expected = [
+        (number, text.rstrip(b"\r\n"))
+        for number, text in enumerate(data.splitlines(keepends=True), 1)
+        if not text.isspace()
+    ]
+    stats = IngestStats()
+    got: list[tuple[int, bytes]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "pieces.log"
+        path.write_bytes(b"")
+        generation = _Generation(io.FileIO(path, "r"), "pieces.log", 1 << 10)
+        try:
+            for piece in pieces:
+                append(path, piece)
+                got += generation.lines(1 << 10, stats)
+            got += generation.finish(stats)
+        finally:
+            generation.close()
+    assert [(number, text.rstrip(b"\r\n")) for number, text in got] == expected
+    assert stats.lines == len(expected)

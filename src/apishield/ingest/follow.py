@@ -2,8 +2,10 @@
 
 The server polls `LogFollower.read_new` from a thread of its own. Each call reads what was
 appended to each file since the last call, in bounded memory and bounded work (`max_lines`), and
-never waits for more. A line is taken only once its newline is written: a writer caught halfway
-through a line finishes it before it is parsed.
+never waits for more. A line is taken only once its line end is written: a writer caught halfway
+through a line finishes it before it is parsed. A line ends at LF, CRLF or a lone CR, as for
+`apishield analyze` (`stream.py`). A CR that ends what is written so far ends its line at once,
+without waiting for the next byte: an LF written after it is the rest of a CRLF and is dropped.
 
 Files change under a follower in three ways, all handled here:
 
@@ -43,7 +45,7 @@ from apishield.ingest.detect import detect_format
 from apishield.ingest.fieldmap import merge_fields
 from apishield.ingest.reader import LINE_PARSERS, line_limit, parsed
 from apishield.ingest.stats import IngestError, IngestStats, Skip
-from apishield.ingest.stream import BOM, HEAD_BYTES
+from apishield.ingest.stream import BOM, HEAD_BYTES, lone_crs_as_lf
 
 log = logging.getLogger("apishield.ingest")
 
@@ -75,9 +77,10 @@ class _Generation:
         start = max(0, size - CHUNK)
         self.file.seek(start)
         tail = self.file.read(size - start) or b""
-        newline = tail.rfind(b"\n")
+        newline = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
         if newline >= 0 or start == 0:
             self._rewind(start + newline + 1)
+            self._after_cr = tail[newline : newline + 1] == b"\r"
         else:  # a line longer than a chunk is being written: skip to its end
             self._rewind(start + len(tail))
             self._discarding = True
@@ -90,6 +93,8 @@ class _Generation:
         self._buffer = b""
         self._pos = 0
         self._discarding = False
+        self._after_cr = False
+        """The last byte read was a CR, taken as a line end: an LF next is the rest of a CRLF."""
 
     def truncated(self) -> bool:
         return os.fstat(self.file.fileno()).st_size < self.offset
@@ -141,7 +146,8 @@ class _Generation:
         self.file.seek(0)
         head = self.file.read(HEAD_BYTES) or b""
         self.file.seek(self.offset)
-        complete = head[: head.rfind(b"\n") + 1].removeprefix(BOM)
+        end = max(head.rfind(b"\n"), head.rfind(b"\r"))
+        complete = lone_crs_as_lf(head[: end + 1].removeprefix(BOM))
         lines = [line for line in complete.split(b"\n") if line.strip()][:DETECT_LINES]
         return lines, len(lines) >= DETECT_LINES or len(head) >= HEAD_BYTES
 
@@ -168,9 +174,21 @@ class _Generation:
         self.offset += len(chunk)
         if at_start:
             chunk = chunk.removeprefix(BOM)
-        self._buffer = self._buffer[self._pos :] + chunk
+        self._buffer = self._buffer[self._pos :] + self._line_ends(chunk)
         self._pos = 0
         return True
+
+    def _line_ends(self, chunk: bytes) -> bytes:
+        """`chunk` with each lone CR made LF, so lines are found by LF alone. A CR that ends it
+        ends its line now, as the file may stay as it is; an LF read next is then dropped."""
+        if self._after_cr:
+            self._after_cr = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+        if b"\r" not in chunk:
+            return chunk
+        self._after_cr = chunk.endswith(b"\r")
+        return lone_crs_as_lf(chunk)
 
 
 class _Followed:

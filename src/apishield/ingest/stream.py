@@ -153,11 +153,12 @@ class LogStream:
             chunk = chunk[:-1]
             if not chunk:
                 return self._fetch(size)
-        return _lone_crs_as_lf(chunk)
+        return lone_crs_as_lf(chunk)
 
 
-def _lone_crs_as_lf(chunk: bytes) -> bytes:
-    """Each CR of `chunk` that no LF follows made LF; CRLF is kept. A chunk never ends in CR.
+def lone_crs_as_lf(chunk: bytes) -> bytes:
+    """Each CR of `chunk` that no LF follows made LF; CRLF is kept. A CR that ends `chunk` is made
+    LF too, so a caller that may read its LF next holds it back (`LogStream`) or drops that LF.
 
     The cheapest test first: scanning for CRLF costs a megabyte per millisecond or so."""
     if b"\r\n" not in chunk:  # old Mac line ends
