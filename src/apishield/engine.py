@@ -77,6 +77,8 @@ class Engine:
         self.learner = RouteLearner(
             min_distinct=config.routes.min_distinct,
             spec_paths=spec.paths if spec is not None else (),
+            fold_case=config.routes.case_insensitive,
+            encoded_slash=config.routes.encoded_slash,
         )
         self.inventory = Inventory()
         self.findings = FindingsTally()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from apishield.config import RateLimitConfig, RateLimitsConfig
 from apishield.enforce.ratelimit import Exceeded, Limit, RateLimits
-from apishield.exchange import Actor, MaskedSecret
+from apishield.exchange import Actor, Exchange, MaskedSecret
 from apishield.state.memory_limits import MemoryBuckets
 from apishield.testing import T0, make_exchange
 
@@ -162,3 +162,28 @@ def test_an_ip_limit_holds_a_client_that_names_itself_anew_on_every_request() ->
     refused = limits.take(exchange, actor, T0)
     assert refused is not None and refused.limit.name == "ip"
     assert ("ratelimit-policy", '"ip";q=5;w=5') in refused.headers()
+
+
+def test_a_route_limit_holds_every_case_of_its_route_in_one_bucket() -> None:
+    # A server that ignores case serves /LIMITED from /limited: spelling it another way
+    # must neither escape the limit nor open a bucket of its own.
+    limits = _limits(
+        actor_endpoint=RateLimitConfig(requests=100, per_seconds=60),
+        routes={"/limited": RateLimitConfig(requests=2, per_seconds=60), "POST /Login": _ONE},
+    )
+    assert _take(limits, "1.1.1.1", "/limited") is None
+    assert _take(limits, "1.1.1.1", "/LIMITED") is None
+    refused = _take(limits, "1.1.1.1", "/Limited")
+    assert refused is not None and refused.limit.name == "route"
+    assert limits.plan(_routed("POST", "/LOGIN"), Actor("1.1.1.1"))[1][0].key.endswith(
+        "|POST /Login"
+    )
+
+
+_ONE = RateLimitConfig(requests=1, per_seconds=60)
+
+
+def _routed(method: str, route: str) -> Exchange:
+    exchange = make_exchange(method, route)
+    exchange.route = route
+    return exchange

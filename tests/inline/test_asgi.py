@@ -924,3 +924,30 @@ def test_a_trusted_proxy_reports_the_clients_scheme(make_guard: MakeGuard) -> No
     assert _transport_rules(behind_tls) == []
     # The client's own "https" is left of what the proxy appended: the proxy's "http" counts.
     assert _transport_rules(forged) == ["transport.plain-http"]
+
+
+def _ignoring_case(app: Any) -> Any:
+    """Routes as IIS and ASP.NET do: `/CUSTOMERS/1` reaches the handler of `/customers/1`."""
+
+    async def routed(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "path": scope["path"].lower()}
+        await app(scope, receive, send)
+
+    return routed
+
+
+@pytest.mark.parametrize("routes", [{}, {"case_insensitive": True, "encoded_slash": "separator"}])
+def test_a_route_limit_holds_every_spelling_that_reaches_the_route(
+    make_guard: MakeGuard, routes: dict[str, Any]
+) -> None:
+    # Starlette routes on the decoded path, %2F included; the wrapper ignores case.
+    limit = {"/customers/{customer}": {"requests": 2, "per_seconds": 3600}}
+    guard, _ = make_guard(
+        spec=customer_spec(), routes=routes, enforce={"rate_limits": {"routes": limit}}
+    )
+    app = ApishieldMiddleware(_ignoring_case(Starlette(routes=ROUTES)), guard)
+    spellings = ("/CUSTOMERS/40213377", "/Customers%2F40213377", "/customers%2f40213378")
+    answers = _get(app, "/customers/40213377", "/customers/40213377", *spellings)
+    assert [a.status_code for a in answers] == [200, 200, 429, 429, 429]
+    assert guard.decisions["enforce.rate.route"] == 3

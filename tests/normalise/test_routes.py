@@ -417,3 +417,66 @@ def test_a_path_of_thousands_of_segments_gets_a_bounded_template() -> None:
     template = RouteLearner().observe(HOST, "/a" * 100_000)
     assert template.endswith("/{rest}")
     assert template.count("/") <= 2 * route_tree.MAX_DEPTH + 1
+
+
+def test_a_server_that_ignores_case_gets_one_route_for_every_case() -> None:
+    learner = RouteLearner(fold_case=True)
+    assert learner.observe(HOST, "/limited") == "/limited"
+    assert learner.observe(HOST, "/LIMITED") == "/limited"
+    assert learner.observe(HOST, "/LiMiTeD/") == "/limited"
+    assert learner.observe(HOST, "/customers/40213377/profile") == "/customers/{id}/profile"
+    assert learner.resolve(HOST, "/CUSTOMERS/40213378/Profile") == (
+        "/customers/{id}/profile",
+        {"id": "40213378"},
+    )
+    assert learner.node_count == 5  # root, limited, customers, {id}, profile
+
+
+def test_folded_routes_keep_the_case_of_values_and_of_the_spec() -> None:
+    learner = RouteLearner(fold_case=True, spec_paths=["/Files/{name}.JSON", "/Users/{id}"])
+    assert learner.resolve(HOST, "/users/AbC9") == ("/Users/{id}", {"id": "AbC9"})
+    assert learner.resolve(HOST, "/FILES/Report.json") == ("/Files/{name}.JSON", {"name": "Report"})
+    token = "tok_" + "Ab1Cd2Ef3Gh4Ij5Kl6"
+    assert learner.resolve(HOST, f"/KEYS/{token}") == ("/KEYS/{id}", {"id": token})  # as first seen
+    assert learner.resolve(HOST, f"/keys/{token}") == ("/KEYS/{id}", {"id": token})
+
+
+def test_a_documented_path_matches_in_another_case_when_nothing_matches_as_sent() -> None:
+    # Whatever the server does with case, the rules of a documented endpoint hold: one that
+    # ignores case serves /LIMITED from /limited, one that minds it answers 404.
+    learner = RouteLearner(spec_paths=["/limited", "/users/{id}", "/Users", "/users"])
+    assert learner.observe(HOST, "/LIMITED") == "/limited"
+    assert learner.resolve(HOST, "/USERS/7") == ("/users/{id}", {"id": "7"})
+    assert learner.observe(HOST, "/Users") == "/Users"  # as sent wins
+    assert learner.observe(HOST, "/users") == "/users"
+    assert RouteLearner().observe(HOST, "/LIMITED") == "/LIMITED"  # learned: cases differ
+
+
+def test_an_encoded_slash_separates_segments_for_a_server_that_decodes_it() -> None:
+    learner = RouteLearner(encoded_slash="separator")
+    assert learner.resolve(HOST, "/api%2Fusers/40213377") == ("/api/users/{id}", {"id": "40213377"})
+    assert learner.observe(HOST, "/api%2fusers%2F40213378") == "/api/users/{id}"
+    literal = RouteLearner(encoded_slash="literal")
+    assert literal.observe(HOST, "/api%2Fusers/40213377") == "/api%2Fusers/{id}"
+
+
+def test_an_encoded_slash_of_an_unknown_server_takes_the_route_it_could_reach() -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, "/files/a%2Fb") == "/files/a%2Fb"  # /files/a/b is no route
+    assert learner.observe(HOST, "/limited") == "/limited"
+    assert learner.observe(HOST, "/x/..%2Flimited") == "/limited"
+    assert learner.observe(HOST, "/limited%2F") == "/limited"
+    assert learner.template(HOST, "/%2Flimited") == "/limited"
+    documented = RouteLearner(spec_paths=["/projects/{id}", "/users/{id}"])
+    assert documented.resolve(HOST, "/projects/group%2Fname") == (
+        "/projects/{id}",
+        {"id": "group/name"},
+    )
+    assert documented.observe(HOST, "/a%2F..%2Fusers%2F7") == "/users/{id}"
+
+
+def test_an_encoded_slash_reading_follows_what_the_tree_learns() -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, "/api%2Freports") == "/api%2Freports"
+    assert learner.observe(HOST, "/api/reports") == "/api/reports"
+    assert learner.observe(HOST, "/api%2Freports") == "/api/reports"

@@ -125,6 +125,10 @@ def _proxy_target(raw: str, out: list[Finding]) -> None:
 def _path(path: str, out: list[Finding]) -> None:
     if "%" in path:
         check_encoding(path, "path", out)
+        if "%2f" in path or "%2F" in path:
+            # read as `/` by some servers, as part of a segment by others, refused by the rest
+            title = "encoded slash in the path: servers disagree on which route it reaches"
+            out.append(proto_finding("encoded-slash", title, LOW, path=sample(path)))
         decoded = unquote_to_bytes(path).decode("utf-8", "replace")
     else:
         decoded = path

@@ -128,8 +128,33 @@ class IngestConfig(Section):
 
 
 class RoutesConfig(Section):
+    """How request paths map to route templates, on which route limits, per-endpoint OpenAPI
+    modes and the inventory are keyed. Set these to what the server behind apishield does, so
+    that every spelling of a path that reaches a handler gets that handler's route.
+
+        routes:
+          case_insensitive: true      # IIS, ASP.NET: /LOGIN is /login
+          encoded_slash: separator    # nginx, Starlette/uvicorn: /api%2Fusers is /api/users
+    """
+
     min_distinct: int = Field(default=8, ge=2)
     """Distinct values at one path position before plain words there become a parameter."""
+    case_insensitive: bool = False
+    """The server behind matches paths whatever their case (IIS and ASP.NET by default, Spring
+    and Express configured so): literal segments of learned and documented paths then match in
+    any case, so `/LIMITED` gets the route, limits and OpenAPI mode of `/limited`. Templates
+    keep the case they were first seen (or documented) in, reports keep the path as sent.
+    Unset, a documented path still matches in another case when nothing matches as sent, and
+    `enforce.rate_limits.routes` keys match in any case."""
+    encoded_slash: Literal["either", "separator", "literal"] = "either"
+    """How the server behind reads `%2F` in a path. "separator": as `/`, decoded before
+    routing (nginx, Starlette and FastAPI under uvicorn, Apache with AllowEncodedSlashes On,
+    many API gateways), so `/api%2Fusers/1` gets the route of `/api/users/1`. "literal": as
+    part of its segment (Apache's NoDecode, APIs whose IDs hold slashes such as
+    `/projects/group%2Fname`), or refused (Apache's and Tomcat's defaults). "either", when not
+    known: as `/` when that reaches a documented or learned route and the path as sent is not
+    documented, so the limits and OpenAPI mode of the route it could reach hold it. Every path
+    with an encoded slash is also reported (`proto.encoded-slash`)."""
 
 
 class InventoryConfig(Section):

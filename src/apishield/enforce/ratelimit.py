@@ -112,10 +112,13 @@ class RateLimits:
         self.endpoint = Limit.from_config("endpoint", config.endpoint)
         self.actor_endpoint = Limit.from_config("actor-endpoint", config.actor_endpoint)
         self.routes: dict[str, Limit] = {}
+        self._folded: dict[str, tuple[Limit, str]] = {}
+        """Route limits by their key in lower case, with the route their buckets are keyed by."""
         for key, limit in config.routes.items():
             made = Limit.from_config("route", limit)
             if made is not None:
                 self.routes[key] = made
+                self._folded.setdefault(key.lower(), (made, key.rpartition(" ")[2]))
         self._plans: dict[tuple[str, str, str, str], Plan] = {}
         """Plans by (actor key, method, route, client address when an `ip` limit is set): the
         limits never change, and an actor keeps to a few endpoints, so most requests find
@@ -142,10 +145,13 @@ class RateLimits:
     def _plan(self, actor: str, method: str, route: str, ip: str) -> Plan:
         endpoint = f"{method} {route}"
         per_route = self.routes.get(endpoint) or self.routes.get(route)
+        own = endpoint
+        if per_route is None and self._folded:
+            per_route, own = self._folded_route(method, route)
         limits: list[Limit] = []
         draws: list[Draw] = []
         for limit, key in (
-            (per_route or self.actor_endpoint, f"rl:ae:{actor}|{endpoint}"),
+            (per_route or self.actor_endpoint, f"rl:ae:{actor}|{own}"),
             (self.actor, f"rl:a:{actor}"),
             (self.ip, f"rl:ip:{ip}"),
             (self.endpoint, f"rl:e:{endpoint}"),
@@ -154,6 +160,17 @@ class RateLimits:
                 limits.append(limit)
                 draws.append(Draw(key, limit.rate, limit.burst))
         return tuple(limits), tuple(draws)
+
+    def _folded_route(self, method: str, route: str) -> tuple[Limit | None, str]:
+        """A route limit whose key matches in another case, and the endpoint its bucket is
+        keyed by, spelled as configured so every spelling draws from one bucket. A server that
+        ignores case routes `/LIMITED` to `/limited`; one that minds it answers 404, which
+        costs the limit nothing."""
+        endpoint = f"{method} {route}"
+        found = self._folded.get(endpoint.lower()) or self._folded.get(route.lower())
+        if found is None:
+            return None, endpoint
+        return found[0], f"{method} {found[1]}"
 
     def take(self, exchange: Exchange, actor: Actor, now: float) -> Exceeded | None:
         """Draw one token from each bucket the request falls under, most specific first,

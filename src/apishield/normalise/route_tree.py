@@ -60,8 +60,11 @@ A plain tuple, as this is built on every request."""
 class Tree:
     """One host's routes, and the rules that fold literals into parameters."""
 
-    def __init__(self, min_distinct: int) -> None:
+    def __init__(self, min_distinct: int, *, fold_case: bool = False) -> None:
         self.min_distinct = min_distinct
+        self.fold_case = fold_case
+        """Literals are keyed in lower case, for a server that routes `/Users` as `/users`;
+        they render as first seen and values keep their case."""
         self.root = Node("")
         self.nodes = 1
         self.version = 0
@@ -92,9 +95,10 @@ class Tree:
         trail: list[Node] = []
         learn = changed is not None
         deep = len(segments) > MAX_DEPTH
+        fold = self.fold_case
         for depth, raw in enumerate(segments[:MAX_DEPTH] if deep else segments):
             text = unquote(raw) if "%" in raw else raw
-            child = node.literals.get(text)
+            child = node.literals.get(text.lower() if fold else text)
             if child is None:
                 param = node.param
                 if param is not None and "." not in raw and _takes(param, text, learn):
@@ -149,7 +153,7 @@ class Tree:
         if split is not None:
             raw, ext = split
             text = decode(raw)
-            known = node.literals.get(text)
+            known = node.literals.get(text.lower() if self.fold_case else text)
             if known is not None:
                 return known, ext
         kind = classify(text)
@@ -160,7 +164,8 @@ class Tree:
             return param, ext
         if not learn or full:
             return None, ext
-        child = node.literals[text] = Node(_escape(raw), weak=kind.name if kind else None)
+        key = text.lower() if self.fold_case else text
+        child = node.literals[key] = Node(_escape(raw), weak=kind.name if kind else None)
         self.nodes += 1
         return child, ext
 
@@ -212,8 +217,10 @@ class Tree:
     def _fold_codes(self, node: Node) -> None:
         """`min_distinct` codes of one shape with alike subtrees are values of one parameter."""
         groups: dict[str, list[str]] = {}
+        fold = self.fold_case
         for key, child in node.literals.items():
-            shape = code_shape(key) if child.weak is None else None
+            text = decode(child.label) if fold else key  # a code's shape is in its case
+            shape = code_shape(text) if child.weak is None else None
             if shape is not None:
                 groups.setdefault(shape, []).append(key)
         for shape, keys in groups.items():

@@ -27,6 +27,17 @@ bounded amount. Speed: a known literal costs one dict lookup, values are classif
 methods, path parameters are read off the same walk that finds the template, and recent paths
 without parameters map straight to their template until the tree changes. A learner
 holds mutable state without locks: give each thread or worker its own.
+
+Spellings. Routes and the limits and rules kept per route hold for every spelling of a path
+that reaches the same handler, so a path is read as the server behind reads it (`split_path`).
+Two spellings depend on that server. Case: with `fold_case` (`routes.case_insensitive`, for
+IIS and ASP.NET) literals match whatever their case; without it a documented path still
+matches in another case when nothing matches as sent, so a documented endpoint's rules hold
+against either kind of server (a server that minds case answers such a request 404). An
+encoded slash (`/api%2Fusers/1`): "separator" reads it as `/`, as servers that decode it
+before routing do, "literal" as part of its segment; "either", when the server is not known,
+reads it as `/` if that reaches a documented or learned route and the path as sent is not
+documented, since the route it could reach is the one whose limits must hold.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from re import Pattern
+from typing import Literal
 from urllib.parse import unquote
 
 from apishield.normalise.route_tree import Node, Tree
@@ -47,7 +59,9 @@ CACHE_SIZE = 4096
 _WHOLE = re.compile(r"\{[^{}/]*\}")
 """A segment that is one parameter and nothing else, the common case."""
 
-__all__ = ["RouteLearner", "path_params", "split_path"]
+__all__ = ["EncodedSlash", "RouteLearner", "has_encoded_slash", "path_params", "split_path"]
+
+EncodedSlash = Literal["either", "separator", "literal"]
 
 _Recent = tuple[Tree | None, int, list[Node], str]
 
@@ -55,14 +69,28 @@ _Recent = tuple[Tree | None, int, list[Node], str]
 class RouteLearner:
     """Route templates per host, learned online from request paths."""
 
-    def __init__(self, *, min_distinct: int = 8, spec_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        min_distinct: int = 8,
+        spec_paths: Iterable[str] = (),
+        fold_case: bool = False,
+        encoded_slash: EncodedSlash = "either",
+    ) -> None:
         if min_distinct < 2:
             raise ValueError(
                 f"min_distinct={min_distinct}: use 2 or more (the default is 8), since one "
                 "value cannot show that a position varies"
             )
         self.min_distinct = min_distinct
-        self._spec = SpecPaths(map(split_path, spec_paths))
+        self.fold_case = fold_case
+        self.encoded_slash = encoded_slash
+        documented = [split_path(path) for path in spec_paths]
+        self._spec = SpecPaths(documented, fold_case=fold_case)
+        self._folded = (
+            None if fold_case or not documented else SpecPaths(documented, fold_case=True)
+        )
+        """Documented paths in any case, tried when nothing matches as sent."""
         self._trees: dict[str, Tree] = {}
         self._recent: dict[tuple[str, str], _Recent] = {}
 
@@ -91,12 +119,18 @@ class RouteLearner:
                 for node in trail:
                     node.hits += 1
                 return template, {}
+        remember = True
+        if "%2" in path and self.encoded_slash != "literal" and has_encoded_slash(path):
+            read = self._slash_reading(host, path)
+            # read as sent, it may read otherwise once the tree holds the decoded route
+            remember = read is not path
+            path, key = read, (host, read)
         segments = split_path(path)
-        documented = None if self._spec.empty else self._spec.match(segments)
+        documented = None if self._spec.empty else self._documented(segments)
         if documented is not None:
             if "{" in documented:
-                return documented, path_params(documented, path)
-            return self._remember(key, None, [], documented), {}
+                return documented, path_params(documented, path, fold_case=True)
+            return self._remember(key, None, [], documented) if remember else documented, {}
         tree = self._trees.get(host) or self._tree(host)
         template, nodes = tree.observe(segments)
         if nodes is None:
@@ -109,23 +143,50 @@ class RouteLearner:
                 params[name] = unquote(value) if "%" in value else value
             return template, params
         if "{" not in template:
-            return self._remember(key, tree, nodes, template), {}
-        return template, path_params(template, path)  # a parameter shares its segment
+            return self._remember(key, tree, nodes, template) if remember else template, {}
+        # a parameter shares its segment
+        return template, path_params(template, path, fold_case=self.fold_case)
 
     def template(self, host: str, path: str) -> str:
         """Current template without learning."""
         recent = self._recent.get((host, path))
         if recent is not None and (recent[0] is None or recent[1] == recent[0].version):
             return recent[3]
+        if "%2" in path and self.encoded_slash != "literal" and has_encoded_slash(path):
+            path = self._slash_reading(host, path)
         segments = split_path(path)
-        documented = self._spec.match(segments)
+        documented = self._documented(segments)
         if documented is not None:
             return documented
-        tree = self._trees.get(host.lower())
-        if tree is None:
-            tree = self._trees.get("*") if self._full() else None
-        tree = tree or Tree(self.min_distinct)
+        tree = self._known_tree(host) or Tree(self.min_distinct, fold_case=self.fold_case)
         return tree.render(tree.walk(segments, None))
+
+    def _documented(self, segments: list[str]) -> str | None:
+        documented = self._spec.match(segments)
+        if documented is None and self._folded is not None:
+            return self._folded.match(segments)
+        return documented
+
+    def _slash_reading(self, host: str, path: str) -> str:
+        """The path with its encoded slashes read as the server behind reads them."""
+        decoded = _ENCODED_SLASH.sub("/", path)
+        if self.encoded_slash == "separator":
+            return decoded
+        if self._documented(split_path(path)) is not None:
+            return path
+        segments = split_path(decoded)
+        if self._documented(segments) is not None:
+            return decoded
+        tree = self._known_tree(host)
+        if tree is not None:
+            trail, tail, _, ext = tree.walk(segments, None)
+            if trail and not tail and not ext:
+                return decoded
+        return path
+
+    def _known_tree(self, host: str) -> Tree | None:
+        tree = self._trees.get(host.lower())
+        return self._trees.get("*") if tree is None and self._full() else tree
 
     def _full(self) -> bool:
         return len(self._trees) >= MAX_HOSTS
@@ -134,7 +195,8 @@ class RouteLearner:
         host = host.lower()
         tree = self._trees.get(host)
         if tree is None:
-            tree = self._trees.setdefault("*" if self._full() else host, Tree(self.min_distinct))
+            made = Tree(self.min_distinct, fold_case=self.fold_case)
+            tree = self._trees.setdefault("*" if self._full() else host, made)
         return tree
 
     def _remember(
@@ -148,6 +210,15 @@ class RouteLearner:
             self._recent.clear()
         self._recent[key] = (tree, tree.version if tree else 0, trail, template)
         return template
+
+
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
+def has_encoded_slash(path: str) -> bool:
+    """Whether a path (before any query) holds `%2F`, which servers read two ways."""
+    path = path.partition("?")[0]
+    return "%2f" in path or "%2F" in path
 
 
 def split_path(path: str) -> list[str]:
@@ -184,12 +255,13 @@ def _resolved(segments: list[str]) -> list[str]:
     return resolved
 
 
-def path_params(template: str, path: str) -> dict[str, str]:
+def path_params(template: str, path: str, *, fold_case: bool = False) -> dict[str, str]:
     """Parameter name -> value for a path under a template (empty if it does not fit).
 
-    Values are percent-decoded, so two spellings of one object ID count as one object.
+    Values are percent-decoded, so two spellings of one object ID count as one object; with
+    `fold_case`, literal segments fit whatever their case.
     """
-    count, steps = _plan(template)
+    count, steps = _plan(template, fold_case)
     segments = split_path(path)
     if len(segments) != count:
         return {}
@@ -197,7 +269,7 @@ def path_params(template: str, path: str) -> dict[str, str]:
     for index, literal, matcher, names in steps:
         text = decode(segments[index])
         if literal is not None:
-            if literal != text:
+            if literal != text and not (fold_case and literal.lower() == text.lower()):
                 return {}
         elif matcher is None:
             found[names[0]] = text
@@ -213,7 +285,7 @@ _Step = tuple[int, str | None, "Pattern[str] | None", tuple[str, ...]]
 
 
 @lru_cache(maxsize=4096)
-def _plan(template: str) -> tuple[int, tuple[_Step, ...]]:
+def _plan(template: str, fold_case: bool) -> tuple[int, tuple[_Step, ...]]:
     """How to read a template's parameters, worked out once: most are whole segments."""
     steps: list[_Step] = []
     parts = _template_parts(template)
@@ -223,6 +295,9 @@ def _plan(template: str) -> tuple[int, tuple[_Step, ...]]:
             steps.append((index, decode(part), None, ()))
         elif _WHOLE.fullmatch(part):
             steps.append((index, None, None, matcher[1]))
+        elif fold_case:
+            folded = re.compile(matcher[0].pattern, re.DOTALL | re.IGNORECASE)
+            steps.append((index, None, folded, matcher[1]))
         else:
             steps.append((index, None, matcher[0], matcher[1]))
     return len(parts), tuple(steps)

@@ -22,19 +22,25 @@ class _SpecNode:
 class SpecPaths:
     """Documented paths: literal segments beat `{x}.json`-like ones, which beat a bare `{x}`."""
 
-    def __init__(self, paths: Iterable[list[str]]) -> None:
-        """`paths` are documented paths already split into raw segments (`split_path`)."""
+    def __init__(self, paths: Iterable[list[str]], *, fold_case: bool = False) -> None:
+        """`paths` are documented paths already split into raw segments (`split_path`); with
+        `fold_case`, literal segments match whatever their case, templates keep the spec's."""
         self.root = _SpecNode()
         self.empty = True
+        self.fold_case = fold_case
         for segments in paths:
             self._add(segments)
 
     def _add(self, segments: list[str]) -> None:
         node, self.empty = self.root, False
         for segment in segments:
-            matcher = segment_pattern(segment)
+            # folded, a pattern's literal part (`{id}.JSON`) matches the folded text as well
+            matcher = segment_pattern(segment.lower() if self.fold_case else segment)
             if matcher is None:
-                node = node.literals.setdefault(decode(segment), _SpecNode())
+                text = decode(segment)
+                node = node.literals.setdefault(
+                    text.lower() if self.fold_case else text, _SpecNode()
+                )
             elif matcher[0].pattern == "(.+?)":
                 node.wildcard = node = node.wildcard or _SpecNode()
             else:
@@ -53,7 +59,11 @@ class SpecPaths:
         return child
 
     def match(self, segments: list[str]) -> str | None:
-        return None if self.empty else self._match(self.root, [decode(s) for s in segments], 0)
+        if self.empty:
+            return None
+        if self.fold_case:
+            return self._match(self.root, [decode(s).lower() for s in segments], 0)
+        return self._match(self.root, [decode(s) for s in segments], 0)
 
     def _match(self, node: _SpecNode, texts: list[str], i: int) -> str | None:
         if i == len(texts):
