@@ -283,3 +283,90 @@ def test_a_bad_file_among_the_logs_fails_before_any_is_analysed(home: Path) -> N
     result = runner.invoke(app, ["analyze", str(good), str(home / "missing.log"), "-q"])
     assert result.exit_code == 2
     assert "does not exist" in " ".join(result.output.split())
+
+
+VALUES_IN_PATHS = {
+    "/v2/lookup/555-867-5309": "555-867-5309",  # a national phone number
+    "/v2/tax/078-05-1120/status": "078-05-1120",  # a social security number
+    "/v2/password-reset/k3J9xQ2mZp8L": "k3J9xQ2mZp8L",  # a reset token
+    "/v2/patients/dob/1985-03-12": "1985-03-12",  # a date of birth
+    "/v2/members/48213": "48213",  # a member number
+    "/v2/search/John%20Smith": "Smith",  # a name someone typed
+}
+
+
+def test_a_value_seen_once_in_a_path_reaches_no_output(home: Path) -> None:
+    """Until a second value arrives at its position, a path's value is a literal segment to the
+    learner; every output shows it by its kind instead."""
+    bearer = {"authorization": "Bearer abcdefghijklmnopqrstuvwx"}
+    ok = {"content-type": "application/json"}
+    traffic = [f"/v2/orders/{9_000_000 + i}" for i in range(200)] + list(VALUES_IN_PATHS)
+    log = home / "traffic.jsonl"
+    log.write_bytes(
+        b"".join(
+            exchange_to_jsonl(
+                make_exchange(
+                    path=path,
+                    headers=bearer,
+                    response_headers=ok,
+                    response_body=b'{"ok": true}',
+                    started=T0 + i,
+                )
+            )
+            for i, path in enumerate(traffic)
+        )
+    )
+    outputs = {
+        "--json": home / "report.json",
+        "--html": home / "r.html",
+        "--openapi": home / "learned.json",
+        "--findings": home / "f.jsonl",
+    }
+    options = [str(part) for option in outputs.items() for part in option]
+    db = home / "a.db"
+    result = runner.invoke(app, ["analyze", str(log), *options, "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output
+    exported = home / "exported.json"
+    export = ["spec", "export", "--out", str(exported), "--db", f"sqlite:///{db}"]
+    assert runner.invoke(app, export).exit_code == 0
+    written = {path.name: path.read_bytes() for path in (*outputs.values(), db, exported)}
+    written["terminal"] = result.output.encode()
+    leaked = {
+        (value, name)
+        for value in VALUES_IN_PATHS.values()
+        for name, text in written.items()
+        if value.encode() in text
+    }
+    assert leaked == set()
+    templates = set(by_template(orjson.loads(outputs["--json"].read_bytes())))
+    assert {
+        "GET /v2/lookup/{phone}",
+        "GET /v2/tax/{phone}/status",
+        "GET /v2/password-reset/{token}",
+        "GET /v2/patients/dob/{date}",
+        "GET /v2/members/{id}",
+        "GET /v2/search/{param}",
+    } <= templates
+
+
+def test_paths_that_show_alike_are_one_endpoint_in_every_output(home: Path) -> None:
+    """A number asked for 40 times is established, so the learner keeps a second number beside
+    it; shown by their kind they are one endpoint, their counts added up, in the report, the
+    store and the export."""
+    numbers = ["555-867-5309"] * 40 + ["555-123-4567"]
+    log = home / "traffic.jsonl"
+    log.write_bytes(
+        b"".join(
+            exchange_to_jsonl(make_exchange(path=f"/v2/lookup/{number}", started=T0 + i))
+            for i, number in enumerate(numbers)
+        )
+    )
+    document = analyze(home, str(log))
+    (endpoint,) = document["endpoints"]  # type: ignore[misc]
+    assert (endpoint["template"], endpoint["requests"]) == ("/v2/lookup/{phone}", 41)
+    exported = home / "exported.json"
+    export = ["spec", "export", "--out", str(exported), "--db", f"sqlite:///{home}/a.db"]
+    assert runner.invoke(app, export).exit_code == 0
+    paths = orjson.loads(exported.read_bytes())["paths"]
+    assert list(paths) == ["/v2/lookup/{phone}"]
+    assert paths["/v2/lookup/{phone}"]["get"]["x-apishield-requests"] == 41

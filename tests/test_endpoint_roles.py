@@ -5,6 +5,7 @@ import orjson
 from apishield.endpoint_roles import InventoryRoles
 from apishield.exchange import Actor
 from apishield.inventory.learner import Inventory
+from apishield.inventory.spec import ApiSpec, SpecOperation
 from apishield.testing import make_exchange
 
 
@@ -61,3 +62,16 @@ def test_without_bodies_an_authenticated_object_endpoint_counts_as_personal() ->
         exchange.path_params = {"id": str(n)}
         found = _seen(inventory, roles, exchange, "/c/{id}", auth_scheme="bearer", identity="u")
     assert found is not None and found.personal
+
+
+def test_an_endpoint_is_named_as_reports_name_it() -> None:
+    """Detections, incidents and alerts name endpoints by these names: a value the learner
+    still keeps as a literal segment is shown by its kind, a documented path as written."""
+    operation = SpecOperation("GET", "/2010-04-01/Accounts", None, "", False, (), ())
+    spec = ApiSpec("t", "1", "3.1.0", operations=[operation])
+    inventory = Inventory()
+    roles = InventoryRoles(inventory, spec)
+    found = _seen(inventory, roles, make_exchange(), "/v2/lookup/555-867-5309")
+    assert found is not None and found.endpoint == "GET api.example.com /v2/lookup/{phone}"
+    found = _seen(inventory, roles, make_exchange(), "/2010-04-01/Accounts")
+    assert found is not None and found.endpoint == "GET api.example.com /2010-04-01/Accounts"

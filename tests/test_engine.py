@@ -6,9 +6,10 @@ import orjson
 
 from apishield.config import Config
 from apishield.engine import Engine
-from apishield.exchange import Exchange
+from apishield.exchange import Actor, Exchange
+from apishield.inventory.spec import ApiSpec, SpecOperation
 from apishield.privacy import Hasher
-from apishield.testing import make_exchange
+from apishield.testing import T0, make_exchange
 
 
 def test_templates_settle_and_endpoints_are_judged() -> None:
@@ -83,3 +84,38 @@ def test_a_snapshot_settles_like_a_full_copy_and_leaves_the_live_inventory_alone
     _mixed(engine, range(12, 30))
     _mixed(untouched, range(12, 30))
     assert _shape(engine.result().endpoints) == _shape(untouched.result().endpoints)
+
+
+def _lookups(engine: Engine, numbers: list[str]) -> None:
+    for i, number in enumerate(numbers):
+        exchange = make_exchange(path=f"/v2/lookup/{number}", started=T0 + i)
+        exchange.actor = Actor(ip="198.51.100.1")
+        engine.process(exchange)
+
+
+def test_values_kept_as_literals_are_shown_by_kind_and_endpoints_that_show_alike_merge() -> None:
+    """A number asked for 40 times is established, and the learner keeps a second one apart;
+    results name both by their kind, as one endpoint, and the live inventory keeps its keys."""
+    engine = Engine(Config(), Hasher(b"e" * 32))
+    _lookups(engine, ["555-867-5309"] * 40 + ["555-123-4567"])
+    live = sorted(template for _, _, template in engine.inventory.endpoints)
+    assert live == ["/v2/lookup/555-123-4567", "/v2/lookup/555-867-5309"]
+    result = engine.result()
+    (view,) = result.endpoints
+    assert (view.endpoint.template, view.endpoint.requests) == ("/v2/lookup/{phone}", 41)
+    assert sorted(template for _, _, template in engine.inventory.endpoints) == live
+    (actor,) = result.actors.summaries()
+    assert actor["endpoints"] == {"GET api.example.com /v2/lookup/{phone}": 41}
+    points = engine.series_points()
+    assert {point.key for point in points} == {("GET", "api.example.com", "/v2/lookup/{phone}")}
+    assert sum(point.requests for point in points) == 41
+
+
+def test_a_documented_path_keeps_the_spec_text_in_results() -> None:
+    operation = SpecOperation("GET", "/2010-04-01/Accounts", None, "", False, (), ())
+    spec = ApiSpec("t", "1", "3.1.0", operations=[operation])
+    engine = Engine(Config(), Hasher(b"e" * 32), spec=spec)
+    engine.process(make_exchange(path="/2010-04-01/Accounts"))
+    engine.process(make_exchange(path="/2010-04-02/Accounts"))
+    shown = {v.endpoint.template: v.status.state for v in engine.result().endpoints}
+    assert shown == {"/2010-04-01/Accounts": "documented", "/{date}/Accounts": "shadow"}

@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "enforce": {"core", "enforce"},
     "state": {"core", "state"},
     "facts": {"core", "inventory", "checks"},
-    "endpoint_roles": {"core", "inventory", "detect"},
+    # normalise.segments: endpoints named as reports name them, without their paths' values
+    "endpoint_roles": {"core", "inventory", "detect", "normalise.segments"},
     "engine": {
         "core",
         "normalise",
@@ -47,7 +48,8 @@ ALLOWED: dict[str, set[str]] = {
     },
     "report": {"core", "engine", "inventory", "checks", "detect", "report", "normalise.segments"},
     "sim": {"core", "ingest", "sim"},
-    "alert": {"core", "alert"},
+    # normalise.segments: a finding's alert names its route without the path's values
+    "alert": {"core", "alert", "normalise.segments"},
     # The API reads the store; its ingest route parses apishield JSONL with the ingest reader.
     "api": {"core", "store", "ingest", "api"},
     "dashboard": {"core", "dashboard"},

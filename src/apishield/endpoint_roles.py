@@ -4,7 +4,8 @@ Detectors import no state (DESIGN.md); this adapter turns the inventory's statis
 `EndpointRoles`: which endpoints return personal data, which take a username and password, which
 set new passwords, which path parameters name objects, whether callers authenticate, and whether
 the endpoint is documented, shadow or zombie. Roles are cached per endpoint and rebuilt as its
-traffic grows, so a lookup costs a dictionary probe.
+traffic grows, so a lookup costs a dictionary probe. An endpoint is named as reports name it
+(`segments.shown`), so incidents, alerts and detector state never hold a value a path carried.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from apishield.inventory.endpoint import Endpoint
 from apishield.inventory.learner import Inventory
 from apishield.inventory.spec import ApiSpec
 from apishield.inventory.status import classify
+from apishield.normalise.segments import shown
 
 REFRESH = 128
 """Requests to an established endpoint between rebuilds of its roles."""
@@ -36,6 +38,7 @@ class InventoryRoles:
     def __init__(self, inventory: Inventory, spec: ApiSpec | None) -> None:
         self.inventory = inventory
         self.spec = spec
+        self._documented = frozenset(spec.paths) if spec is not None else frozenset()
         self._cache: dict[tuple[str, str, str], tuple[int, EndpointRoles]] = {}
         self._bodies: dict[tuple[str, str, str], int] = {}
         self._lifecycle: dict[tuple[str, str, str], str] = {}
@@ -88,8 +91,9 @@ class InventoryRoles:
             and bool(body_fields & PASSWORD_FIELDS)
             and bool(body_fields & USERNAME_FIELDS)
         )
+        template = shown(endpoint.template, self._documented)
         return EndpointRoles(
-            endpoint=f"{endpoint.method} {endpoint.host} {endpoint.template}",
+            endpoint=f"{endpoint.method} {endpoint.host} {template}",
             personal=self._personal(endpoint),
             records_per_answer=(
                 endpoint.person_records / endpoint.responses_with_personal_data

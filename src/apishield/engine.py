@@ -32,6 +32,7 @@ from apishield.inventory.status import Coverage, EndpointStatus, classify
 from apishield.normalise.actor import ActorResolver, JwtReader
 from apishield.normalise.routes import RouteLearner
 from apishield.normalise.routing import RouteStage
+from apishield.normalise.segments import shown
 from apishield.pipeline import Pipeline
 from apishield.privacy import Hasher
 from apishield.state.memory import MemoryState
@@ -73,6 +74,8 @@ class Engine:
         engine adds the endpoint facts, so checks see the spec and what the inventory learned.
         `state` holds detector state; in memory unless a shared backend is given."""
         self.spec = spec
+        self.documented = frozenset(spec.paths) if spec is not None else frozenset()
+        """The spec's own paths: shown as written, where every other template is shaped."""
         self.hasher = hasher
         self.learner = RouteLearner(
             min_distinct=config.routes.min_distinct,
@@ -151,11 +154,22 @@ class Engine:
                 touched.append(incident)
         return touched
 
+    def shown(self, route: str) -> str:
+        """A route as results name it: a documented path as written, any other with each value
+        it still holds as a literal (seen once, or established) shown by its kind."""
+        return shown(route, self.documented)
+
+    def shown_template(self, host: str, path: str) -> str:
+        """The template of a raw path as results name it: settled, then `shown`."""
+        return shown(self.learner.template(host, path), self.documented)
+
     def result(self) -> InventoryResult:
-        """Settle route templates learned so far, then judge every endpoint."""
+        """Settle route templates learned so far, then judge every endpoint, each under the
+        template results show: endpoints that show alike (two phone numbers the learner keeps
+        apart) are one, their statistics merged; the live inventory keeps its own keys."""
         self.inventory.reconcile(self.learner.template)
-        self.actors.settle(self.learner.template)
-        endpoints = list(self.inventory.endpoints.values())
+        self.actors.settle(self.shown_template)
+        endpoints = list(self.inventory.settled(self.shown_template).values())
         statuses, coverage = classify(endpoints, self.spec)
         answered = [e for e in endpoints if statuses[e.key].documented or not _only_404(e)]
         if len(answered) < len(endpoints):
@@ -187,9 +201,9 @@ class Engine:
             inventory.endpoints = live
 
     def series_points(self, *, settled_only: bool = False) -> list[Point]:
-        """Per-endpoint traffic buckets not handed over yet, under settled templates: all of
+        """Per-endpoint traffic buckets not handed over yet, under shown templates: all of
         them (the end of a replay) or those event time has left behind (a live analysis)."""
-        retemplate = self.learner.template
+        retemplate = self.shown_template
         if settled_only:
             return self.series.settled(retemplate)
         return self.series.drain(retemplate=retemplate)

@@ -65,3 +65,12 @@ def test_a_finding_names_the_route_template_not_the_request() -> None:
     text = orjson.dumps(alert.body()).decode()
     for raw in ("48213377", "s3cr3t-query-value", "personal text"):
         assert raw not in text
+
+
+def test_a_finding_on_a_value_the_learner_keeps_as_a_literal_names_its_kind() -> None:
+    exchange = make_exchange("GET", "/v2/tax/078-05-1120/status")
+    exchange.route = "/v2/tax/078-05-1120/status"  # seen once: the learner keeps the value
+    exchange.actor = Actor("198.51.100.4")
+    finding = Finding("auth.missing", "unauthenticated", Severity.MEDIUM, {"basis": "spec"})
+    alert = from_finding(exchange, finding, exchange.actor.key, raised_at=T0)
+    assert alert.endpoints == ("GET /v2/tax/{phone}/status",)

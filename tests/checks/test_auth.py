@@ -96,3 +96,10 @@ def test_refusal_is_the_correct_answer() -> None:
     assert check_missing_auth_answered(anonymous(status=401), context(SPEC)) == []
     assert check_missing_auth_answered(anonymous(status=None), context(SPEC)) == []
     assert check_missing_auth_answered(anonymous(status=302), context(SPEC)) == []
+
+
+def test_the_route_in_evidence_shows_a_value_by_its_kind() -> None:
+    exchange = anonymous()
+    exchange.route = "/customers/555-867-5309/profile"  # a first value, kept as a literal
+    [finding] = check_missing_auth(exchange, context(SPEC))
+    assert finding.evidence["route"] == "/customers/{phone}/profile"

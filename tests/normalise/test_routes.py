@@ -406,6 +406,9 @@ def test_dot_dot_never_climbs_above_the_root() -> None:
         ("/users/ada%40example.org/inbox", "/users/{email}/inbox"),
         ("/v1/customers/{id}/profile", "/v1/customers/{id}/profile"),
         ("/v2/plans", "/v2/plans"),
+        ("/v2/search/John%20Smith", "/v2/search/{param}"),
+        ("/v2/users/jsmith1985/profile", "/v2/users/jsmith1985/profile"),  # reads like oauth2
+        ("/v2/authors/john-smith", "/v2/authors/john-smith"),  # reads like two-factor
         ("(unrouted)", "(unrouted)"),
     ],
 )

@@ -12,6 +12,7 @@ from apishield.normalise.segments import (
     classify,
     code_shape,
     segment_pattern,
+    shown,
     split_extension,
 )
 
@@ -125,6 +126,16 @@ def test_template_segments_compile_to_matchers() -> None:
     assert match is not None
     assert match.groups() == ("CA1",)
     assert pattern.fullmatch("CA1.xml") is None
+
+
+def test_a_documented_path_is_shown_as_the_spec_writes_it() -> None:
+    documented = frozenset({"/2010-04-01/Accounts/{AccountSid}/Calls.json"})
+    assert shown("/2010-04-01/Accounts/{AccountSid}/Calls.json", documented) == (
+        "/2010-04-01/Accounts/{AccountSid}/Calls.json"
+    )
+    assert shown("/2010-04-01/Accounts/{id}/Calls.json", documented) == (
+        "/{date}/Accounts/{id}/Calls.json"
+    )
 
 
 def _phone_counting_each_digit(text: str, kind: Kind) -> Kind | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from apishield.exchange import Exchange, Finding, Severity
+from apishield.normalise.segments import shaped
 
 Kind = Literal["incident", "finding"]
 MAX_LISTED = 20
@@ -90,9 +91,10 @@ def from_incident(summary: Mapping[str, Any], raised_at: float) -> Alert:
 
 
 def from_finding(exchange: Exchange, finding: Finding, actor: str, raised_at: float) -> Alert:
-    """An alert about one finding of one request, named by its route template, never its path."""
+    """An alert about one finding of one request, named by its route template, never its path:
+    a value the learner still keeps as a literal segment is shown by its kind."""
     ip = exchange.actor.ip if exchange.actor is not None else exchange.request.peer_ip
-    route = exchange.route or "(no route)"
+    route = shaped(exchange.route) if exchange.route else "(no route)"
     return Alert(
         kind="finding",
         severity=finding.severity,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from apishield.checks.registry import CheckContext, EndpointFacts
 from apishield.exchange import Exchange, Finding, Severity
+from apishield.normalise.segments import shaped
 
 MIN_REQUESTS = 50
 """Requests an endpoint needs before its learned authentication share is believed."""
@@ -56,7 +57,7 @@ def _unauthenticated_basis(exchange: Exchange, context: CheckContext) -> str | N
 def _evidence(exchange: Exchange, basis: str) -> dict[str, str]:
     evidence = {"basis": basis}
     if exchange.route is not None:
-        evidence["route"] = exchange.route
+        evidence["route"] = shaped(exchange.route)
     return evidence
 
 

@@ -14,6 +14,7 @@ treats their position as a parameter.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from functools import lru_cache
 from operator import add
 from string import ascii_letters, ascii_lowercase, ascii_uppercase, digits
@@ -245,15 +246,33 @@ def shaped(route: str) -> str:
     """A route as a record may keep it: each literal segment that reads as a value (a number,
     phone, e-mail, token, date...) shown by its kind. Until the learner has seen a position
     take a second value, an exchange's route is its raw path, and the first customer number or
-    social security number on a route must not be written to a findings file or a report."""
+    social security number on a route must not be written to a findings file or a report.
+
+    Words stay as they are (`john-smith`, `jsmith1985` read like `two-factor` and `oauth2`), but
+    words with a space between them (`John%20Smith`) are text someone typed, never a fixed
+    part of an API, and show as `{param}`."""
     if not route.startswith("/"):
         return route
     parts = route.split("/")
     changed = False
     for index, part in enumerate(parts):
         if part and part[0] != "{":
-            kind = classify(decode(part))
-            if kind is not None:
-                parts[index] = "{" + kind.name + "}"
+            name = _value_name(decode(part))
+            if name is not None:
+                parts[index] = "{" + name + "}"
                 changed = True
     return "/".join(parts) if changed else route
+
+
+def _value_name(text: str) -> str | None:
+    kind = classify(text)
+    if kind is not None:
+        return kind.name
+    return LONG.name if any(map(str.isspace, text)) else None
+
+
+def shown(route: str, documented: Container[str]) -> str:
+    """A route as it leaves apishield (reports, the store, incidents, alerts): a documented path
+    as the spec writes it, whose literal segments are the spec's words, not traffic's values;
+    any other route `shaped`."""
+    return route if route in documented else shaped(route)

@@ -237,7 +237,7 @@ class LiveAnalysis:
         endpoint = self.engine.inventory.endpoint(request.method, request.host, route)
         if endpoint is None or endpoint.requests < SETTLED:
             return None
-        return f"{request.method} {route}"
+        return f"{request.method} {self.engine.shown(route)}"
 
     def _changed(self, incident: Incident) -> None:
         told = self._seen.get(incident.id)

@@ -3,8 +3,8 @@
 Its own registry (not the process-global one), so two servers in one process (tests, the demo)
 never collide. Labels are bounded: rule ids and severities are finite; endpoints are route
 templates the inventory has seen at least `SETTLED` times (a template from a few requests may
-still be a raw path, with a user's name or number in it), at most `MAX_ENDPOINTS` of them; the
-rest are "unsettled" or "other".
+still be a raw path, with a user's name in it), numbers and other values in them shown by their
+kind, at most `MAX_ENDPOINTS` of them; the rest are "unsettled" or "other".
 """
 
 from __future__ import annotations
