@@ -483,3 +483,122 @@ def test_an_encoded_slash_reading_follows_what_the_tree_learns() -> None:
     assert learner.observe(HOST, "/api%2Freports") == "/api%2Freports"
     assert learner.observe(HOST, "/api/reports") == "/api/reports"
     assert learner.observe(HOST, "/api%2Freports") == "/api/reports"
+
+
+SCANNER_WORDS = [
+    *(".env", ".git", "wp-login", "phpinfo", "server-status", "actuator", "admin", "console"),
+    *("backup", "debug", "test", "old", "api-docs", "graphql", "cgi-bin", "shell", "login"),
+    *("jenkins", "manager", "phpmyadmin", "pma", "solr", "druid", "nacos", "owa", "vpn"),
+    *("remote", "portal", "webadmin", "status", "metrics", "trace", "heapdump", "cpanel"),
+    *("setup", "install", "upload", "dev", "staging", "private", "secret", "dump", "config"),
+    *("wp-admin", "internal2", "xmlrpc", "swagger", "jmx", "monitor"),
+]
+
+
+def test_a_scanner_sweep_at_the_root_leaves_real_prefixes_alone() -> None:
+    """A sweep of one-off paths reaches the literal cap at the root: the sweep folds, while
+    `/v1` and `/partner`, far quieter than `/v2` but steady, stay part of the API."""
+    learner = RouteLearner()
+    for i in range(3000):
+        learner.observe(HOST, f"/v2/customers/{40_200_000 + i % 500}")
+        if i % 10 == 0:
+            learner.observe(HOST, f"/v1/customers/{40_200_000 + i % 500}")
+            learner.observe(HOST, f"/partner/orders/{700_000 + i}")
+        if i % 100 == 0:
+            learner.observe(HOST, "/internal/test/customers")
+    assert len(SCANNER_WORDS) >= route_tree.MAX_LITERALS
+    for word in SCANNER_WORDS:
+        learner.observe(HOST, f"/{word}")
+    assert learner.template(HOST, "/v1/customers/40200001") == "/v1/customers/{id}"
+    assert learner.template(HOST, "/partner/orders/700001") == "/partner/orders/{id}"
+    assert learner.template(HOST, "/internal/test/customers") == "/internal/test/customers"
+    assert learner.template(HOST, "/v2/customers/40200001") == "/v2/customers/{id}"
+    assert learner.template(HOST, "/phpinfo") == "/{param}"
+    assert learner.template(HOST, "/never-seen") == "/{param}"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: f"alice{i}",  # user names
+        lambda i: f"user{i}x{i % 7}",
+        lambda i: "-".join(["how", "to", "cook", f"{string.ascii_lowercase[i % 26]}" * 3, "now"]),
+    ],
+    ids=["username", "mixed", "slug"],
+)
+def test_leaf_values_fold_after_min_distinct(make: object) -> None:
+    """Leaves that read as values (`alice17`, a slug) fold at `min_distinct`, not at the cap,
+    though each is seen a few times; a steady fixed sibling (`latest`) stays."""
+    assert callable(make)
+    learner = RouteLearner(min_distinct=8)
+    for i in range(8):
+        for _ in range(2):
+            learner.observe(HOST, "/articles/latest")
+            learner.observe(HOST, f"/articles/{make(i)}")
+    assert learner.template(HOST, f"/articles/{make(0)}") == "/articles/{param}"
+    assert learner.template(HOST, f"/articles/{make(20)}") == "/articles/{param}"
+    assert learner.template(HOST, "/articles/latest") == "/articles/latest"
+    assert learner.template(HOST, "/articles/popular") == "/articles/popular"
+
+
+def test_user_names_seen_three_times_each_fold_after_min_distinct() -> None:
+    learner = RouteLearner(min_distinct=8)
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"]
+    for i, name in enumerate(names):
+        for _ in range(3):
+            template = learner.observe(HOST, f"/api/profiles/{name}{i}")
+        assert (template == "/api/profiles/{param}") == (i >= 7), (i, template)
+
+
+def test_short_git_hashes_fold_like_other_short_hex() -> None:
+    learner = RouteLearner()
+    assert learner.observe(HOST, "/commits/5f3a9c1") == "/commits/5f3a9c1"
+    assert learner.observe(HOST, "/commits/a94a8fe") == "/commits/{hex}"
+
+
+def test_fixed_sibling_words_stay_beside_folded_values() -> None:
+    """`/users/me`, `/users/search` and `/orders/export` are one literal each however many
+    values arrive beside them, a few values at a time between them."""
+    learner = RouteLearner(min_distinct=8)
+    for i in range(60):
+        learn(learner, ["/users/me", "/users/search", "/orders/export"])
+        learner.observe(HOST, f"/users/{RNG.randint(1, 99_999)}")
+        learner.observe(HOST, f"/users/{RNG.choice(['alice', 'bob', 'carol'])}{i}")
+        learner.observe(HOST, f"/orders/{RNG.getrandbits(128):032x}")
+    for path in ("/users/me", "/users/search", "/orders/export"):
+        assert learner.template(HOST, path) == path
+    assert learner.template(HOST, "/users/dave77") == "/users/{id}"
+    assert learner.template(HOST, "/users/settings") == "/users/settings"
+
+
+ATTACK_VALUES = [
+    "1'%20OR%20'1'='1",
+    "1%20UNION%20SELECT%20NULL--",
+    "-1",
+    "..%2F..%2F..%2Fetc%2Fpasswd",
+    "%2e%2e%2f%2e%2e%2fwindows%2fwin.ini",
+    "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "1%3Bsleep(5)",
+]
+
+
+@pytest.mark.parametrize("value", ATTACK_VALUES)
+def test_an_attack_payload_goes_to_the_parameter_beside_it(value: str) -> None:
+    learner = RouteLearner()
+    learn(learner, ["/v2/customers/40213377", "/v2/customers/40213378/lines"])
+    nodes = learner.node_count
+    assert learner.observe(HOST, f"/v2/customers/{value}") == "/v2/customers/{id}"
+    assert learner.observe(HOST, f"/v2/customers/{value}/lines") == "/v2/customers/{id}/lines"
+    assert learner.node_count == nodes
+
+
+@pytest.mark.parametrize("value", ATTACK_VALUES)
+def test_an_attack_payload_is_no_endpoint_of_its_own(value: str) -> None:
+    """Where no parameter is learned yet, a payload is rendered as one and not learned."""
+    learner = RouteLearner()
+    learner.observe(HOST, "/v2/plans")
+    nodes = learner.node_count
+    template = learner.observe(HOST, f"/v2/accounts/{value}/bills")
+    assert template == "/v2/accounts/{param}/bills"
+    assert learner.node_count == nodes + 1  # `accounts`
+    assert path_params(template, f"/v2/accounts/{value}/bills")

@@ -11,9 +11,11 @@ from apishield.normalise.segments import (
     _phone,
     classify,
     code_shape,
+    not_a_name,
     segment_pattern,
     shown,
     split_extension,
+    word_shape,
 )
 
 HEX32 = "0123456789abcdef0123456789abcdef"
@@ -29,6 +31,8 @@ HEX32 = "0123456789abcdef0123456789abcdef"
         ("da39a3ee5e6b4b0d3255bfef95601890afd80709", "hex", True),
         ("507f1f77bcf86cd799439011", "hex", True),
         ("a1b2c3d4", "hex", False),
+        ("5f3a9c1", "hex", False),
+        ("A94A8FE", "hex", False),
         ("AC" + HEX32, "id", True),
         ("PN" + HEX32.upper()[:16] + HEX32[16:], "id", True),
         ("cus_9s8d7f6g5h4j3k", "id", True),
@@ -80,6 +84,10 @@ def test_values_are_typed(text: str, kind: str, strong: bool) -> None:
         "1.2.3",
         "me@",
         "naïve",
+        "deadbee",
+        "alice17",
+        "Ab12cd3",
+        "x7k2m9q",
         "",
     ],
 )
@@ -154,3 +162,38 @@ def _phone_counting_each_digit(text: str, kind: Kind) -> Kind | None:
 def test_phone_numbers_of_digits_alone_read_as_digit_by_digit(text: str) -> None:
     for kind in (PHONE, NATIONAL_PHONE):
         assert _phone(text, kind) == _phone_counting_each_digit(text, kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("alice17", "a0"),
+        ("user42x3", "a0"),
+        ("how-to-cook-pasta", "a-a"),
+        ("me", None),
+        ("search", None),
+        ("reset-password", None),
+        ("new-member-welcome", None),
+        ("v1", None),
+        ("US", None),
+        ("1.2.3", None),
+        ("naïve42", None),
+    ],
+)
+def test_words_that_read_as_values_have_a_shape(text: str, shape: str | None) -> None:
+    assert word_shape(text) == shape
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1' OR '1'='1", "1 UNION SELECT NULL--", "../../etc/passwd", "<script>", "-1", "a\\b", "x%41"],
+)
+def test_attack_payloads_are_not_names(text: str) -> None:
+    assert not_a_name(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["customers", "@me", "things:batchGet", "$metadata", "café", "{id}", "en-GB", "a_b.c~"]
+)
+def test_names_are_names(text: str) -> None:
+    assert not not_a_name(text)

@@ -8,7 +8,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from apishield.normalise.segments import Kind, classify, code_shape, decode, split_extension
+from apishield.normalise.segments import (
+    Kind,
+    classify,
+    code_shape,
+    decode,
+    not_a_name,
+    split_extension,
+    word_shape,
+)
 
 MAX_LITERALS = 48
 MAX_EXTENSIONS = 16
@@ -16,7 +24,8 @@ MAX_NODES = 4096
 """Per host, at about 0.8 kB a node; a large API needs a few hundred."""
 MAX_DEPTH = 32
 ESTABLISHED = 32
-"""Hits after which a lone weak value (a version date) counts as part of the API."""
+"""Hits after which a lone weak value (a version date), a word that reads as a value, or a
+literal among a crowd counts as part of the API."""
 RARE = 2
 """Hits up to which a word counts as rarely seen."""
 
@@ -39,7 +48,8 @@ class Node:
     open: bool = False
     """For a parameter: it takes words too, having absorbed many."""
     shapes: frozenset[str] = frozenset()
-    """For a parameter: code shapes it takes (`AA` once country codes were folded)."""
+    """For a parameter: code shapes (`AA` once country codes were folded) and word shapes
+    (`a0` once usernames like `alice17` were) it takes."""
     lengths: frozenset[int] = frozenset()
     """Lengths of its random tokens, so a token that happens to read as a word still fits."""
     template: str = ""
@@ -160,6 +170,8 @@ class Tree:
         param, full = node.param, self.nodes >= MAX_NODES
         if kind is not None and (kind.strong or param is not None):
             return self._param(node, kind, text, learn and not full), ext
+        if kind is None and not_a_name(text):
+            return param, None  # an attack's payload, extension and all, is no endpoint
         if param is not None and (full or _accepts(param, text)):
             return param, ext
         if not learn or full:
@@ -195,6 +207,7 @@ class Tree:
         if len(node.literals) >= self.min_distinct:
             self._fold_codes(node)
             self._fold_similar(node)
+            self._fold_values(node)
         if len(node.literals) >= MAX_LITERALS:
             self._fold_crowd(node)
 
@@ -237,15 +250,35 @@ class Tree:
         if count >= self.min_distinct:
             self._merge(node, [key for key, c in rare if below in c.literals], "param").open = True
 
+    def _fold_values(self, node: Node) -> None:
+        """`min_distinct` leaves that read as generated values of one shape (`alice17`,
+        `how-to-cook-pasta`) are values: a slug only while rarely seen, as fixed names can be
+        hyphenated too; a word with digits until established. Plain words wait for the crowd,
+        since a fixed set of them (`Daily`, `Monthly`, ...) starts as rare as values do."""
+        groups: dict[str, list[str]] = {}
+        for key, child in node.literals.items():
+            if child.hits >= ESTABLISHED or child.literals or child.param or child.weak:
+                continue
+            shape = word_shape(key)
+            if shape is not None and (shape == "a0" or child.hits <= RARE):
+                groups.setdefault(shape, []).append(key)
+        for shape, keys in groups.items():
+            if len(keys) >= self.min_distinct:
+                self._merge(node, keys, "param").shapes |= {shape}
+
     def _fold_crowd(self, node: Node) -> None:
-        """The memory cap: a crowd of mostly single hits is a parameter bar its frequent
-        members; otherwise the rarest quarter goes, which keeps a large API's endpoints."""
+        """The memory cap: a crowd of mostly single hits is a parameter bar the members that
+        are part of the API (frequent, or seen more than rarely with paths beneath), however
+        busy a sibling is; otherwise the rarest quarter goes, which keeps a large API's
+        endpoints. A scanner's sweep of one-off paths folds; `/v1` beside a busy `/v2` stays."""
         ranked = sorted(node.literals, key=lambda key: node.literals[key].hits)
         hits = [node.literals[key].hits for key in ranked]
         if 2 * hits.count(1) >= len(hits):
-            total = sum(hits)
+            floor = min(ESTABLISHED, sum(hits) / self.min_distinct)
             keys = [
-                key for key, n in zip(ranked, hits, strict=True) if n * self.min_distinct < total
+                key
+                for key, n in zip(ranked, hits, strict=True)
+                if n < floor and not (n > RARE and _leads_on(node.literals[key]))
             ]
         else:
             keys = ranked[: len(ranked) // 4]
@@ -314,14 +347,19 @@ def _slots(trail: list[Node]) -> tuple[tuple[int, str], ...] | None:
 
 
 def _loose_steps(segments: list[str], fold: bool) -> list[_Step]:
-    """Segments the tree does not hold: values by their kind, the rest literal unless folded."""
+    """Segments the tree does not hold: values by their kind, the rest literal unless folded;
+    an attack's payload is a value, extension and all."""
     steps: list[_Step] = []
     for segment in segments:
         split = split_extension(segment) if "." in segment else None
         raw, ext = split or (segment, None)
-        kind = classify(decode(raw))
+        text = decode(raw)
+        kind = classify(text)
         if kind is not None and kind.strong:
             steps.append(("", kind.name))
+        elif kind is None and not_a_name(text):
+            steps.append(("", "param"))
+            continue
         else:
             steps.append(("", "param") if fold else (_escape(raw), None))
         if ext is not None:
@@ -341,16 +379,24 @@ def _alike(nodes: list[Node]) -> bool:
     return len(beneath) <= len(nodes) // 2 + 1
 
 
+def _leads_on(node: Node) -> bool:
+    return bool(node.literals) or node.param is not None
+
+
 def _takes(param: Node, text: str, learn: bool) -> bool:
     """Whether a parameter takes a value outright: the common case, kept off the slow path."""
     if param.open:
         return True
     if len(text) < 16 and text.isdigit() and text.isascii():
         return True  # a number, an ID to `classify` whatever it is, and too short to profile
+    if param.shapes and word_shape(text) in param.shapes:
+        return True  # a word of the shape of those folded here (`alice17`)
     kind = classify(text)
-    if kind is not None and learn and kind.strong and len(text) >= 16:
+    if kind is None:
+        return False
+    if learn and kind.strong and len(text) >= 16:
         _profile(param, text)
-    return kind is not None
+    return True
 
 
 def _profile(param: Node, text: str) -> None:
@@ -362,6 +408,8 @@ def _profile(param: Node, text: str) -> None:
 def _accepts(param: Node, text: str) -> bool:
     """Whether a segment that reads as a word is a value of this parameter after all."""
     if param.open or code_shape(text) in param.shapes:
+        return True
+    if param.shapes and word_shape(text) in param.shapes:
         return True
     if len(text) not in param.lengths or not text.isalnum():
         return False

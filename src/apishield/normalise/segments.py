@@ -6,9 +6,13 @@ request, so the common cases are decided with `str` methods that run in C (`isdi
 
 Strong kinds (long numbers, UUIDs, 20+ hex digits, prefixed IDs, ULIDs, emails, E.164 numbers,
 random tokens of 16+ characters) are parameters the first time they are seen. Weak kinds (short
-numbers, dates, national phone numbers, short hex and short random tokens) also occur as fixed
-parts of an API, such as a version date, so the learner waits for a second value before it
+numbers, dates, national phone numbers, short hex (from git's seven-digit abbreviations up, with
+digits and letters, so `deadbeef` and `facade` stay words) and short random tokens) also occur as
+fixed parts of an API, such as a version date, so the learner waits for a second value before it
 treats their position as a parameter.
+
+Two looser readings serve the learner's folding rules: `word_shape` (a word that reads as a
+generated value, though no kind fits) and `not_a_name` (what no endpoint is called).
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def classify(text: str) -> Kind | None:
     if text.isdigit():
         return ID if n >= 6 else SHORT_ID
     if text.isalnum():
-        return _alphanumeric(text) if n >= 8 else None
+        return _alphanumeric(text) if n >= 7 else None
     if text[0] == "+":
         return _phone(text[1:], PHONE)
     if "@" in text:
@@ -141,10 +145,13 @@ def classify(text: str) -> Kind | None:
 
 
 def _alphanumeric(text: str) -> Kind | None:
-    """Hashes, prefixed IDs (`AC` + 32 hex), ULIDs and random tokens; or a long word."""
+    """Hashes, prefixed IDs (`AC` + 32 hex), ULIDs and random tokens; or a long word. Of
+    seven characters, only a git abbreviation (`5f3a9c1`) is a value: `alice17` is a name."""
+    n = len(text)
+    if n == 7:
+        return SHORT_HEX if _short_hex(text) else None
     if text.isalpha():
         return _token(text)
-    n = len(text)
     if (text.islower() or text.isupper()) and not text.strip(_HEX):
         return HEX if n >= 20 else SHORT_HEX
     body = text.lstrip(ascii_uppercase)
@@ -153,6 +160,11 @@ def _alphanumeric(text: str) -> Kind | None:
     if n == 26 and text[0] in "01234567" and not text.strip(_CROCKFORD):
         return ID
     return _token(text)
+
+
+def _short_hex(text: str) -> bool:
+    """A git abbreviation (`5f3a9c1`): hex digits in one case, letters and digits both."""
+    return not text.isalpha() and (text.islower() or text.isupper()) and not text.strip(_HEX)
 
 
 def _phone(text: str, kind: Kind) -> Kind | None:
@@ -228,6 +240,35 @@ def code_shape(text: str) -> str | None:
     if not 2 <= len(text) <= 5 or not text.isascii() or "aaa" in text.translate(_CLASSES):
         return None
     return text.translate(_CLASSES)
+
+
+def word_shape(text: str) -> str | None:
+    """How a word that `classify` leaves alone still reads as a generated value: letters and
+    digits mixed (`alice17`, `x7k2m9`, though `oauth2` too) or four or more words joined by
+    hyphens (a slug, `how-to-cook-pasta`); None for plain words (`me`, `reset-password`) and
+    short codes, which `code_shape` groups."""
+    if not text.isascii() or code_shape(text) is not None:
+        return None
+    classes = text.translate(_CLASSES)
+    if "0" in classes:
+        return "a0" if "a" in classes or "A" in classes else None
+    if text.count("-") >= 3 and text.islower() and "--" not in text:
+        return "a-a"
+    return None
+
+
+_NAME = re.compile(r"[\w.~@:$,+!{}-]*")
+"""What an endpoint's name is made of: letters and digits of any script, URL-safe marks, and
+braces (a client that sent `/a/{id}` unexpanded; the literal keeps them, escaped)."""
+
+
+def not_a_name(text: str) -> bool:
+    """Whether a decoded segment holds what no endpoint's name does (a quote, a space, a slash,
+    brackets or other SQL, markup and traversal punctuation; a signed number), so it is a
+    value, or an attack on one, whatever its parent has learned."""
+    if _NAME.fullmatch(text) is None:
+        return True
+    return text[:1] == "-" and text[1:].isdigit()
 
 
 @lru_cache(maxsize=2048)
