@@ -14,13 +14,17 @@ from apishield.report.html import render_html
 from apishield.report.terminal import render
 from apishield.testing import make_exchange
 
+HOSTILE = '<script>alert("x")</script>'
 
-def document() -> dict[str, Any]:
+
+def document(host: str = "api.example.com") -> dict[str, Any]:
+    """Three endpoints; an attacker's payload in a path is learned as a parameter, so what an
+    attacker controls reaches the report through `host` (a Host header is kept as sent)."""
     engine = Engine(Config(), Hasher(b"r" * 32))
-    hostile = '/<script>alert("x")</script>'
-    for path in ("/health", hostile, "/users/12345"):
+    for path in ("/health", f"/{HOSTILE}", "/users/12345"):
         engine.process(
             make_exchange(
+                host=host,
                 path=path,
                 response_body=b'{"email": "a@b.example"}',
                 response_headers={"content-type": "application/json"},
@@ -51,7 +55,7 @@ def test_document_is_json_ready_and_summarised() -> None:
 
 
 def test_html_escapes_what_attackers_control() -> None:
-    html = render_html(document())
+    html = render_html(document(host=HOSTILE))
     assert "<script>alert" not in html
     assert "&lt;script&gt;" in html
     assert "not JSON" in html
