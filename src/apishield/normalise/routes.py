@@ -14,9 +14,15 @@ position varies; then those children are folded into the parameter child, subtre
   established, so an API version date that is the only value under lots of traffic stays;
 * codes (`US`, `GB`, …): `min_distinct` siblings of one shape with alike subtrees;
 * words: `min_distinct` rarely seen siblings with the same word beneath (similar structure);
-* any node whose literal children reach `MAX_LITERALS`: its rare ones.
+* leaves that read as values (`alice17`, slugs of four or more words): `min_distinct` of one
+  shape, not yet established; the parameter then takes words of that shape only;
+* any node whose literal children reach `MAX_LITERALS`: its rare ones, never a member with 32
+  hits or more, or seen more than twice with paths beneath, however busy its siblings are.
 
-The last two rules leave frequent siblings alone, so `/users/me` stays beside `/users/{id}`.
+These rules leave frequent siblings alone, so `/users/me` stays beside `/users/{id}`, and a
+scanner's sweep at the root leaves `/v1` beside a busier `/v2`. A segment no endpoint is named
+like (quotes, spaces, slashes: an attack's payload) goes to the parameter beside it, or is
+rendered as `{param}` and not learned.
 Until a fold, a value keeps its literal template: early requests get a provisional one. An
 OpenAPI spec, when given, wins over all of this; paths it does not match are learned. Literals
 are compared percent-decoded but rendered as first seen.
