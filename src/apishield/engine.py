@@ -57,6 +57,8 @@ class InventoryResult:
     actors: ActorTally = field(default_factory=ActorTally)
     not_found_routes: int = 0
     """Undocumented routes that only ever answered 404: probed, so left out of `endpoints`."""
+    overflow_requests: int = 0
+    """Requests past the inventory's endpoint cap (`MAX_ENDPOINTS`), counted under `/{overflow}`."""
 
 
 class Engine:
@@ -186,6 +188,7 @@ class Engine:
             stage_errors=self._errors(),
             actors=self.actors,
             not_found_routes=len(endpoints) - len(answered),
+            overflow_requests=self.inventory.overflow_requests(),
         )
 
     def snapshot(self) -> InventoryResult:

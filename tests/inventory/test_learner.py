@@ -122,3 +122,39 @@ def test_latency_buckets_are_the_ones_a_binary_search_finds(durations: list[floa
     [endpoint] = inventory.endpoints.values()
     assert endpoint.latency.counts == expected
     assert endpoint.latency.total == 2 * len(durations)
+
+
+def test_overflow_is_bounded_whatever_hosts_and_methods_clients_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(learner, "MAX_ENDPOINTS", 5)
+    inventory = Inventory()
+    methods = ("GET", "POST", "PROPFIND", "X1", "X2")
+    for i in range(3000):
+        observe(inventory, f"/junk{i}", method=methods[i % 5], host=f"h{i}.example.com")
+    overflow = [e for e in inventory.endpoints.values() if e.template == learner.OVERFLOW_TEMPLATE]
+    assert len(inventory.endpoints) - len(overflow) == 5
+    assert len(overflow) <= (learner.OVERFLOW_HOSTS + 1) * (len(learner.METHODS) + 1)
+    assert {e.method for e in overflow} == {"GET", "POST", learner.OTHER}
+    assert len({e.host for e in overflow}) == learner.OVERFLOW_HOSTS + 1
+    assert inventory.endpoints[("GET", learner.OTHER, learner.OVERFLOW_TEMPLATE)].requests > 500
+    assert inventory.overflow_requests() == 2995 == sum(e.requests for e in overflow)
+
+
+def test_a_host_with_its_own_overflow_endpoint_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(learner, "MAX_ENDPOINTS", 1)
+    inventory = Inventory()
+    observe(inventory, "/a", host="api.example.com")
+    observe(inventory, "/b", host="api.example.com")
+    for i in range(100):
+        observe(inventory, f"/c{i}", host=f"h{i}.example.com")
+    observe(inventory, "/d", host="api.example.com")
+    assert inventory.endpoints[("GET", "api.example.com", "/{overflow}")].requests == 2
+    assert inventory.overflow_requests() == 102
+
+
+def test_below_the_cap_nothing_overflows() -> None:
+    inventory = Inventory()
+    for i in range(10):
+        observe(inventory, f"/a{i}", host=f"h{i}.example.com")
+    assert inventory.overflow_requests() == 0

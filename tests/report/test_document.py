@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from rich.console import Console
 
 from apishield.config import Config
 from apishield.engine import Engine
+from apishield.inventory import learner
 from apishield.inventory.spec import spec_from_document
 from apishield.privacy import Hasher
 from apishield.report.document import RunInfo, build_document
@@ -136,3 +138,35 @@ def test_with_a_spec_its_audit_is_reported_beside_the_traffic() -> None:
     render(doc, console)
     assert "Spec audit: " in console.export_text()
     assert build_document(Engine(Config(), Hasher(b"r" * 32)).result(), run)["spec_audit"] == []
+
+
+def capped_document(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Traffic past the endpoint cap, each request with a Host of its own, as a scanner sends."""
+    monkeypatch.setattr(learner, "MAX_ENDPOINTS", 10)
+    engine = Engine(Config(), Hasher(b"r" * 32))
+    for i in range(200):
+        engine.process(make_exchange(path=f"/probe{i}/x", host=f"h{i}.example.com", status=403))
+    run = RunInfo("analyze", 0.0, 1.0, ["a.log"], 200, 200, 0, {}, [])
+    return build_document(engine.result(), run)
+
+
+def test_the_endpoint_cap_is_reported_with_the_requests_past_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = capped_document(monkeypatch)
+    summary = doc["summary"]
+    assert (summary["endpoint_cap"], summary["overflow_requests"]) == (10, 190)
+    assert len(doc["endpoints"]) <= 10 + learner.OVERFLOW_HOSTS + 1
+    console = Console(record=True, width=200)
+    render(doc, console)
+    assert "Endpoint cap reached: past 10 endpoints, 190 requests" in console.export_text()
+    assert "Endpoint cap reached: past 10 endpoints, 190 requests" in render_html(doc)
+
+
+def test_below_the_cap_no_report_mentions_it() -> None:
+    doc = document()
+    assert doc["summary"]["overflow_requests"] == 0
+    console = Console(record=True, width=200)
+    render(doc, console)
+    assert "Endpoint cap" not in console.export_text()
+    assert "Endpoint cap" not in render_html(doc)

@@ -12,11 +12,13 @@ from apishield.config import Config
 from apishield.engine import Engine
 from apishield.ingest import IngestStats, read_exchanges
 from apishield.ingest.openapi import load_spec
+from apishield.inventory import learner
 from apishield.report.document import RunInfo, build_document
 from apishield.startup import build_engine
 from apishield.store.database import Store
 from apishield.store.schema import endpoint_key
 from apishield.store.views import NotFoundError, Views
+from apishield.testing import make_exchange
 
 
 def _analysed(traffic: Path, tmp: Path) -> tuple[Engine, dict]:
@@ -147,3 +149,21 @@ def test_the_spec_audit_is_kept_and_paged_most_severe_first(saved) -> None:
         "requests", "unauthenticated",
     }  # fmt: skip
     assert views.spec_audit(run_id, offset=3, limit=500)["items"] == every[3:]
+
+
+def test_a_run_past_the_endpoint_cap_says_so_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(learner, "MAX_ENDPOINTS", 10)
+    engine = build_engine(Config(data_dir=tmp_path / "home"), None)
+    for i in range(200):
+        engine.process(make_exchange(path=f"/probe{i}", host=f"h{i}.example.com", status=403))
+    document = build_document(
+        engine.result(), RunInfo("analyze", 0.0, 1.0, ["a.log"], 200, 200, 0, {}, [])
+    )
+    store = Store(f"sqlite:///{tmp_path / 'capped.db'}")
+    store.create()
+    run_id = store.save_analysis(document)
+    summary = Views(store).overview(run_id)["summary"]
+    assert (summary["endpoint_cap"], summary["overflow_requests"]) == (10, 190)
+    assert summary["endpoints"] == len(document["endpoints"]) <= 10 + learner.OVERFLOW_HOSTS + 1

@@ -22,6 +22,15 @@ MAX_ENDPOINTS = 20_000
 MAX_PARAMS = 64
 OVERFLOW_TEMPLATE = "/{overflow}"
 """Where traffic goes past MAX_ENDPOINTS: a flood of junk paths must not exhaust memory."""
+OVERFLOW_HOSTS = 32
+"""Hosts past MAX_ENDPOINTS with an overflow endpoint of their own. The Host header is the
+client's to choose, so the traffic of any further host shares one under `OTHER`."""
+OTHER = "*"
+"""The host, or the method, of overflow traffic that has no overflow endpoint of its own."""
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+"""Methods with overflow endpoints of their own: any token is a method to a server."""
 
 Retemplate = Callable[[str, str], str]
 """(host, raw path) -> the route template as learning now sees it."""
@@ -33,6 +42,7 @@ class Inventory:
     def __init__(self) -> None:
         self.endpoints: dict[tuple[str, str, str], Endpoint] = {}
         self._hosts: dict[str, str] = {}
+        self._overflow_hosts: set[str] = set()
 
     def __call__(self, exchange: Exchange) -> None:
         route = exchange.route
@@ -55,13 +65,27 @@ class Inventory:
 
     def _new_endpoint(self, key: tuple[str, str, str], path: str) -> Endpoint:
         if len(self.endpoints) >= MAX_ENDPOINTS:
-            key = (key[0], key[1], OVERFLOW_TEMPLATE)
+            key = self._overflow_key(key[0], key[1])
             existing = self.endpoints.get(key)
             if existing is not None:
                 return existing
         endpoint = Endpoint(method=key[0], host=key[1], template=key[2], sample_path=path)
         self.endpoints[key] = endpoint
         return endpoint
+
+    def _overflow_key(self, method: str, host: str) -> tuple[str, str, str]:
+        """At most (OVERFLOW_HOSTS + 1) * (len(METHODS) + 1) overflow endpoints, whatever the
+        methods and Host headers clients send."""
+        if host not in self._overflow_hosts:
+            if len(self._overflow_hosts) < OVERFLOW_HOSTS:
+                self._overflow_hosts.add(host)
+            else:
+                host = OTHER
+        return (method if method in METHODS else OTHER, host, OVERFLOW_TEMPLATE)
+
+    def overflow_requests(self) -> int:
+        """Requests counted past MAX_ENDPOINTS, under no endpoint of their own."""
+        return sum(e.requests for e in self.endpoints.values() if e.template == OVERFLOW_TEMPLATE)
 
     def endpoint(self, method: str, host: str, route: str) -> Endpoint | None:
         """The endpoint a request to this route counts towards, if it has been seen."""

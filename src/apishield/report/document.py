@@ -11,6 +11,7 @@ from apishield import __version__
 from apishield.checks.tally import FindingsTally
 from apishield.detect.incidents import Incident
 from apishield.engine import EndpointView, InventoryResult
+from apishield.inventory import learner
 from apishield.inventory.audit import AuditFinding, audit
 from apishield.inventory.classify import PERSONAL, SECRETS
 from apishield.inventory.spec import ApiSpec
@@ -56,7 +57,12 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
             "stage_errors": result.stage_errors,
             "spec_title": result.spec.title if result.spec else None,
         },
-        "summary": {**_summary(endpoints), "not_found_routes": result.not_found_routes},
+        "summary": {
+            **_summary(endpoints),
+            "not_found_routes": result.not_found_routes,
+            "endpoint_cap": learner.MAX_ENDPOINTS,
+            "overflow_requests": result.overflow_requests,
+        },
         "coverage": _coverage(result),
         "spec_audit": _spec_audit(result, endpoints),
         "findings": _findings(result.findings),

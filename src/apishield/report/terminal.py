@@ -22,6 +22,12 @@ def render(document: dict[str, Any], console: Console, *, top: int = 25) -> None
         f"[bold]{summary['endpoints']}[/] {_plural(summary['endpoints'], 'endpoint')} on "
         f"{summary['hosts']} {_plural(summary['hosts'], 'host')}"
     )
+    if summary.get("overflow_requests"):
+        console.print(
+            f"[bold yellow]Endpoint cap reached:[/] past {summary['endpoint_cap']:,} endpoints, "
+            f"{summary['overflow_requests']:,} requests were counted under /{{overflow}}, "
+            "not as endpoints of their own"
+        )
     states = ", ".join(f"{n} {state}" for state, n in sorted(summary["by_state"].items()))
     console.print(f"Status: {states}; {summary['deprecated']} deprecated")
     coverage = document.get("coverage")
