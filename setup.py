@@ -36,6 +36,7 @@ HOT_PATH = [
     "inventory/classify.py",
     "inventory/personal.py",
     "inventory/fieldnames.py",
+    "inventory/value_names.py",
     "inventory/endpoint.py",
     "inventory/learner.py",
     "inventory/params.py",

@@ -23,7 +23,9 @@ CORE = {
 ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "normalise": {"core", "normalise"},
-    "inventory": {"core", "inventory"},
+    # normalise.segments: what a value looks like, so a JSON key or parameter name that is one
+    # (a map keyed by phone numbers) is kept by its kind
+    "inventory": {"core", "inventory", "normalise.segments"},
     # normalise.segments: what a path segment is, so counts keep routes without their values
     "checks": {"core", "checks", "normalise.segments"},
     "ingest": {"core", "ingest", "inventory.spec"},

@@ -146,8 +146,8 @@ def test_decisions_are_cached_and_bounded() -> None:
     first = field_name("customerEmail")
     assert field_name("customerEmail") is first
     assert "customerEmail" in fieldnames.NAMES
-    assert field_name("k" * 500) is NO_CLASS
-    assert "k" * 500 not in fieldnames.NAMES
+    assert field_name("billing_address_" * 5) is NO_CLASS
+    assert "billing_address_" * 5 not in fieldnames.NAMES
     for i in range(fieldnames._CACHE_SIZE + 10):
         field_name(f"field{i}")
     assert len(fieldnames.NAMES) <= fieldnames._CACHE_SIZE

@@ -158,3 +158,21 @@ def test_below_the_cap_nothing_overflows() -> None:
     for i in range(10):
         observe(inventory, f"/a{i}", host=f"h{i}.example.com")
     assert inventory.overflow_requests() == 0
+
+
+def test_parameter_names_that_are_values_are_kept_by_their_kind() -> None:
+    inventory = Inventory()
+    body = orjson.dumps({"carol.white@example.net": True, "+447911123456": 1, "limit": 3})
+    observe(
+        inventory,
+        "/bulk-lookup",
+        method="POST",
+        query="dave%40example.com=1&536-22-1846=&q=x&line1=a",
+        body=body,
+        headers={"content-type": "application/json"},
+    )
+    (endpoint,) = inventory.endpoints.values()
+    assert set(endpoint.params) == {
+        ("body", "{email}"), ("body", "{phone}"), ("body", "limit"),
+        ("query", "{email}"), ("query", "{ssn}"), ("query", "q"), ("query", "line1"),
+    }  # fmt: skip

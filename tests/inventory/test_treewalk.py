@@ -166,3 +166,36 @@ def test_field_cap() -> None:
     walk = _walk({f"email_{i}": f"user{i}@example.com" for i in range(treewalk.MAX_FIELDS + 50)})
     assert len(walk.fields) == treewalk.MAX_FIELDS
     assert walk.classes["email"] == treewalk.MAX_FIELDS + 50
+
+
+def test_a_map_keyed_by_phone_numbers_holds_phone_numbers_shown_by_their_kind() -> None:
+    walk = _walk(
+        {
+            "+447911123456": {"first_name": "Alice", "email": "alice@example.org"},
+            "+14155552671": {"first_name": "Bob", "email": "bob@example.com"},
+        }
+    )
+    assert walk.fields == {
+        "{phone}": "phone",
+        "{phone}.first_name": "person_name",
+        "{phone}.email": "email",
+    }
+    assert walk.classes == {"phone": 2, "person_name": 2, "email": 2}
+    assert walk.records == 2  # the people in it; the map itself is nobody
+
+
+def test_value_keys_deep_in_a_body_and_under_lists_are_shown_by_kind() -> None:
+    walk = _walk(
+        {
+            "data": [{"carol.white@example.net": {"ssn": "536-22-1846"}}],
+            "sessions": {"123e4567-e89b-12d3-a456-426614174000": {"note": "x" * 30 + " y"}},
+        }
+    )
+    assert walk.fields == {"data[].{email}": "email", "data[].{email}.ssn": "ssn"}
+    assert walk.classes == {"email": 1, "ssn": 1}
+    assert not any("@" in path or "4174000" in path for path in walk.fields)
+
+
+def test_ordinary_keys_with_digits_keep_their_names() -> None:
+    walk = _walk({"address": {"line1": "742 Evergreen Terrace", "city": "Springfield"}})
+    assert walk.fields == {"address.line1": "postal_address", "address.city": "postal_address"}

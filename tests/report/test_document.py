@@ -9,6 +9,7 @@ from rich.console import Console
 from apishield.config import Config
 from apishield.engine import Engine
 from apishield.inventory import learner
+from apishield.inventory.export import export_openapi
 from apishield.inventory.spec import spec_from_document
 from apishield.privacy import Hasher
 from apishield.report.document import RunInfo, build_document
@@ -170,3 +171,31 @@ def test_below_the_cap_no_report_mentions_it() -> None:
     render(doc, console)
     assert "Endpoint cap" not in console.export_text()
     assert "Endpoint cap" not in render_html(doc)
+
+
+def test_keys_and_parameter_names_that_are_values_reach_no_output() -> None:
+    engine = Engine(Config(), Hasher(b"r" * 32))
+    answer = orjson.dumps({"+447911123456": {"first_name": "Alice", "email": "a@example.org"}})
+    engine.process(
+        make_exchange(
+            method="POST",
+            path="/contacts/lookup",
+            query="carol.white%40example.net=1",
+            headers={"content-type": "application/json"},
+            body=orjson.dumps({"dave@example.com": True}),
+            response_body=answer,
+            response_headers={"content-type": "application/json"},
+        )
+    )
+    result = engine.result()
+    doc = build_document(result, RunInfo("analyze", 0.0, 1.0, ["a.log"], 1, 1, 0, {}, []))
+    exported = export_openapi((view.endpoint for view in result.endpoints), title="t", version="1")
+    outputs = [orjson.dumps(doc).decode(), orjson.dumps(exported).decode(), render_html(doc)]
+    for raw in ("447911123456", "carol.white", "dave@example.com"):
+        assert not any(raw in output for output in outputs), raw
+    [endpoint] = doc["endpoints"]
+    assert endpoint["data_classes"]["phone"] == 1
+    assert endpoint["response_fields"]["{phone}.email"] == "email"
+    assert {(p["in"], p["name"]) for p in endpoint["params"]} == {
+        ("query", "{email}"), ("body", "{email}"),
+    }  # fmt: skip

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from apishield.inventory import credentials, personal, validators
-from apishield.inventory.fieldnames import FieldName
+
+if TYPE_CHECKING:  # fieldnames imports `by_value` (through value_names): an annotation here
+    from apishield.inventory.fieldnames import FieldName
 
 DATA_CLASSES: tuple[str, ...] = (
     "email", "phone", "person_name", "date_of_birth", "postal_address", "ssn", "national_id",

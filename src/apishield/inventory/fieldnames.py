@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from apishield.inventory.value_names import ValueName, value_name
+
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _MAX_NAME = 64
 _CACHE_SIZE = 8192
@@ -36,16 +38,22 @@ class FieldName:
     value_field: FieldName | None = None
     """What a generic "number" or "value" key below this one holds, when that differs from what
     this key's own value may be: {"account": {"number": ...}}."""
+    value: ValueName | None = None
+    """The name is itself a value (a phone number keying a map), kept as `value.shown`; such a
+    name nominates nothing."""
     contextual: bool = field(init=False)
     """An address part or a bare name, decided with the sibling fields."""
     plain: bool = field(init=False)
     """Nominates nothing: only the value's own format can classify it. Precomputed because the
     walk asks it of every string in every body."""
+    renamed: bool = field(init=False)
+    """A value, or a generic key that inherits: the walk asks it of every key in every body."""
 
     def __post_init__(self) -> None:
         contextual = bool(self.address) or self.contextual_name
         object.__setattr__(self, "contextual", contextual)
         object.__setattr__(self, "plain", not (self.checks or contextual))
+        object.__setattr__(self, "renamed", bool(self.inherits) or self.value is not None)
 
 
 NO_CLASS = FieldName()
@@ -57,12 +65,19 @@ def field_name(name: str) -> FieldName:
     """The classes `name` nominates; cached, and bounded so hostile key sets cannot grow it."""
     known = NAMES.get(name)
     if known is None:
+        valued = value_name(name)
         if len(name) > _MAX_NAME:
-            return NO_CLASS
+            return NO_CLASS if valued is None else FieldName(value=valued)
         if len(NAMES) >= _CACHE_SIZE:
             NAMES.clear()
-        known = NAMES[name] = decide(name)
+        known = NAMES[name] = decide(name) if valued is None else FieldName(value=valued)
     return known
+
+
+def shown_name(name: str) -> str:
+    """A name as the inventory keeps it: by its kind when it is a value."""
+    valued = field_name(name).value
+    return name if valued is None else valued.shown
 
 
 _SECRET = ("jwt", "api_key")

@@ -16,6 +16,7 @@ from apishield.inventory.endpoint import (
     ParamStats,
     latency_bucket,
 )
+from apishield.inventory.fieldnames import shown_name
 from apishield.inventory.params import value_type
 
 MAX_ENDPOINTS = 20_000
@@ -235,7 +236,7 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
             name = unquote_plus(name)
         if "%" in value or "+" in value:
             value = unquote_plus(value)
-        pairs.append((name[:128], value))
+        pairs.append((shown_name(name)[:128], value))
     return pairs
 
 
@@ -249,7 +250,7 @@ def _json_fields(body: bytes) -> list[tuple[str, str]]:
         return []
     fields = []
     for name, value in document.items():
-        fields.append((str(name)[:128], _json_type(value)))
+        fields.append((shown_name(name)[:128], _json_type(value)))
     return fields
 
 

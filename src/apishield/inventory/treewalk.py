@@ -139,10 +139,11 @@ class Walk:
         prefix = path + "." if path else ""
         known, texts, maybe, proving = NAMES, self._texts, _MAYBE, _SELF_PROVING.match
         classes, fields, latest = self.classes, self.fields, self._latest
-        for key, value in items:
-            name = known.get(key) or field_name(key)
-            if name.inherits:
-                name = _inherit(name, parent)
+        for raw, value in items:
+            name = known.get(raw) or field_name(raw)
+            key = raw
+            if name.renamed:
+                key, name = self._rename(raw, name, parent, prefix)
             if isinstance(value, str):
                 if (  # `_may_prove_itself`, inlined: this runs for most strings of every body
                     name.plain
@@ -175,6 +176,19 @@ class Walk:
                 fields.setdefault(prefix + key, class_id)
             found.add(class_id)
         self._close(found, pending, nested, prefix, depth + 1, owned, parent)
+
+    def _rename(
+        self, key: str, name: FieldName, parent: FieldName, prefix: str
+    ) -> tuple[str, FieldName]:
+        """A key that is a value is kept by its kind and nominates nothing, and it counts as a
+        value of its class (a map keyed by phone numbers holds phone numbers) but makes no
+        person of the object. A generic key takes its meaning from the key above it."""
+        valued = name.value
+        if valued is None:
+            return key, _inherit(name, parent)
+        if valued.data_class is not None:
+            self._hit(valued.data_class, prefix + valued.shown)
+        return valued.shown, name
 
     def _nest(
         self,
