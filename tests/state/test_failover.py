@@ -498,3 +498,27 @@ def test_a_hung_redis_is_probed_on_a_thread_of_its_own() -> None:
         listener.close()
         for connection in held:
             connection.close()
+
+
+def test_a_probe_that_cannot_start_is_tried_at_the_next_interval(
+    switch: Switch, clock: Clock
+) -> None:
+    started: list[Any] = []
+
+    def no_thread(probe: Any) -> None:
+        if not started:
+            started.append(None)
+            raise RuntimeError("can't start new thread")
+        probe()
+
+    failover = Failover("redis", clock=clock, probe=switch.check, spawn=no_thread)
+    state = FailoverState(Flaky(MemoryState(), switch), MemoryState(), failover)
+    switch.up = False
+    state.count("k", T0, 60.0)
+    switch.up = True
+    clock.now += 5.0
+    state.count("k", T0, 60.0)  # the probe could not start: still away
+    assert failover.degraded
+    clock.now += 5.0
+    state.count("k", T0, 60.0)
+    assert not failover.degraded

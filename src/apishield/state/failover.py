@@ -111,7 +111,12 @@ class Failover:
                 self.local_calls += 1
                 return local()
             if self._probe is not None:
-                self._spawn(self._try_again)
+                try:
+                    self._spawn(self._try_again)
+                except Exception:  # no thread to be had: the next interval tries again
+                    log.exception("could not start a probe of %s", self.where)
+                    with self._lock:
+                        self._probing = False
                 self.local_calls += 1
                 return local()
         probing = self._degraded
