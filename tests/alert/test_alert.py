@@ -1,7 +1,9 @@
 """The Alert value: built from a real incident summary or a finding, carrying templates and
-masked evidence, never a raw path, query or body."""
+masked evidence, never a raw path, query or body; text from traffic shown escaped and bounded."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -74,3 +76,24 @@ def test_a_finding_on_a_value_the_learner_keeps_as_a_literal_names_its_kind() ->
     finding = Finding("auth.missing", "unauthenticated", Severity.MEDIUM, {"basis": "spec"})
     alert = from_finding(exchange, finding, exchange.actor.key, raised_at=T0)
     assert alert.endpoints == ("GET /v2/tax/{phone}/status",)
+
+
+def test_text_from_traffic_is_shown_escaped_and_bounded() -> None:
+    identity = "eve\r\nBcc: x@evil.example\x1b[2J\u202egnp.exe\ud800" + "e" * 100_000
+    exchange = make_exchange("GET", "/v2/plans")
+    exchange.route = "/v2/plans"
+    exchange.actor = Actor("198.51.100.4", identity=identity)
+    finding = Finding("inj.sqli", "SQL injection", Severity.HIGH, {"sample": "1--\r\n<13>1 FAKE"})
+    alert = from_finding(exchange, finding, exchange.actor.key, raised_at=T0)
+    [actor] = alert.actors
+    assert actor.startswith("id:eve\\r\\nBcc: x@evil.example\\x1b[2J\\u202egnp.exe\\ud800eee")
+    assert len(actor) == MAX_VALUE
+    assert alert.evidence == {"sample": "1--\\r\\n<13>1 FAKE"}
+    orjson.dumps(alert.body())  # a lone surrogate is not UTF-8; shown escaped, it encodes
+
+
+def test_an_alert_built_directly_is_shown_the_same_way() -> None:
+    alert = replace(from_incident(summary(), T0), title="a\nb", actors=("id:" + "x" * 500,))
+    assert alert.title == "a\\nb"
+    assert len(alert.actors[0]) == MAX_VALUE
+    assert replace(alert) == alert  # showing twice changes nothing

@@ -2,12 +2,16 @@
 
 It holds names, keys, templates, times and counts, never a raw request: endpoints are route
 templates, evidence is the finding's own (already masked or truncated by the check), capped
-again here so a sink's message stays small.
+again here so a sink's message stays small. Traffic still writes some of it (an identity from an
+unverified JWT, a Host, an attack sample), so every text an alert holds is shown escaped and
+bounded, however the alert was built: no sink can then carry a line break into a syslog record
+or a mail body, nor a megabyte identity.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,7 +24,10 @@ MAX_LISTED = 20
 """Actors, IPs, endpoints and rules named per alert; the rest are counted."""
 MAX_EVIDENCE = 12
 MAX_VALUE = 200
-"""Characters of one evidence value."""
+"""Characters of any one text: a title, a name (actor, IP, endpoint, rule), an evidence value."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""C0 and C1 controls (line breaks and tabs too), line separators, the bidirectional overrides
+that make text read in another order than it runs, and lone surrogates (not UTF-8 at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,16 @@ class Alert:
     scope: str = ""
     evidence: Mapping[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        """Every text `shown`, however the alert was built."""
+        for name in ("title", "category", "scope"):
+            object.__setattr__(self, name, shown(getattr(self, name)))
+        for name in ("rules", "actors", "ips", "endpoints"):
+            object.__setattr__(self, name, tuple(shown(text) for text in getattr(self, name)))
+        if self.evidence is not None:
+            evidence = {shown(key): shown(value) for key, value in self.evidence.items()}
+            object.__setattr__(self, "evidence", evidence)
+
     def body(self) -> dict[str, Any]:
         """The JSON object webhooks, stdout and email attachments carry."""
         return {
@@ -61,6 +78,20 @@ class Alert:
             "raised_at": iso(self.raised_at),
             "evidence": dict(self.evidence or {}),
         }
+
+
+def shown(text: str, limit: int = MAX_VALUE) -> str:
+    """`text` `printable`, cut to `limit` characters ending in "…"."""
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """`text` as a receiver may print it: control characters escaped as Python writes them
+    (`\\r`, `\\x1b`, `\\u202e`), so a value never breaks a line or hides what follows."""
+    if _CONTROL.search(text):
+        return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text
 
 
 def iso(epoch: float) -> str:
@@ -139,6 +170,5 @@ def _capped(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:
     for key, value in pairs:
         if len(capped) == MAX_EVIDENCE:
             break
-        text = str(value)
-        capped[str(key)] = text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+        capped[shown(str(key))] = shown(str(value))
     return capped

@@ -1,5 +1,6 @@
 """Email against aiosmtpd on 127.0.0.1: the message, a login with the password from its file,
-a refused recipient that is not retried, and an unreadable password file named in the error."""
+a refused recipient that is not retried, an unreadable password file named in the error, and
+traffic's line breaks kept inside their line."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Any
 import pytest
 
 from apishield.alert import Alerter
+from apishield.alert.alert import from_incident
+from apishield.alert.sinks.email import EmailSink
 from apishield.config import ConfigError
 from apishield.exchange import Severity
+from apishield.testing import T0
 
 from ..conftest import MailServer, summary, wait_until
 
@@ -103,3 +107,15 @@ def test_an_unreadable_password_file_is_named(
     }
     with pytest.raises(ConfigError, match=r"password_file .*missing.*create it"):
         alerters({"sinks": [sink]})
+
+
+def test_a_line_break_from_traffic_adds_no_line_to_the_text() -> None:
+    sink = EmailSink("127.0.0.1", 25, sender="a@example.org", to=["soc@example.org"])
+    actor = "id:eve\r\nBcc: x@evil.example\r\n\x1b[2J"
+    message = sink.message(from_incident(summary(3, actor=actor), T0))
+    body = message.get_body(("plain",))
+    assert body is not None
+    lines = body.get_content().splitlines()
+    assert "Actors:     id:eve\\r\\nBcc: x@evil.example\\r\\n\\x1b[2J" in lines
+    assert not any(line.startswith("Bcc:") for line in lines)
+    assert message["Bcc"] is None

@@ -139,7 +139,7 @@ def test_rfc5424_header_and_structured_data() -> None:
         "high",
         "inj.sqli.union-select",
     )
-    assert parsed["msg"] == "SQL | injection \\ here (sample=a=b c\\d suser=forged)"  # one line
+    assert parsed["msg"] == "SQL | injection \\ here (sample=a=b\\nc\\d suser=forged)"  # one line
 
 
 def test_repeated_names_carry_lists() -> None:
@@ -212,12 +212,25 @@ def test_cef_fields_and_escaping(alerters: Callable[..., Alerter], receivers: li
         "8",
     ]
     assert b"\n" not in frame
-    assert extension["cs5"] == "sample=a=b\nc\\d suser=forged"  # not a second suser
+    assert extension["cs5"] == "sample=a=b\\nc\\d suser=forged"  # not a second suser
     assert extension["suser"] == 'id:ev"il]\\user'
     assert extension["src"] == "198.51.100.4"
     assert extension["cs3"] == "GET /v2/items/{id}"
     assert extension["cs1Label"] == "rules"
     assert extension["rt"] == str(int(extension["rt"]))
+
+
+def test_a_line_break_from_traffic_stays_inside_its_value() -> None:
+    actor = 'id:eve"] \r\n<13>1 2026-01-05T00:00:00Z forged apishield - - - x\x1b[2J\u2028'
+    alert = from_incident(summary(5, actor=actor), T0)
+    line = rfc5424(alert, Header(facility=16))
+    assert b"\r" not in line
+    assert b"\n" not in line
+    assert b"\x1b" not in line
+    params = parse_5424(line.decode())["params"]
+    shown = 'id:eve"] \\r\\n<13>1 2026-01-05T00:00:00Z forged apishield - - - x\\x1b[2J\\u2028'
+    assert dict(params)["actor"] == shown
+    assert [name for name, _ in params][-2:] == ["first", "last"]  # the element goes on
 
 
 def test_cef_for_an_incident_names_its_category() -> None:

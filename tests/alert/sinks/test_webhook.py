@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apishield.alert import Alerter
+from apishield.alert.alert import MAX_VALUE
 from apishield.exchange import Severity
 
 from ..conftest import HttpReceiver, summary, webhook
@@ -39,3 +40,17 @@ def test_the_json_body_and_headers_arrive(
         "raised_at": body["raised_at"],
         "evidence": {"a.one.objects": "120", "b.two.objects": "120"},
     }
+
+
+def test_a_long_identity_reaches_the_body_short_and_escaped(
+    alerters: Callable[..., Alerter], http: Callable[..., HttpReceiver]
+) -> None:
+    receiver = http()
+    alerter = alerters({"sinks": [webhook(receiver.url)]})
+    alerter.incident(summary(2, actor="id:eve\r\nX-Forged: 1" + "e" * 100_000))
+    [(_, _, body)] = receiver.inbox.wait(1)
+    [actor] = body["actors"]
+    assert len(actor) == MAX_VALUE
+    assert actor.startswith("id:eve\\r\\nX-Forged: 1ee")
+    assert actor.endswith("…")
+    assert len(body["scope"]) == MAX_VALUE

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 import orjson
 
-from apishield.alert.alert import Alert, iso
+from apishield.alert.alert import Alert, iso, printable
 from apishield.alert.sinks.base import SinkError
 
 
@@ -89,7 +89,7 @@ class EmailSink:
 
 
 def text(alert: Alert) -> str:
-    """The body a person reads."""
+    """The body a person reads: one line per field (`printable`, whatever the alert holds)."""
     what = f"Incident {alert.incident_id}" if alert.kind == "incident" else "Finding"
     lines = [
         f"{what}: {alert.title}",
@@ -105,4 +105,4 @@ def text(alert: Alert) -> str:
     ]
     if alert.evidence:
         lines += ["", "Evidence:", *(f"  {k}: {v}" for k, v in alert.evidence.items())]
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"

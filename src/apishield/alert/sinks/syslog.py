@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import get_args
 
 import apishield
-from apishield.alert.alert import Alert, iso
+from apishield.alert.alert import Alert, iso, printable
 from apishield.alert.sinks.base import SinkError
 from apishield.config import Facility
 from apishield.exchange import Severity
@@ -91,7 +91,9 @@ def rfc5424(alert: Alert, header: Header) -> bytes:
 
 
 def sd_escape(value: str) -> str:
-    """RFC 5424 section 6.3.3: '"', '\\' and ']' inside a PARAM-VALUE take a backslash."""
+    """RFC 5424 section 6.3.3: '"', '\\' and ']' inside a PARAM-VALUE take a backslash; control
+    characters are shown escaped first, so a value never breaks the line."""
+    value = printable(value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
 
