@@ -14,7 +14,16 @@ import pytest
 import apishield
 from apishield.alert import Alerter
 from apishield.alert.alert import Alert, from_finding, from_incident
-from apishield.alert.sinks.syslog import SD_ID, UDP_LIMIT, Header, cef, rfc5424
+from apishield.alert.sinks.syslog import (
+    MAX_SD_VALUE,
+    SD_BUDGET,
+    SD_ID,
+    UDP_LIMIT,
+    Header,
+    cef,
+    rfc5424,
+    sd_value,
+)
 from apishield.exchange import Actor, Exchange, Finding, Severity
 from apishield.testing import T0, make_exchange
 
@@ -231,6 +240,59 @@ def test_a_line_break_from_traffic_stays_inside_its_value() -> None:
     shown = 'id:eve"] \\r\\n<13>1 2026-01-05T00:00:00Z forged apishield - - - x\\x1b[2J\\u2028'
     assert dict(params)["actor"] == shown
     assert [name for name, _ in params][-2:] == ["first", "last"]  # the element goes on
+
+
+def _hostile_summary() -> dict[str, Any]:
+    """Every list full of long names an attacker chose: 4-byte characters and escapes."""
+    raw = summary(7)
+    raw["actors"] = {f"id:{chr(0x1F600 + n) * 100}": 1 for n in range(10)} | {
+        "id:" + '\\"]' * 100 + str(n): 1 for n in range(10)
+    }
+    raw["rules"] = ["rule." + "\\" * 150 + str(n) for n in range(20)]
+    raw["ips"] = ["203.0.113.1", "2001:db8::1"]
+    raw["endpoints"] = [f"GET {'h' * 150}.example /v2/{{id}}/{n}" for n in range(20)]
+    return raw
+
+
+def test_names_an_attacker_chose_never_cut_the_structured_data(
+    alerters: Callable[..., Alerter], receivers: list[Any]
+) -> None:
+    receiver = UdpReceiver()
+    receivers.append(receiver)
+    alerter = alerters({"sinks": [{"type": "syslog", "port": receiver.port}]})
+    alerter.incident(_hostile_summary())
+    datagram = receiver.receive()
+    assert len(datagram) <= UDP_LIMIT
+    line = datagram.decode()
+    parsed = parse_5424(line)  # the element is closed: its parser reached "]"
+    assert parsed["msg"].startswith("Title of enum.sequential-walk")
+    start = line.index("[")
+    structured = line[start : start + line[start:].index('"] ') + 2]
+    assert len(structured.encode()) <= SD_BUDGET
+    names = {name for name, _ in parsed["params"]}
+    assert names == {
+        "kind",
+        "severity",
+        "incident",
+        "category",
+        "rule",
+        "actor",
+        "ip",
+        "endpoint",
+        "first",
+        "last",
+    }
+    assert all(len(value.encode()) <= MAX_SD_VALUE for _, value in parsed["params"])
+
+
+@pytest.mark.parametrize("char", ["\\", '"', "]", "é", "\r", "\U0001f600"])
+def test_a_long_value_is_shortened_between_escapes(char: str) -> None:
+    cut = sd_value(char * 300)
+    assert len(cut.encode()) <= MAX_SD_VALUE
+    assert cut.endswith("…")
+    parsed = parse_5424(f'<1>1 - - - - - [x@1 v="{cut}" w="next"] message')
+    assert parsed["params"][1] == ("w", "next")  # the cut value closed where it should
+    assert parsed["msg"] == "message"
 
 
 def test_cef_for_an_incident_names_its_category() -> None:

@@ -26,7 +26,11 @@ UDP_LIMIT = 2_048
 """Bytes a receiver SHOULD take in one datagram (RFC 5426); longer messages lose their end."""
 MAX_VALUES = 5
 """Values per repeated SD-PARAM (rule, actor, ip, endpoint)."""
-MAX_SD_VALUE = 100
+MAX_SD_VALUE = 128
+"""Bytes of one PARAM-VALUE as sent (escaped, UTF-8); a longer value ends in "…"."""
+SD_BUDGET = 1_200
+"""Bytes of the whole SD-ELEMENT. The header is at most about 330 (HOSTNAME is 255 at most), so
+a 2,048-byte datagram always carries the structured data whole, and the title after it."""
 SYSLOG_SEVERITY = {
     Severity.CRITICAL: 2,
     Severity.HIGH: 3,
@@ -71,23 +75,67 @@ class Header:
 
 def rfc5424(alert: Alert, header: Header) -> bytes:
     """The alert's fields as SD-PARAMs (lists as repeated names), its title as the message."""
-    params: list[tuple[str, str]] = [("kind", alert.kind), ("severity", alert.severity.label)]
-    if alert.incident_id is not None:
-        params.append(("incident", str(alert.incident_id)))
-    if alert.category:
-        params.append(("category", alert.category))
-    for name, values in (
-        ("rule", alert.rules),
-        ("actor", alert.actors),
-        ("ip", alert.ips),
-        ("endpoint", alert.endpoints),
-    ):
-        params += ((name, value) for value in values[:MAX_VALUES])
-    params += [("first", iso(alert.first_seen)), ("last", iso(alert.last_seen))]
-    sd = " ".join(f'{name}="{sd_escape(value[:MAX_SD_VALUE])}"' for name, value in params)
     evidence = "; ".join(f"{k}={v}" for k, v in (alert.evidence or {}).items())
     message = f"{alert.title} ({evidence})" if evidence else alert.title
-    return header.line(alert, f"[{SD_ID} {sd}]", _one_line(message))
+    return header.line(alert, structured_data(alert), _one_line(message))
+
+
+def structured_data(alert: Alert) -> str:
+    """One SD-ELEMENT of at most SD_BUDGET bytes. The alert's own fields are always there; list
+    values join in turns (each list's first, then each second, ...) while they fit, whole or not
+    at all, so no name an attacker chose can push out the others or cut the element open."""
+    head = [_param("kind", alert.kind), _param("severity", alert.severity.label)]
+    if alert.incident_id is not None:
+        head.append(_param("incident", str(alert.incident_id)))
+    if alert.category:
+        head.append(_param("category", alert.category))
+    tail = [_param("first", iso(alert.first_seen)), _param("last", iso(alert.last_seen))]
+    fixed = _size(f"[{SD_ID}]") + sum(_size(param) + 1 for param in head + tail)
+    listed = _listed(
+        {"rule": alert.rules, "actor": alert.actors, "ip": alert.ips, "endpoint": alert.endpoints},
+        SD_BUDGET - fixed,
+    )
+    return f"[{SD_ID} {' '.join(head + listed + tail)}]"
+
+
+def _listed(lists: dict[str, tuple[str, ...]], budget: int) -> list[str]:
+    """The SD-PARAMs of `lists` that fit in `budget` bytes, taken in turns, in the lists' order;
+    a list stops at its first value that does not fit."""
+    kept: dict[str, list[str]] = {name: [] for name in lists}
+    stopped: set[str] = set()
+    for turn in range(MAX_VALUES):
+        for name, values in lists.items():
+            if turn >= len(values) or name in stopped:
+                continue
+            param = _param(name, values[turn])
+            if _size(param) + 1 > budget:
+                stopped.add(name)
+                continue
+            kept[name].append(param)
+            budget -= _size(param) + 1
+    return [param for params in kept.values() for param in params]
+
+
+def _param(name: str, value: str) -> str:
+    return f'{name}="{sd_value(value)}"'
+
+
+def sd_value(value: str, limit: int = MAX_SD_VALUE) -> str:
+    """`value` escaped as a PARAM-VALUE in at most `limit` bytes. A longer one is cut between
+    characters, never inside an escape: a lone backslash before the closing quote would open
+    the element to what follows."""
+    escaped = sd_escape(value)
+    if _size(escaped) <= limit:
+        return escaped
+    kept: list[str] = []
+    size = _size("…")
+    for char in value:
+        piece = sd_escape(char)
+        size += _size(piece)
+        if size > limit:
+            break
+        kept.append(piece)
+    return "".join(kept) + "…"
 
 
 def sd_escape(value: str) -> str:
@@ -95,6 +143,10 @@ def sd_escape(value: str) -> str:
     characters are shown escaped first, so a value never breaks the line."""
     value = printable(value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def _size(text: str) -> int:
+    return len(text.encode())
 
 
 def cef(alert: Alert, header: Header) -> bytes:
@@ -220,7 +272,8 @@ class SyslogSink:
 
 
 def _fit(message: bytes, limit: int) -> bytes:
-    """At most `limit` bytes, cut at a character boundary: the message (last) loses its end."""
+    """At most `limit` bytes, cut at a character boundary: the message (last, after a header and
+    structured data that always fit) loses its end."""
     if len(message) <= limit:
         return message
     return message[:limit].decode("utf-8", "ignore").encode()
