@@ -1,6 +1,7 @@
 """Real receivers on 127.0.0.1 for the alert tests: an HTTP server, syslog over UDP and TCP, an
-SMTP server (aiosmtpd), a server that accepts and never answers, and a closed port. Each starts
-on a free port in the test that asks for it and stops when the test ends; waits are bounded.
+SMTP server (aiosmtpd), a server that accepts and never answers, one that answers a byte at a
+time, and a closed port. Each starts on a free port in the test that asks for it and stops when
+the test ends; waits are bounded.
 """
 
 from __future__ import annotations
@@ -202,6 +203,57 @@ class SilentServer:
         _stop_listening(self.listener)
         self._thread.join(WAIT)
         for connection in self.accepted:
+            connection.close()
+
+
+class Dripper:
+    """Accepts connections and sends `answer` one byte per `interval` seconds, after reading the
+    request when `reads_first`: never silent for as long as a read's timeout, yet too slow for
+    any attempt's. Each connection is counted; `stop` ends the drips and wakes the client."""
+
+    def __init__(self, answer: bytes, interval: float, *, reads_first: bool) -> None:
+        self.answer, self.interval, self.reads_first = answer, interval, reads_first
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.connections = 0
+        self._stopped = threading.Event()
+        self._accepted: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._accepted.append(connection)
+            thread = threading.Thread(target=self._drip, args=(connection,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _drip(self, connection: socket.socket) -> None:
+        connection.settimeout(WAIT)
+        with contextlib.suppress(OSError):  # the client gave up and closed, or stop() shut it
+            if self.reads_first:
+                connection.recv(65_536)
+            for byte in self.answer:
+                if self._stopped.wait(self.interval):
+                    return
+                connection.sendall(bytes([byte]))
+
+    def stop(self) -> None:
+        self._stopped.set()
+        _stop_listening(self.listener)
+        self._thread.join(WAIT)
+        for thread in self._threads:
+            thread.join(WAIT)
+        for connection in self._accepted:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)  # wakes a client still reading
             connection.close()
 
 

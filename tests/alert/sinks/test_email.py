@@ -1,6 +1,6 @@
 """Email against aiosmtpd on 127.0.0.1: the message, a login with the password from its file,
-a refused recipient that is not retried, an unreadable password file named in the error, and
-traffic's line breaks kept inside their line."""
+a refused recipient that is not retried, an unreadable password file named in the error, a
+server too slow for an attempt's timeout, and traffic's line breaks kept inside their line."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from apishield.config import ConfigError
 from apishield.exchange import Severity
 from apishield.testing import T0
 
-from ..conftest import MailServer, summary, wait_until
+from ..conftest import Dripper, MailServer, summary, wait_until
 
 
 def mail_sink(server: MailServer, **options: Any) -> dict[str, Any]:
@@ -107,6 +107,38 @@ def test_an_unreadable_password_file_is_named(
     }
     with pytest.raises(ConfigError, match=r"password_file .*missing.*create it"):
         alerters({"sinks": [sink]})
+
+
+def dripping_sink(server: Dripper, timeout: float) -> dict[str, Any]:
+    return {
+        "type": "email",
+        "port": server.port,
+        "sender": "a@example.org",
+        "to": ["b@example.org"],
+        "timeout": timeout,
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "interval"),
+    [
+        (b"220 " + b"x" * 200 + b"\r\n", 0.1),  # the banner itself: 20 s
+        (b"220 mail\r\n250-" + b"x" * 200 + b"\r\n", 0.05),  # the banner in time, EHLO's not
+    ],
+    ids=["banner", "ehlo"],
+)
+def test_a_server_answering_a_byte_at_a_time_fails_the_attempt_at_its_timeout(
+    alerters: Callable[..., Alerter], receivers: list[Any], answer: bytes, interval: float
+) -> None:
+    server = Dripper(answer, interval, reads_first=False)
+    receivers.append(server)
+    sink = dripping_sink(server, timeout=1.0)
+    alerter = alerters({"sinks": [sink], "retries": 1, "backoff_seconds": 0.01})
+    alerter.incident(summary(1))
+    wait_until(lambda: alerter.stats()["sinks"]["email"]["failed"] == 1)
+    stats = alerter.stats()["sinks"]["email"]
+    assert (stats["sent"], stats["retried"], stats["queued"]) == (0, 1, 0)
+    assert server.connections == 2
 
 
 def test_a_line_break_from_traffic_adds_no_line_to_the_text() -> None:

@@ -2,13 +2,19 @@
 
 A connection per alert: mail servers drop idle sessions, and alerts are rare enough. The password
 is read from its file by `Alerter.from_config`, once, and never logged.
+
+smtplib's timeout bounds each socket operation, so a server that sends its banner a byte a second
+would hold an attempt for good. A watchdog ends the attempt at `timeout`, from the connect to the
+answer to QUIT.
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import socket
 import ssl
+import threading
 from email.message import EmailMessage
 
 import orjson
@@ -44,15 +50,9 @@ class EmailSink:
 
     def send(self, alert: Alert) -> None:
         message = self.message(alert)
+        watchdog = _Watchdog(self._timeout)
         try:
-            with smtplib.SMTP(
-                *self._address, timeout=self._timeout, local_hostname=self._local
-            ) as smtp:
-                if self._starttls:
-                    smtp.starttls(context=self._context())
-                if self._login is not None:
-                    smtp.login(*self._login)
-                smtp.send_message(message)
+            self._deliver(watchdog, message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError) as error:
             raise SinkError(f"the mail server refused: {error}", retry=False) from error
         except ssl.SSLCertVerificationError as error:
@@ -65,7 +65,20 @@ class EmailSink:
             retry = error.smtp_code < 500
             raise SinkError(f"the mail server answered {error.smtp_code}", retry=retry) from error
         except OSError as error:  # smtplib's other errors are OSErrors too
-            raise SinkError(f"smtp {self._address[0]}:{self._address[1]}: {error}") from error
+            reason = f"no answer within {self._timeout:g} s" if watchdog.expired else error
+            raise SinkError(f"smtp {self._address[0]}:{self._address[1]}: {reason}") from error
+        finally:
+            watchdog.cancel()
+
+    def _deliver(self, watchdog: _Watchdog, message: EmailMessage) -> None:
+        host, port = self._address
+        # QUIT at the end of the block, still watched.
+        with _Session(host, port, self._local, self._timeout, watchdog) as session:
+            if self._starttls:
+                session.starttls(context=self._context())
+            if self._login is not None:
+                session.login(*self._login)
+            session.send_message(message)
 
     def _context(self) -> ssl.SSLContext:
         """`tls` as given, or one that verifies the server against the system's CAs."""
@@ -86,6 +99,57 @@ class EmailSink:
 
     def close(self) -> None:
         """Nothing stays open between alerts."""
+
+
+class _Watchdog:
+    """Ends an SMTP attempt after `seconds` by shutting its session's socket down (closing it
+    would not wake a thread blocked on it): whatever waits on it wakes with an error."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._session: smtplib.SMTP | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, session: smtplib.SMTP) -> None:
+        """`session` has a socket now; shut at once if the time is already up."""
+        self._session = session
+        if self.expired:
+            self._hang_up()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._hang_up()
+
+    def _hang_up(self) -> None:
+        # The session's socket now, read once: after STARTTLS it is the TLS one, and the
+        # sink's thread may be closing it.
+        connection = self._session.sock if self._session is not None else None
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Session(smtplib.SMTP):
+    """An SMTP session connected under a watchdog, from before its banner is read."""
+
+    def __init__(
+        self, host: str, port: int, local_hostname: str, timeout: float, watchdog: _Watchdog
+    ) -> None:
+        self._watchdog = watchdog
+        super().__init__(host, port, local_hostname=local_hostname, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        """The connection `connect` opens (smtplib's hook, as SMTP_SSL uses it), handed to the
+        watchdog before the banner is read."""
+        connection = socket.create_connection((host, port), timeout, self.source_address)
+        self.sock = connection
+        self._watchdog.watch(self)
+        return connection
 
 
 def text(alert: Alert) -> str:

@@ -1,4 +1,7 @@
-"""Webhook: each alert POSTed as one JSON object (`Alert.body()`), over a pooled httpx client."""
+"""Webhook: each alert POSTed as one JSON object (`Alert.body()`), over a pooled httpx client.
+
+`timeout` bounds a whole attempt (connect, send, answer), not each read: see `deadline`.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,13 @@ import orjson
 
 from apishield.alert.alert import Alert
 from apishield.alert.sinks.base import SinkError
+from apishield.alert.sinks.deadline import Deadline, transport
 from apishield.retry_after import retry_after
 
 RETRY_STATUSES = frozenset((408, 425, 429))
 """Refusals that mean "later", besides every 5xx."""
+MAX_ANSWER = 64 * 1024
+"""Bytes of an answer read (and dropped); a longer one is left unread, its connection closed."""
 
 
 class HttpPoster:
@@ -21,15 +27,23 @@ class HttpPoster:
 
     def __init__(self, url: str, timeout: float, headers: Mapping[str, str] | None = None) -> None:
         self.url = url
+        self._deadline = Deadline(timeout)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         self._client = httpx.Client(
             timeout=timeout,
             headers={**(headers or {}), "content-type": "application/json"},
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            transport=transport(self._deadline, limits),
+            trust_env=False,  # an environment proxy would carry the request past the deadline
         )
 
     def post(self, payload: dict[str, Any]) -> None:
+        self._deadline.start()
         try:
-            answer = self._client.post(self.url, content=orjson.dumps(payload))
+            with self._client.stream("POST", self.url, content=orjson.dumps(payload)) as answer:
+                _drain(answer)
+        except httpx.TimeoutException as error:
+            seconds = self._deadline.seconds
+            raise SinkError(f"{type(error).__name__}: no answer within {seconds:g} s") from error
         except httpx.HTTPError as error:
             raise SinkError(f"{type(error).__name__}: {error}") from error
         if answer.is_success:
@@ -41,6 +55,16 @@ class HttpPoster:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _drain(answer: httpx.Response) -> None:
+    """Read an answer's body (nothing needs it) so its connection can be kept; one longer than
+    MAX_ANSWER is not held in memory but left, and its connection closed with it."""
+    read = 0
+    for chunk in answer.iter_raw():
+        read += len(chunk)
+        if read > MAX_ANSWER:
+            return
 
 
 class WebhookSink:
