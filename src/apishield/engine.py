@@ -53,6 +53,11 @@ class InventoryResult:
     spec: ApiSpec | None
     findings: FindingsTally = field(default_factory=FindingsTally)
     incidents: list[Incident] = field(default_factory=list)
+    incidents_let_go: dict[str, int] = field(default_factory=dict)
+    """Closed incidents no longer held in memory, by severity label: counted, not listed."""
+    suspect_times: int = 0
+    """Exchanges dated far from the stream's clock, analysed at its time (`detect.clock`)."""
+    first_suspect_time: float | None = None
     stage_errors: dict[str, int] = field(default_factory=dict)
     actors: ActorTally = field(default_factory=ActorTally)
     not_found_routes: int = 0
@@ -185,6 +190,9 @@ class Engine:
             spec=self.spec,
             findings=self.findings,
             incidents=self.detect.correlator.incidents(),
+            incidents_let_go={s.label: n for s, n in self.detect.correlator.forgotten.items()},
+            suspect_times=self.detect.clock.suspect,
+            first_suspect_time=self.detect.clock.first_suspect,
             stage_errors=self._errors(),
             actors=self.actors,
             not_found_routes=len(endpoints) - len(answered),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from apishield.detect import incidents
 from apishield.detect.incidents import MAX_ACTORS, QUIET, Correlator
 from apishield.detect.registry import Detection
 from apishield.exchange import Finding, Severity
@@ -93,3 +96,28 @@ def test_once_the_campaign_has_gone_quiet_an_actor_is_its_own_incident_again() -
     correlator.add(_detection("enum.x", Severity.HIGH, T, scope=campaign))
     later = correlator.add(_detection("enum.y", Severity.MEDIUM, T + QUIET + 1))
     assert later.scope == "actor:ip:1.2.3.4"
+
+
+def test_the_least_recently_touched_incident_is_closed_first(monkeypatch: Any) -> None:
+    monkeypatch.setattr(incidents, "MAX_OPEN", 3)
+    correlator = Correlator()
+    for n in range(3):
+        correlator.add(_detection("r.one", Severity.LOW, T + n, f"actor:ip:{n}", f"ip:{n}"))
+    correlator.add(_detection("r.one", Severity.LOW, T + 5, "actor:ip:0", "ip:0"))
+    correlator.add(_detection("r.one", Severity.LOW, T + 6, "actor:ip:9", "ip:9"))
+    assert list(correlator.open) == ["actor:ip:2", "actor:ip:0", "actor:ip:9"]
+    assert [i.scope for i in correlator.closed] == ["actor:ip:1"]
+
+
+def test_closed_incidents_are_kept_up_to_a_cap_and_the_rest_counted(monkeypatch: Any) -> None:
+    monkeypatch.setattr(incidents, "MAX_OPEN", 2)
+    monkeypatch.setattr(incidents, "MAX_CLOSED", 3)
+    correlator = Correlator()
+    for n in range(20):
+        severity = Severity.HIGH if n == 1 else Severity.LOW
+        correlator.add(_detection("r.one", severity, T + n, f"actor:ip:{n}", f"ip:{n}"))
+    kept = correlator.incidents()
+    assert len(kept) == 5  # 2 open, 3 closed
+    assert len(correlator.closed) == 3
+    assert kept[0].scope == "actor:ip:1"  # the severe one outlives the low ones
+    assert correlator.forgotten == {Severity.LOW: 15}

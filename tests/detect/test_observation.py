@@ -20,7 +20,7 @@ def _observe(observer: Observer, customer: str, *findings: Finding) -> observati
     exchange.actor = Actor("198.51.100.1", identity="alice", auth_scheme="bearer")
     exchange.path_params = {"id": customer, "msisdn": "+14155550123"}
     exchange.findings.extend(findings)
-    return observer(exchange, ROLES, warm=True)
+    return observer(exchange, ROLES, time=exchange.started, warm=True)
 
 
 def test_objects_are_keyed_hashes_and_numbers_are_shifted() -> None:

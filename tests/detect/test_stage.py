@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from apishield.config import Config, DetectConfig
@@ -18,7 +20,7 @@ def _engine(**detect: object) -> Engine:
     return Engine(Config(detect=DetectConfig.model_validate(detect)), Hasher(b"k" * 32))
 
 
-def _login(n: int, ip: str, status: int) -> Exchange:
+def _login(n: int, ip: str, status: int, started: float | None = None) -> Exchange:
     body = orjson.dumps({"username": f"user{n}@mail.example", "password": "hunter2"})
     return make_exchange(
         "POST",
@@ -27,7 +29,7 @@ def _login(n: int, ip: str, status: int) -> Exchange:
         headers=JSON,
         status=status,
         peer_ip=ip,
-        started=T + n * 2.0,
+        started=T + n * 2.0 if started is None else started,
     )
 
 
@@ -93,3 +95,44 @@ def test_a_failing_detector_is_contained_and_counted() -> None:
     for n in range(5):
         engine.process(_login(n, "203.0.113.1", 401))
     assert engine.result().stage_errors == {"detector broken": 5}
+
+
+class _Watch:
+    """A detector that keeps what it was shown."""
+
+    name = "watch"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, bool]] = []
+
+    def observe(self, observation: Any, state: Any) -> tuple[()]:
+        self.seen.append((observation.time, observation.warm))
+        return ()
+
+
+def _watched(times: list[float]) -> tuple[_Watch, Engine]:
+    engine = _engine()
+    watch = _Watch()
+    engine.detect.detectors = (watch,)
+    for n, started in enumerate(times):
+        engine.process(_login(n, "198.51.100.7", 200, started=started))
+    return watch, engine
+
+
+def test_a_first_line_dated_2099_does_not_keep_baselines_in_warm_up() -> None:
+    day = [T + n * 600.0 for n in range(200)]  # 33 hours
+    watch, engine = _watched([4_070_908_800.0, *day])
+    assert [time for time, _ in watch.seen[1:]] == day
+    assert watch.seen[-1][1]  # a day has passed since the real first line
+    assert not watch.seen[1][1]
+    assert engine.result().suspect_times == 1
+
+
+def test_a_line_dated_2099_mid_stream_is_seen_at_the_streams_time() -> None:
+    times = [T + n * 60.0 for n in range(50)]
+    times.insert(20, 4_070_908_800.0)
+    watch, engine = _watched(times)
+    assert watch.seen[20][0] == times[19]
+    assert max(time for time, _ in watch.seen) == times[-1]
+    assert engine.result().suspect_times == 1
+    assert engine.result().first_suspect_time == 4_070_908_800.0

@@ -170,3 +170,21 @@ def test_expiry_and_eviction_match_the_plain_expiry(
         assert answers[0] == answers[1], (op, key, now)
         assert list(fast._entries) == list(plain._entries)
         assert (fast.expired, fast.evicted) == (plain.expired, plain.evicted)
+
+
+def test_a_window_opened_by_a_time_far_ahead_starts_over_at_the_traffic() -> None:
+    state = MemoryState()
+    future, now = 4_070_908_800.0, 1_767_225_600.0
+    state.count("k", future, 60.0)
+    state.distinct("d", "a", future, 60.0, 100)
+    assert state.count("k", now, 60.0) == 1.0
+    assert state.distinct("d", "b", now, 60.0, 100) == 1
+    assert state.count("k", now + 120.0, 60.0) == 1.0  # and rolls over again
+    assert state.distinct("d", "c", now + 120.0, 60.0, 100) == 1
+
+
+def test_a_late_event_inside_a_day_still_counts_in_the_window() -> None:
+    state = MemoryState()
+    now = 1_767_225_600.0
+    state.count("k", now, 60.0)
+    assert state.count("k", now - 3_600.0, 60.0) == 2.0

@@ -7,12 +7,18 @@ addresses each tripping a per-address rule during one enumeration are one incide
 hundred and one. Severity is the highest of its findings,
 raised a step when three rules agree, two at medium or above. Evidence is bounded: a timeline of the
 first detections of each rule, up to 50 actors and 20 endpoints, with counts beyond.
+
+Memory is bounded as well, for a server that runs for months: open incidents are kept in the
+order they were last touched, so the stalest one is closed first in constant time, and closed
+incidents are kept up to `MAX_CLOSED`, the most severe and most recent; the ones let go are
+still counted by severity (`forgotten`).
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +34,8 @@ MAX_ACTORS = 50
 MAX_ENDPOINTS = 20
 MAX_OPEN = 10_000
 """Open incidents kept in memory; the oldest-touched is closed first past this."""
+MAX_CLOSED = 10_000
+"""Closed incidents kept in memory; past this the least severe, then the oldest, are let go."""
 MAX_MEMBERS = 100_000
 """(actor, endpoint) pairs remembered as taking part in a campaign; the oldest go first."""
 
@@ -122,8 +130,12 @@ class Incident:
 
 class Correlator:
     def __init__(self) -> None:
-        self.open: dict[str, Incident] = {}
-        self.closed: list[Incident] = []
+        self.open: OrderedDict[str, Incident] = OrderedDict()
+        """Scope -> its open incident, the least recently touched first."""
+        self._closed: list[tuple[int, float, int, Incident]] = []
+        """A heap of (severity, last seen, id, incident): the first is the one to let go."""
+        self.forgotten: Counter[Severity] = Counter()
+        """Closed incidents let go past `MAX_CLOSED`, by severity."""
         self._ids = itertools.count(1)
         self._members: dict[tuple[str, str], str] = {}
         """(actor, endpoint) -> the scope of the campaign it last took part in."""
@@ -138,14 +150,15 @@ class Correlator:
         scope = self._scope(detection)
         incident = self.open.get(scope)
         if incident is not None and detection.time - incident.last_seen > QUIET:
-            self.closed.append(self.open.pop(scope))
+            self._close(scope)
             incident = None
         if incident is None:
             if len(self.open) >= MAX_OPEN:
-                oldest = min(self.open.values(), key=lambda i: i.last_seen)
-                self.closed.append(self.open.pop(oldest.scope))
+                self._close(next(iter(self.open)))
             incident = Incident(next(self._ids), scope, detection.time, detection.time)
             self.open[scope] = incident
+        else:
+            self.open.move_to_end(scope)
         incident.add(detection)
         if scope.startswith("campaign:"):
             self._remember(detection, scope)
@@ -154,6 +167,20 @@ class Correlator:
         if self.on_change is not None:
             self.on_change(incident)
         return incident
+
+    @property
+    def closed(self) -> list[Incident]:
+        """The closed incidents still in memory, in no particular order."""
+        return [entry[3] for entry in self._closed]
+
+    def _close(self, scope: str) -> None:
+        incident = self.open.pop(scope)
+        entry = (int(incident.severity), incident.last_seen, incident.id, incident)
+        if len(self._closed) < MAX_CLOSED:
+            heapq.heappush(self._closed, entry)
+            return
+        let_go = heapq.heappushpop(self._closed, entry)[3]
+        self.forgotten[let_go.severity] += 1
 
     def _scope(self, detection: Detection) -> str:
         """The campaign an actor's detection belongs to, when the actor is already in one open
@@ -175,7 +202,8 @@ class Correlator:
 
     def incidents(self) -> list[Incident]:
         """Every incident so far, the most severe and most recent first."""
-        every = self.closed + list(self.open.values())
+        every = [entry[3] for entry in self._closed]
+        every.extend(self.open.values())
         return sorted(every, key=lambda i: (-i.severity, -i.last_seen))
 
 

@@ -114,7 +114,10 @@ class Observer:
         self.offset = offset
         self._hashes: dict[str, str] = {}
 
-    def __call__(self, exchange: Exchange, roles: EndpointRoles, *, warm: bool) -> Observation:
+    def __call__(
+        self, exchange: Exchange, roles: EndpointRoles, *, time: float, warm: bool
+    ) -> Observation:
+        """`time` is the event time as the stream's clock places it (`detect.clock`)."""
         actor = exchange.actor
         ip = actor.ip if actor is not None else exchange.request.peer_ip
         params = exchange.path_params
@@ -124,7 +127,7 @@ class Observer:
         response = exchange.response
         # Positional, in field order: this runs once per exchange, and keywords cost more.
         return Observation(
-            exchange.started,
+            time,
             ip,
             _network(ip),
             actor.key if actor is not None else f"ip:{ip}",

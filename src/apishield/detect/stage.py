@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+from apishield.detect.clock import StreamClock
 from apishield.detect.incidents import Correlator
 from apishield.detect.observation import Observer
 from apishield.detect.registry import Detector
@@ -39,7 +40,8 @@ class DetectStage:
         self.correlator = Correlator()
         self.errors: Counter[str] = Counter()
         self.warm_up = warm_up
-        self._began: float | None = None
+        self.clock = StreamClock()
+        """The event time detectors judge by: a line dated far from its neighbours moves nothing."""
         # A keyed shift for numeric IDs: walks stay visible as small steps, values do not.
         self._observe = Observer(hasher, int(hasher.digest("sequence-offset")[:15], 16))
 
@@ -49,10 +51,11 @@ class DetectStage:
         roles = self.roles.roles(exchange)
         if roles is None:
             return
-        if self._began is None:
-            self._began = exchange.started
-        warm = exchange.started - self._began >= self.warm_up
-        observation = self._observe(exchange, roles, warm=warm)
+        clock = self.clock
+        time = clock.place(exchange.started)
+        began = clock.began
+        warm = began is not None and time - began >= self.warm_up
+        observation = self._observe(exchange, roles, time=time, warm=warm)
         state = self.state
         for detector in self.detectors:
             try:

@@ -55,6 +55,8 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
             "partial_by_reason": dict(run.partial_by_reason),
             "errors": [dict(e) for e in run.errors],
             "stage_errors": result.stage_errors,
+            "suspect_times": result.suspect_times,
+            "first_suspect_time": result.first_suspect_time,
             "spec_title": result.spec.title if result.spec else None,
         },
         "summary": {
@@ -66,7 +68,7 @@ def build_document(result: InventoryResult, run: RunInfo) -> dict[str, Any]:
         "coverage": _coverage(result),
         "spec_audit": _spec_audit(result, endpoints),
         "findings": _findings(result.findings),
-        "incidents": _incidents(result.incidents),
+        "incidents": _incidents(result.incidents, result.incidents_let_go),
         "endpoints": endpoints,
         "actors": _actors(result),
     }
@@ -79,11 +81,13 @@ MAX_INCIDENTS = 1_000
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-def _incidents(incidents: list[Incident]) -> dict[str, Any]:
+def _incidents(incidents: list[Incident], let_go: Mapping[str, int]) -> dict[str, Any]:
+    """`let_go`: closed incidents the correlator no longer holds, counted in the totals."""
     counts = Counter(i.severity.label for i in incidents)
+    counts.update(let_go)
     return {
         "by_severity": {level: counts.get(level, 0) for level in SEVERITIES},
-        "total": len(incidents),
+        "total": counts.total(),
         "items": [i.summary() for i in incidents[:MAX_INCIDENTS]],
     }
 

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from apishield.detect.clock import LEAP
 from apishield.report.plain import plain
 
 _LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
@@ -184,5 +185,14 @@ def _problems(run: dict[str, Any], console: Console) -> None:
         for error in run["errors"][:5]:
             source, reason = plain(error["source"]), plain(error["reason"])
             console.print(f"  {source} line {error['line']}: {reason}")
+    if run.get("suspect_times"):
+        first = dt.datetime.fromtimestamp(run["first_suspect_time"], dt.UTC).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+        console.print(
+            f"[yellow]{run['suspect_times']:,} exchange(s) dated more than {LEAP / 3600:.0f} h "
+            f"from the traffic around them[/] (the first: {first} UTC); detectors took them at "
+            "the time of their neighbours, and the clock did not move"
+        )
     for stage, count in run["stage_errors"].items():
         console.print(f"[red]Stage {stage} failed on {count:,} exchange(s); see the log[/]")

@@ -14,6 +14,10 @@ from apishield.stateful import Tally
 T = TypeVar("T")
 
 DEFAULT_MAX_KEYS = 1_000_000
+STALE = 86_400.0
+"""A window whose bucket starts this far after an event was opened by a time the stream has
+left (a line dated in the future, then the clock followed the real traffic back): it starts
+over at the event, rather than taking every later event into a bucket that never rolls."""
 
 _Window = tuple[float, float, float, float]
 """(start, expires, current, previous) of a sliding count. A plain tuple of floats, replaced on
@@ -105,8 +109,8 @@ class MemoryState:
             if key == self._coldest:
                 self._coldest = ""
             began, expires, current, previous = entry
-            if start > began:
-                previous = current if start - began <= window else 0.0
+            if start > began or began > now + STALE:
+                previous = current if 0 < start - began <= window else 0.0
                 began, expires, current = start, start + 2 * window, amount
                 entries[key] = (began, expires, current, previous)
                 self._expire(now)
@@ -136,8 +140,8 @@ class MemoryState:
             entries.move_to_end(key)
             if key == self._coldest:
                 self._coldest = ""
-            if start > entry.start:
-                entry.previous = entry.current if start - entry.start <= window else _NONE
+            if start > entry.start or entry.start > now + STALE:
+                entry.previous = entry.current if 0 < start - entry.start <= window else _NONE
                 entry.current = set()
                 entry.fresh = 0
                 entry.start = start
