@@ -6,12 +6,14 @@ The sinks here are in memory; tests against real receivers are in test_alerter.p
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from apishield.alert import dispatcher as dispatcher_module
 from apishield.alert.alert import Alert, from_incident
 from apishield.alert.dispatcher import Dispatcher
 from apishield.alert.sinks.base import SinkError
@@ -172,3 +174,20 @@ def test_a_retry_due_after_the_deadline_is_given_up() -> None:
     dispatcher.stop(time.monotonic() + 1.0)  # the 20 s pause is cut short, not waited out
     assert dispatcher.join(time.monotonic() + WAIT)
     assert (dispatcher.counts.failed, dispatcher.counts.retried) == (1, 0)
+
+
+def test_failures_go_on_being_logged_as_a_summary_after_the_first_few(
+    dispatchers: list[Dispatcher], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher_module, "SUMMARY_SECONDS", 0.0)
+    sink = MemorySink(failures=100, refuse=True)
+    dispatcher = start(dispatchers, sink, capacity=20)
+    with caplog.at_level(logging.WARNING, "apishield.alert"):
+        for n in range(6):
+            dispatcher.offer(alert(n))
+        wait_until(lambda: dispatcher.counts.failed == 6)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("attempt 1 failed" in line for line in lines) == dispatcher_module.LOGGED_FAILURES
+    summaries = [line for line in lines if "more failed attempt" in line]
+    assert len(summaries) == 3
+    assert "the receiver is away" in summaries[-1]

@@ -3,6 +3,7 @@ and to automatic blocks, nothing lost when the queue is full."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,17 @@ from typing import Any
 import pytest
 
 from apishield.config import Config
+from apishield.detect.incidents import Incident
 from apishield.exchange import Exchange
 from apishield.ingest import IngestStats, read_exchanges
 from apishield.ingest.openapi import load_spec
+from apishield.server import analysis as analysis_module
 from apishield.server.analysis import LiveAnalysis
 from apishield.startup import build_engine
 from apishield.state.memory_limits import MemoryBlocks
 from apishield.store.database import Store
 from apishield.store.views import Views
+from apishield.testing import T0
 
 
 class Alerts:
@@ -27,6 +31,9 @@ class Alerts:
 
     def incident(self, summary: Mapping[str, Any]) -> None:
         self.incidents.append(summary)
+
+    def stats(self) -> Mapping[str, Any]:
+        return {"sinks": {}, "errors": 0}
 
     def finding(self, exchange: Exchange) -> None:
         self.findings.append(exchange)
@@ -104,5 +111,40 @@ def test_a_full_queue_refuses_whole_batches(
         assert analysis.offer(exchanges[:10])
         assert analysis.flush(30.0)
         assert analysis.stats()["processed"] == 10
+    finally:
+        analysis.close()
+
+
+def test_closing_leaves_what_is_still_queued_once_the_drain_time_runs_out(
+    exchanges: list[Exchange], small_traffic: Path, tmp_path: Path
+) -> None:
+    analysis, _ = _analysis(tmp_path, small_traffic)
+    analyse = analysis._analyse
+
+    def slow(exchange: Exchange) -> None:
+        time.sleep(0.02)
+        analyse(exchange)
+
+    analysis._analyse = slow  # type: ignore[method-assign]
+    assert analysis.offer(exchanges[:500])
+    began = time.monotonic()
+    analysis.close(drain=0.5)
+    assert time.monotonic() - began < 10.0
+    stats = analysis.stats()
+    assert stats["abandoned"] > 0
+    assert stats["processed"] + stats["abandoned"] == 500
+
+
+def test_the_alerted_severities_are_remembered_for_open_incidents_only(
+    small_traffic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analysis_module, "MAX_OPEN", 3)
+    alerts = Alerts()
+    analysis, _ = _analysis(tmp_path, small_traffic, alerts=alerts)
+    try:
+        for n in range(1, 21):
+            analysis._changed(Incident(n, f"actor:ip:{n}", T0, T0))
+        assert len(analysis._seen) == 3
+        assert len(alerts.incidents) == 20
     finally:
         analysis.close()

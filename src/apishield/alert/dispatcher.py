@@ -25,7 +25,8 @@ MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 300.0
 """The longest wait a receiver's Retry-After is granted."""
 LOGGED_FAILURES = 3
-"""Failures logged per sink; after these, only counted."""
+"""Failures logged one by one per sink; after these, one summary line per `SUMMARY_SECONDS`."""
+SUMMARY_SECONDS = 300.0
 
 
 @dataclass(slots=True)
@@ -53,6 +54,11 @@ class Dispatcher:
         self._queue: deque[Alert] = deque()
         self._ready = threading.Condition()
         self._stopping = threading.Event()
+        self._failures = 0
+        """Failed attempts so far, retries included."""
+        self._unlogged = 0
+        """Failed attempts since the last line logged about them."""
+        self._logged_at = 0.0
         self._deadline: float | None = None
         """time.monotonic() after which nothing more is tried; set by `stop`."""
         self._thread = threading.Thread(
@@ -147,8 +153,12 @@ class Dispatcher:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _failure(self, reason: str, attempt: int, *, trace: bool = False) -> None:
-        failures = self.counts.failed + self.counts.retried
-        if failures < LOGGED_FAILURES:
+        """Log the first failures one by one, then one line per `SUMMARY_SECONDS` with the count,
+        so a receiver that stays down is neither silent nor a line per alert."""
+        self._failures += 1
+        now = time.monotonic()
+        if self._failures <= LOGGED_FAILURES:
+            self._logged_at = now
             log.warning(
                 "alert sink %s: attempt %d failed: %s",
                 self.name,
@@ -156,6 +166,22 @@ class Dispatcher:
                 reason,
                 exc_info=trace,
             )
+            return
+        self._unlogged += 1
+        if now - self._logged_at >= SUMMARY_SECONDS:
+            log.warning(
+                "alert sink %s: %d more failed attempt(s) in the last %.0f s, the latest: %s "
+                "(sent %d, failed %d, dropped %d so far)",
+                self.name,
+                self._unlogged,
+                now - self._logged_at,
+                reason,
+                self.counts.sent,
+                self.counts.failed,
+                self.counts.dropped,
+            )
+            self._logged_at = now
+            self._unlogged = 0
 
     def _close_sink(self) -> None:
         try:

@@ -101,3 +101,7 @@ def serve(
             f"stopped: {stats['processed']:,} exchanges analysed, saved as run "
             f"{server.analysis.run_id}"
         )
+        alerts = stats["alerts"] or {}
+        for sink, counts in alerts.get("sinks", {}).items():
+            told = ", ".join(f"{n:,} {what}" for what, n in counts.items() if n)
+            err.print(f"alerts to {sink}: {told or 'none'}")

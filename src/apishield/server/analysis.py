@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from apishield.config import AutoBlockConfig, BotsConfig
-from apishield.detect.incidents import Incident
+from apishield.detect.incidents import MAX_OPEN, Incident
 from apishield.enforce import auto_block
 from apishield.engine import Engine
 from apishield.exchange import Exchange
@@ -36,6 +36,10 @@ from apishield.store.database import Store
 
 log = logging.getLogger("apishield.server")
 
+DRAIN_SECONDS = 10.0
+"""How long `close` goes on analysing what is queued before it leaves the rest and writes the
+last snapshot: a queue of 50,000 exchanges takes a minute or more, longer than a service
+manager waits after SIGTERM before it kills the process, and then nothing is saved."""
 SNAPSHOT_SHARE = 0.2
 """At most this share of the analysis's time goes to snapshots: the interval between two is at
 least their cost (building and writing the last one) divided by it."""
@@ -46,6 +50,7 @@ class Alerts(Protocol):
 
     def incident(self, summary: Mapping[str, Any]) -> None: ...
     def finding(self, exchange: Exchange) -> None: ...
+    def stats(self) -> Mapping[str, Any]: ...
 
 
 class LiveAnalysis:
@@ -96,9 +101,14 @@ class LiveAnalysis:
         self._queue: collections.deque[Exchange] = collections.deque()
         self._ready = threading.Condition()
         self._stop = False
+        self._drain_until = math.inf
+        """time.monotonic() after which a stopping analysis leaves what is still queued."""
+        self.abandoned = 0
+        """Exchanges still queued when the drain time of `close` ran out: never analysed."""
         self._want_save = False
-        self._seen: dict[int, int] = {}
-        """Incident id -> severity last told to the alerts."""
+        self._seen: collections.OrderedDict[int, int] = collections.OrderedDict()
+        """Incident id -> severity last told to the alerts, the least recently changed first:
+        as many as the correlator keeps open, since a closed incident never changes again."""
         engine.detect.correlator.on_change = self._changed
         self.run_id = store.save_analysis(self.document())
         self.writer = SnapshotWriter(store, self.run_id)
@@ -154,6 +164,9 @@ class LiveAnalysis:
             "lag_seconds": round(lag, 3) if lag is not None else None,
             "saves": self.writer.saves,
             "snapshot_interval_seconds": round(self.interval, 1),
+            "abandoned": self.abandoned,
+            "suspect_times": self.engine.detect.clock.suspect,
+            "alerts": dict(self.alerts.stats()) if self.alerts is not None else None,
         }
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -163,11 +176,12 @@ class LiveAnalysis:
             self._ready.notify()
             return self._ready.wait_for(lambda: not self._want_save, timeout)
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Analyse what is queued, write the last snapshot (every traffic bucket), stop. What
-        is still queued after `timeout` is lost, and said so."""
+    def close(self, timeout: float = 60.0, drain: float = DRAIN_SECONDS) -> None:
+        """Analyse what is queued for up to `drain` seconds, write the last snapshot (every
+        traffic bucket), stop. What is still queued then is left, counted and said so."""
         with self._ready:
             self._stop = True
+            self._drain_until = time.monotonic() + drain
             self._ready.notify()
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -187,6 +201,8 @@ class LiveAnalysis:
             with self._ready:
                 if not (self._queue or self._stop or self._want_save):
                     self._ready.wait(timeout=self.interval)
+                if self._stop and self._queue and time.monotonic() > self._drain_until:
+                    self._abandon()
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), 256))]
                 self.metrics.queue.set(len(self._queue))
                 drained = not self._queue
@@ -208,6 +224,16 @@ class LiveAnalysis:
                     self._ready.notify_all()
             if stop:
                 return
+
+    def _abandon(self) -> None:
+        """Leave what is still queued (the lock is held): stopping must not wait on it."""
+        self.abandoned += len(self._queue)
+        log.warning(
+            "stopping: %d queued exchanges are left unanalysed (the drain time ran out)",
+            len(self._queue),
+        )
+        self._queue.clear()
+        self._queued_bytes = 0
 
     def _analyse(self, exchange: Exchange) -> None:
         try:
@@ -240,7 +266,12 @@ class LiveAnalysis:
         return f"{request.method} {self.engine.shown(route)}"
 
     def _changed(self, incident: Incident) -> None:
-        told = self._seen.get(incident.id)
+        seen = self._seen
+        told = seen.get(incident.id)
+        if told is not None:
+            seen.move_to_end(incident.id)
+        elif len(seen) >= MAX_OPEN:
+            seen.popitem(last=False)
         if told is None:
             self.metrics.incident(incident)
             if self.first_incident_seconds is None:

@@ -94,6 +94,7 @@ class ConsoleServer:
         config = self.config
         self.alerter = Alerter.from_config(config.alerts)
         metrics = Metrics()
+        metrics.watch_alerts(self.alerter.stats)
         analysis = self.analysis = LiveAnalysis(
             build_engine(config, spec, state=self.backends.state),
             store,

@@ -9,7 +9,12 @@ kind, at most `MAX_ENDPOINTS` of them; the rest are "unsettled" or "other".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from apishield.detect.incidents import Incident
 from apishield.exchange import Exchange, threat_label
@@ -64,6 +69,10 @@ class Metrics:
         )
         self._endpoints: set[str] = set()
 
+    def watch_alerts(self, stats: Callable[[], Mapping[str, Any]]) -> None:
+        """Export the alerter's counts (`Alerter.stats`), read when /metrics is scraped."""
+        self.registry.register(_AlertCollector(stats))
+
     def exchange(self, exchange: Exchange, endpoint: str | None = None) -> None:
         """`endpoint`: "METHOD template" once the template is settled, else None."""
         self.requests.labels(threat_label(exchange.threat_level)).inc()
@@ -92,3 +101,34 @@ class Metrics:
             self._endpoints.add(name)
             return name
         return "other"
+
+
+ALERT_COUNTS = ("sent", "failed", "retried", "dropped", "suppressed")
+
+
+class _AlertCollector(Collector):
+    """Per-sink alert counts as the dispatchers keep them: what was delivered, given up,
+    retried, dropped on a full queue, held back by the cool-down, and what still waits."""
+
+    def __init__(self, stats: Callable[[], Mapping[str, Any]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self._stats()
+        alerts = CounterMetricFamily(
+            "apishield_alerts", "Alerts per sink, by outcome", labels=["sink", "outcome"]
+        )
+        queued = GaugeMetricFamily(
+            "apishield_alert_queue_depth", "Alerts waiting for their sink", labels=["sink"]
+        )
+        for sink, counts in stats.get("sinks", {}).items():
+            for outcome in ALERT_COUNTS:
+                alerts.add_metric([sink, outcome], counts.get(outcome, 0))
+            queued.add_metric([sink], counts.get("queued", 0))
+        errors = CounterMetricFamily(
+            "apishield_alert_errors", "Incidents or findings the alerter failed to turn into alerts"
+        )
+        errors.add_metric([], stats.get("errors", 0))
+        yield alerts
+        yield queued
+        yield errors
