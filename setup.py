@@ -62,6 +62,9 @@ HOT_PATH = [
     "checks/auth.py",
     "checks/object_ids.py",
     "checks/tally.py",
+    "checks/jwt_checks.py",
+    "checks/reputation.py",
+    "checks/registry.py",
     "endpoint_roles.py",
     "detect/roles.py",
     "detect/observation.py",
@@ -76,6 +79,7 @@ HOT_PATH = [
     "detect/anomaly.py",
     "detect/incidents.py",
     "detect/stage.py",
+    "detect/clock.py",
     "state/memory.py",
 ]
 

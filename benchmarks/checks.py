@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import jwt
 import orjson
@@ -139,7 +139,7 @@ def main() -> None:
             copy.route = copy.request.path
         turn = iter(copies * (args.rounds // args.copies + 2))
 
-        def judge() -> None:
+        def judge(turn: Iterator[Exchange] = turn) -> None:
             copy = next(turn)
             copy.findings.clear()
             stage(copy)

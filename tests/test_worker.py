@@ -245,6 +245,7 @@ def test_a_worker_waits_for_redis_without_failing(
     thread = threading.Thread(
         target=lambda: reports.append(run_worker(config, None, "w", stop)), daemon=True
     )
+
     def warnings() -> list[logging.LogRecord]:
         return [r for r in caplog.records if "exchange stream" in r.getMessage()]
 
