@@ -69,6 +69,9 @@ class Finding:
     evidence: Mapping[str, str] = field(default_factory=dict)
     category: str = ""
     """OWASP API Security Top 10 (2023) category, such as "API1:2023"."""
+    scope: str = ""
+    """For a detector's finding, what its incident is about: "actor:<key>" or
+    "campaign:<rule>:<endpoint>", so alerts can say a campaign once; empty for a check's."""
 
 
 @dataclass(slots=True, frozen=True)

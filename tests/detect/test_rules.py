@@ -16,8 +16,9 @@ from apishield.detect.rules import (
     builtin_rules,
     parse_rules,
 )
-from apishield.detect.testing import fixture_observations, make_observation
+from apishield.detect.testing import ENDPOINT, fixture_observations, make_observation
 from apishield.state.memory import MemoryState
+from apishield.testing import T0
 
 RULES = builtin_rules()
 
@@ -229,3 +230,37 @@ def test_each_field_a_rule_reads_is_the_observations_own(
     }
     assert set(get_args(Field_)) == set(expected)
     assert {name: value_of(name, o) for name in expected} == expected
+
+
+def test_a_rule_counted_by_ip_is_about_the_ip_whatever_credentials_it_carries() -> None:
+    """A scanner that invents a token per request is one address: every detection, fresh or a
+    repeat, goes to the address's incident, not one incident per invented actor."""
+    rule = next(r for r in RULES if r.id == "scan.attack-requests")
+    detector, state = RuleDetector([rule]), MemoryState()
+    detections = []
+    for n in range(40):
+        observation = make_observation(
+            time=T0 + n, ip="198.51.100.66", actor=f"id:u{n}", attack=True, status=401
+        )
+        detections += detector.observe(observation, state)
+    assert len(detections) == 40 - rule.threshold + 1
+    assert {d.scope for d in detections} == {"actor:ip:198.51.100.66"}
+    assert [d.actor for d in detections[:2]] == ["id:u9", "id:u10"]  # who tipped it, still told
+    fresh = [d.finding for d in detections if d.fresh]
+    assert [f.scope for f in fresh] == ["actor:ip:198.51.100.66"]
+
+
+def test_fresh_findings_carry_their_scope_onto_the_exchange() -> None:
+    by_actor = next(r for r in RULES if r.id == "bola.denied-objects")
+    campaign = next(r for r in RULES if r.id == "enum.target-many-ips")
+    for rule, scope in (
+        (by_actor, "actor:id:4021"),
+        (campaign, "campaign:enum.target-many-ips:" + ENDPOINT),
+    ):
+        detector, state = RuleDetector([rule]), MemoryState()
+        detections = [
+            d for o in fixture_observations(rule.fixture) for d in detector.observe(o, state)
+        ]
+        assert detections and {d.scope for d in detections} == {scope}
+        assert {d.finding.scope for d in detections if d.fresh} == {scope}
+        assert {d.finding.scope for d in detections if not d.fresh} <= {""}  # never shown

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
-from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
+from apishield.detect.registry import Detection, actor_scope, campaign_scope, detected, fired_before
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -156,7 +156,7 @@ class TrafficAnomaly:
             scope = "campaign:traffic:*"
         else:
             scope = campaign_scope(finding.rule_id, o)
-        return Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+        return detected(finding, scope, o, fresh)
 
 
 def _finding(baseline: Baseline, slot: Slot, endpoint: str) -> Finding | None:

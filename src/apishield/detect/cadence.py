@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
-from apishield.detect.registry import Detection, campaign_scope, fired_before
+from apishield.detect.registry import Detection, campaign_scope, detected, fired_before
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -105,4 +105,4 @@ class RegularClients:
                 _REPEAT.category,
             )
         scope = campaign_scope(_REPEAT.rule_id, o)
-        return [Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)]
+        return [detected(finding, scope, o, fresh)]

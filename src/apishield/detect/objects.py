@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from apishield.detect.observation import Observation
 from apishield.detect.profile import Peers, Profile
-from apishield.detect.registry import Detection, actor_scope, fired_before
+from apishield.detect.registry import Detection, actor_scope, detected, fired_before
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -92,7 +92,7 @@ class ObjectAccess:
             evidence,
             "API1:2023" if walked else "API6:2023",
         )
-        return Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+        return detected(finding, actor_scope(o), o, fresh)
 
 
 def _excess(

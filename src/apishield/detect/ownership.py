@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from apishield.detect.observation import Observation
 from apishield.detect.profile import Peers
-from apishield.detect.registry import Detection, actor_scope, fired_before
+from apishield.detect.registry import Detection, actor_scope, detected, fired_before
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -171,4 +171,4 @@ def _detection(o: Observation, state: State, rule: str, evidence: dict[str, str]
     """A high-severity BOLA detection about `o`'s actor, fresh once an hour per rule."""
     fresh = not fired_before(state, f"fired:{rule}:{o.actor}", o.time, HOUR)
     finding = Finding(rule, _TITLES[rule], Severity.HIGH, evidence, "API1:2023")
-    return Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+    return detected(finding, actor_scope(o), o, fresh)

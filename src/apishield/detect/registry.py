@@ -8,7 +8,7 @@ in one process or many.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from apishield.detect.observation import Observation
@@ -37,8 +37,21 @@ class Detector(Protocol):
     def observe(self, observation: Observation, state: State) -> Iterable[Detection]: ...
 
 
+def detected(finding: Finding, scope: str, o: Observation, fresh: bool = True) -> Detection:
+    """The detection `o` tipped; a fresh one's finding carries `scope` onto the exchange."""
+    if fresh:
+        finding = replace(finding, scope=scope)
+    return Detection(finding, scope, o.actor, o.ip, o.roles.endpoint, o.time, fresh)
+
+
 def actor_scope(observation: Observation) -> str:
     return f"actor:{observation.actor}"
+
+
+def ip_scope(ip: str) -> str:
+    """An address as an actor, named as `Actor.key` names a request without credentials: what a
+    rule counted by IP is about, whatever credentials the requests carried."""
+    return f"actor:ip:{ip}"
 
 
 def campaign_scope(rule_id: str, observation: Observation) -> str:

@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 
 from apishield.detect.observation import Observation
-from apishield.detect.registry import Detection, actor_scope, campaign_scope, fired_before
+from apishield.detect.registry import (
+    Detection,
+    actor_scope,
+    campaign_scope,
+    detected,
+    fired_before,
+    ip_scope,
+)
 from apishield.detect.rules import DISTINCT_CAP, Rule, When
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State, Tally
@@ -112,6 +119,7 @@ class _Prepared:
     finding a repeat inside the cool-down carries."""
 
     __slots__ = (
+        "by_ip",
         "campaign",
         "distinct",
         "group_by",
@@ -135,6 +143,7 @@ class _Prepared:
         self.records = rule.measure == "person_records"
         self.threshold = rule.threshold
         self.campaign = rule.scope == "campaign"
+        self.by_ip = rule.group_by == "ip"
         self.level = rule.level
         # A repeat is counted into its incident and shown nowhere, so it needs no evidence.
         self.repeat = Finding(rule.id, rule.title, self.level, {}, rule.category)
@@ -243,15 +252,18 @@ def _judge(
         return None
     fresh = not fired_before(state, f"fired:{key}", o.time, window)
     rule = prepared.rule
-    return Detection(
-        _finding(rule, prepared.level, group, total) if fresh else prepared.repeat,
-        campaign_scope(rule.id, o) if prepared.campaign else actor_scope(o),
-        o.actor,
-        o.ip,
-        o.roles.endpoint,
-        o.time,
-        fresh,
-    )
+    finding = _finding(rule, prepared.level, group, total) if fresh else prepared.repeat
+    return detected(finding, _scope(prepared, o, group), o, fresh)
+
+
+def _scope(prepared: _Prepared, o: Observation, group: str) -> str:
+    """What the detection is about: the campaign, or the address a rule counted by IP (not the
+    credentials its requests carried, which a scanner changes at will), or the actor."""
+    if prepared.campaign:
+        return campaign_scope(prepared.rule.id, o)
+    if prepared.by_ip:
+        return ip_scope(group)
+    return actor_scope(o)
 
 
 def _share_met(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from apishield.detect.anomaly import Slot
 from apishield.detect.observation import Observation
-from apishield.detect.registry import Detection, campaign_scope, fired_before
+from apishield.detect.registry import Detection, campaign_scope, detected, fired_before
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -86,4 +86,4 @@ class OneShotClients:
         )
         scope = campaign_scope(finding.rule_id, o)
         fresh = not fired_before(state, f"fired:{scope}", o.time, WINDOW)
-        return [Detection(finding, scope, o.actor, o.ip, roles.endpoint, o.time, fresh)]
+        return [detected(finding, scope, o, fresh)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apishield.detect.observation import Observation
-from apishield.detect.registry import Detection, actor_scope
+from apishield.detect.registry import Detection, actor_scope, detected
 from apishield.exchange import Finding, Severity
 from apishield.stateful import State
 
@@ -46,4 +46,4 @@ class LoginAfterFailures:
             {"failed_accounts_last_hour": str(failed), "account": "#" + o.target[:12]},
             "API2:2023",
         )
-        return [Detection(finding, actor_scope(o), o.actor, o.ip, o.roles.endpoint, o.time)]
+        return [detected(finding, actor_scope(o), o)]
