@@ -97,6 +97,82 @@ def test_findings_cool_down_per_actor_and_rule(alerters: Build, http: Http) -> N
     assert sink_stats(alerter)["suppressed"] == 1
 
 
+def credentialed(identity: str, *, verified: bool = False, ip: str = "203.0.113.66") -> Exchange:
+    """`attack()` from `ip` with a bearer JWT naming `identity`."""
+    exchange = attack(ip)
+    exchange.actor = Actor(
+        ip, identity, "jwt", auth_scheme="bearer", jwt_verified=verified, user_agent="x"
+    )
+    return exchange
+
+
+def test_rotating_unverified_credentials_alert_once_per_address(
+    alerters: Build, http: Http
+) -> None:
+    receiver = http()
+    alerter = alerters({"sinks": [webhook(receiver.url)]}, clock=Clock())
+    for n in range(50):  # a scanner inventing a token per request
+        alerter.finding(credentialed(f"u{n}"))
+    alerter.finding(credentialed("u0", ip="203.0.113.67"))  # a known token from elsewhere
+    alerter.finding(credentialed("u99", ip="203.0.113.67"))
+    alerter.close()
+    got = [(b["actors"][0], b["ips"][0]) for _, _, b in receiver.inbox.items]
+    assert got == [("id:u0", "203.0.113.66"), ("id:u99", "203.0.113.67")]
+    assert sink_stats(alerter)["suppressed"] == 50
+
+
+def test_verified_identities_alert_on_their_own(alerters: Build, http: Http) -> None:
+    receiver = http()
+    alerter = alerters({"sinks": [webhook(receiver.url)]}, clock=Clock())
+    for identity in ("alice", "bob", "alice"):  # behind one carrier NAT
+        alerter.finding(credentialed(identity, verified=True))
+    alerter.close()
+    assert [b["actors"][0] for _, _, b in receiver.inbox.items] == ["id:alice", "id:bob"]
+
+
+def test_a_detector_finding_is_about_its_scope(alerters: Build, http: Http) -> None:
+    receiver = http()
+    alerter = alerters({"sinks": [webhook(receiver.url)]}, clock=Clock())
+    for n in range(5):
+        exchange = credentialed(f"u{n}")
+        scope = "actor:ip:203.0.113.66"
+        exchange.findings = [
+            Finding("scan.attack-requests", "Scanner", Severity.HIGH, {}, "", scope)
+        ]
+        alerter.finding(exchange)
+    alerter.close()
+    got = [(b["actors"], b["scope"]) for _, _, b in receiver.inbox.items]
+    assert got == [(["ip:203.0.113.66"], "actor:ip:203.0.113.66")]
+
+
+def test_a_campaign_alerts_once_and_on_each_rise(alerters: Build, http: Http) -> None:
+    receiver, findings_only = http(), http()
+    alerter = alerters(
+        {
+            "sinks": [
+                webhook(receiver.url, min_severity="low"),
+                webhook(findings_only.url, min_severity="critical", kinds=["finding"]),
+            ],
+            "findings_min_severity": "low",
+        },
+        clock=Clock(),
+    )
+    scope = "campaign:enum.target-many-ips:GET api.example.com /v2/numbers/{msisdn}"
+    levels = [Severity.HIGH] * 60 + [Severity.CRITICAL] * 20 + [Severity.HIGH]
+    for n, level in enumerate(levels):  # each from a proxy address of its own
+        exchange = attack(f"198.18.{n}.20")
+        exchange.started += n * 60.0
+        finding = Finding("enum.target-many-ips", "One object, many IPs", level, {}, "", scope)
+        exchange.findings = [finding]
+        alerter.finding(exchange)
+    alerter.close()
+    got = [(b["severity"], b["ips"][0], b["scope"]) for _, _, b in receiver.inbox.items]
+    assert got == [("high", "198.18.0.20", scope), ("critical", "198.18.60.20", scope)]
+    assert [b["severity"] for _, _, b in findings_only.inbox.wait(1)] == ["critical"]
+    assert sink_stats(alerter)["suppressed"] == len(levels) - 2
+    assert sink_stats(alerter, "webhook-2")["suppressed"] == 19
+
+
 def test_an_incident_alerts_on_open_and_on_each_rise_only(alerters: Build, http: Http) -> None:
     receiver = http()
     alerter = alerters({"sinks": [webhook(receiver.url, min_severity="low")]})

@@ -1,8 +1,9 @@
-"""Cool-down per key on a clock the test turns; incidents re-alert only when severity rises."""
+"""Cool-down per key on a clock the test turns; incidents re-alert only when severity rises;
+a campaign's findings alert once per campaign and severity."""
 
 from __future__ import annotations
 
-from apishield.alert.dedup import Cooldown, Grades
+from apishield.alert.dedup import Campaigns, Cooldown, Grades
 from apishield.exchange import Severity
 
 
@@ -46,4 +47,32 @@ def test_grades_rise_only() -> None:
     bounded = Grades(max_keys=2)
     for key in range(4):
         bounded.rises(key, Severity.HIGH)
+    assert len(bounded) == 2
+
+
+def test_several_keys_alert_only_when_none_is_cooling_down() -> None:
+    clock = Clock()
+    cooldown = Cooldown(600, clock)
+    assert cooldown.allow(("id:u1", "rule.a"), ("ip:1.2.3.4", "rule.a"))
+    assert not cooldown.allow(("id:u2", "rule.a"), ("ip:1.2.3.4", "rule.a"))  # the address
+    assert not cooldown.allow(("id:u1", "rule.a"), ("ip:5.6.7.8", "rule.a"))  # the actor
+    assert cooldown.allow(("id:u3", "rule.a"), ("ip:5.6.7.8", "rule.a"))
+    clock.now += 600
+    assert cooldown.allow(("id:u2", "rule.a"), ("ip:1.2.3.4", "rule.a"))
+
+
+def test_a_campaign_alerts_once_then_on_a_rise_or_after_a_quiet_spell() -> None:
+    campaigns = Campaigns(quiet=3_600.0)
+    key = "campaign:enum.target-many-ips:GET h /v2/numbers/{msisdn}"
+    assert campaigns.rises(key, Severity.HIGH, 1_000.0)
+    for n in range(1, 50):  # a finding every 10 minutes keeps it going
+        assert not campaigns.rises(key, Severity.HIGH, 1_000.0 + n * 600)
+    assert not campaigns.rises(key, Severity.MEDIUM, 31_000.0)
+    assert campaigns.rises(key, Severity.CRITICAL, 31_100.0)
+    assert not campaigns.rises(key, Severity.CRITICAL, 34_700.0)
+    assert campaigns.rises(key, Severity.HIGH, 38_301.0)  # an hour without one: a new campaign
+    assert campaigns.rises("campaign:other", Severity.HIGH, 38_301.0)
+    bounded = Campaigns(max_keys=2)
+    for n in range(4):
+        bounded.rises(n, Severity.HIGH, 0.0)
     assert len(bounded) == 2

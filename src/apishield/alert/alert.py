@@ -138,6 +138,7 @@ def from_finding(exchange: Exchange, finding: Finding, actor: str, raised_at: fl
         first_seen=exchange.started,
         last_seen=exchange.started,
         raised_at=raised_at,
+        scope=finding.scope,
         evidence=_capped(finding.evidence.items()),
     )
 

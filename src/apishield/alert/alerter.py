@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from apishield.alert.alert import Alert, from_finding, from_incident
-from apishield.alert.dedup import Cooldown, Grades
+from apishield.alert.dedup import Campaigns, Cooldown, Grades
 from apishield.alert.dispatcher import Dispatcher
 from apishield.alert.routing import Route, severity
 from apishield.alert.sinks import build_sink
 from apishield.config import AlertsConfig
-from apishield.exchange import Exchange, Finding, Severity
+from apishield.exchange import Actor, Exchange, Finding, Severity
 
 log = logging.getLogger("apishield.alert")
 LOGGED_ERRORS = 3
@@ -34,14 +34,19 @@ class Outlet:
     cooldown: Cooldown
     dispatcher: Dispatcher
 
-    def offer(self, alert: Alert, key: tuple[str, str] | None = None) -> None:
-        """Queue `alert` if routed here; `key` (actor, rule) goes through the cool-down."""
+    def offer(self, alert: Alert, keys: Sequence[Hashable] = ()) -> None:
+        """Queue `alert` if routed here and none of `keys` ((who, rule) pairs) is cooling down."""
         if not self.route.accepts(alert):
             return
-        if key is not None and not self.cooldown.allow(key):
+        if keys and not self.cooldown.allow(*keys):
             self.dispatcher.counts.suppressed += 1
             return
         self.dispatcher.offer(alert)
+
+    def suppress(self, alert: Alert) -> None:
+        """Count `alert`, if routed here, as said already."""
+        if self.route.accepts(alert):
+            self.dispatcher.counts.suppressed += 1
 
 
 class Alerter:
@@ -59,6 +64,7 @@ class Alerter:
             None if findings_min_severity == "off" else severity(findings_min_severity)
         )
         self._grades = Grades()
+        self._campaigns = Campaigns()
         self._clock = wall_clock
         self._lock = threading.Lock()
         self.errors = 0
@@ -104,8 +110,10 @@ class Alerter:
             self._error("an incident summary")
 
     def finding(self, exchange: Exchange) -> None:
-        """Findings were just added to `exchange`: alert on those at or above the threshold, once
-        per (actor, rule) and sink within the cool-down."""
+        """Findings were just added to `exchange`: alert on those at or above the threshold. A
+        campaign's findings alert once per campaign and again when their severity rises; the
+        others once per (actor, rule) and sink within the cool-down, and no more often than
+        their address when the actor's credentials are unverified (`_cooling`)."""
         threshold = self._findings_min
         if not exchange.findings or not self.outlets or threshold is None:
             return
@@ -114,15 +122,29 @@ class Alerter:
             if not chosen:
                 return
             actor = exchange.actor
-            key = actor.key if actor is not None else f"ip:{exchange.request.peer_ip}"
+            ip = actor.ip if actor is not None else exchange.request.peer_ip
+            key = actor.key if actor is not None else f"ip:{ip}"
             with self._lock:
                 now = self._clock()
                 for finding in chosen:
-                    alert = from_finding(exchange, finding, key, now)
+                    if finding.scope.startswith("campaign:"):
+                        self._campaign(exchange, finding, key, now)
+                        continue
+                    who, keys = _cooling(finding, actor, key, ip)
+                    alert = from_finding(exchange, finding, who, now)
                     for outlet in self.outlets:
-                        outlet.offer(alert, (key, finding.rule_id))
+                        outlet.offer(alert, keys)
         except Exception:
             self._error("a finding")
+
+    def _campaign(self, exchange: Exchange, finding: Finding, actor: str, now: float) -> None:
+        alert = from_finding(exchange, finding, actor, now)
+        said = not self._campaigns.rises(finding.scope, finding.severity, exchange.started)
+        for outlet in self.outlets:
+            if said:
+                outlet.suppress(alert)
+            else:
+                outlet.offer(alert)
 
     def stats(self) -> dict[str, Any]:
         """{"sinks": {name: {sent, failed, retried, dropped, suppressed, queued}}, "errors": n}."""
@@ -143,6 +165,25 @@ class Alerter:
         self.errors += 1
         if self.errors <= LOGGED_ERRORS:
             log.warning("alerts: could not read %s; no alert raised", what, exc_info=True)
+
+
+def _cooling(
+    finding: Finding, actor: Actor | None, key: str, ip: str
+) -> tuple[str, list[tuple[str, str]]]:
+    """Whom a finding is about and the (who, rule) keys of its cool-down.
+
+    A detector's finding is about its scope's actor (the address, for a rule that counts by IP).
+    Credentials apishield cannot verify (API keys, sessions, Basic users, JWTs without a
+    configured key) cost a scanner nothing to invent afresh on every request, so their findings
+    also cool down on the client address: one address alerts once per rule, however many
+    credentials it sends. A verified JWT's identity alerts on its own.
+    """
+    who = finding.scope.removeprefix("actor:") if finding.scope.startswith("actor:") else key
+    keys = [(who, finding.rule_id)]
+    address = f"ip:{ip}"
+    if address != who and not (actor is not None and actor.jwt_verified):
+        keys.append((address, finding.rule_id))
+    return who, keys
 
 
 def _chosen(findings: Sequence[Finding], threshold: Severity) -> list[Finding]:
