@@ -40,7 +40,10 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOSTILE_PATH = "/<img src=x onerror=window.__pwned=1>"
+HOSTILE_HOST = "<img src=x onerror=window.__pwned=1>"
+"""Markup in a Host header, which the inventory keeps as sent; a path holding markup is learned
+as a parameter and never reaches a template."""
+HOSTILE_ROUTE = "/hostile-probe"
 STRAY_TEXT = """() => {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     const stray = [];
@@ -88,7 +91,7 @@ def run(*args: str, env: dict[str, str]) -> None:
 
 
 def hostile_traffic(path: Path) -> None:
-    """Three requests on a host of their own (so the route stays literal) whose path is markup."""
+    """Three requests on a host of their own, named in markup."""
     lines = [
         {
             "v": 1,
@@ -96,8 +99,8 @@ def hostile_traffic(path: Path) -> None:
             "duration": 0.01,
             "request": {
                 "method": "GET",
-                "path": HOSTILE_PATH,
-                "host": "hostile.example",
+                "path": HOSTILE_ROUTE,
+                "host": HOSTILE_HOST,
                 "peer_ip": "203.0.113.66",
                 "headers": {"user-agent": "<script>window.__pwned=2</script>"},
             },
@@ -417,13 +420,15 @@ def test_without_the_token_the_console_asks_for_it(browser: Any, console: Consol
 
 
 def test_attacker_shaped_data_is_shown_as_text(tab: Tab) -> None:
-    shown = tab.open("/inventory?q=onerror")
+    shown = tab.open(f"/inventory?q={HOSTILE_ROUTE}")
     cell = shown.query_selector("table.grid tbody a")
-    assert cell is not None and cell.inner_text() == HOSTILE_PATH
-    assert shown.query_selector("table.grid img") is None
+    assert cell is not None and cell.inner_text() == HOSTILE_ROUTE
+    assert HOSTILE_HOST in shown.inner_text()
+    assert tab.page.query_selector("main img") is None
     cell.click()
     page = tab.page.wait_for_selector(".page[data-route^='/endpoints/'][data-loaded]")
-    assert HOSTILE_PATH in page.query_selector("h1").inner_text()
+    assert HOSTILE_ROUTE in page.query_selector("h1").inner_text()
+    assert HOSTILE_HOST in page.query_selector(".sub").inner_text()
     assert tab.page.evaluate("window.__pwned") is None
     assert tab.page.query_selector("main img") is None
     built = tab.page.evaluate(
