@@ -124,11 +124,10 @@ def _proxy_target(raw: str, out: list[Finding]) -> None:
 
 def _path(path: str, out: list[Finding]) -> None:
     if "%" in path:
+        # An encoded slash alone is no finding: APIs carry encoded URLs and paths in a segment
+        # (`/projects/group%2Fname`), and routing holds such a path to the limits of every
+        # route it could reach (`routes.encoded_slash`); a climb through it is traversal.
         check_encoding(path, "path", out)
-        if "%2f" in path or "%2F" in path:
-            # read as `/` by some servers, as part of a segment by others, refused by the rest
-            title = "encoded slash in the path: servers disagree on which route it reaches"
-            out.append(proto_finding("encoded-slash", title, LOW, path=sample(path)))
         decoded = unquote_to_bytes(path).decode("utf-8", "replace")
     else:
         decoded = path

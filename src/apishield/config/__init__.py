@@ -153,8 +153,7 @@ class RoutesConfig(Section):
     part of its segment (Apache's NoDecode, APIs whose IDs hold slashes such as
     `/projects/group%2Fname`), or refused (Apache's and Tomcat's defaults). "either", when not
     known: as `/` when that reaches a documented or learned route and the path as sent is not
-    documented, so the limits and OpenAPI mode of the route it could reach hold it. Every path
-    with an encoded slash is also reported (`proto.encoded-slash`)."""
+    documented, so the limits and OpenAPI mode of the route it could reach hold it."""
 
 
 class InventoryConfig(Section):
