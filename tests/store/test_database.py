@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from apishield.store.database import Store, StoreError
+from apishield.store.database import SQLITE_BUSY_SECONDS, Store, StoreError
 
 POSTGRES = os.environ.get(
     "APISHIELD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -127,4 +130,130 @@ def postgres_url() -> Iterator[str]:
 def test_postgres_round_trip(postgres_url: str) -> None:
     store = Store(postgres_url)
     round_trip(store)
+    store.engine.dispose()
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another process's writer: an exclusive lock on the file until rolled back."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_sqlite_waits_longer_than_the_driver_default_for_a_lock(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/a.db")
+    with store.engine.connect() as conn:
+        waits_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+    assert waits_ms == SQLITE_BUSY_SECONDS * 1000 > 5000
+    store.engine.dispose()
+
+
+def test_a_locked_sqlite_store_is_written_once_the_lock_goes(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/a.db?timeout=0.05")
+    store.create()
+    holder = hold_write_lock(tmp_path / "a.db")
+    release = threading.Timer(0.6, holder.rollback)
+    release.start()
+    tries: list[str] = []
+    try:
+        run_id = store.save_analysis(
+            document(), retry_seconds=10, on_retry=lambda reason, wait: tries.append(reason)
+        )
+    finally:
+        release.join()
+        holder.close()
+    assert store.latest_run_id() == run_id
+    assert tries and all("locked" in reason for reason in tries)
+
+
+def test_a_store_locked_too_long_fails_with_a_short_message(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/a.db?timeout=0.05")
+    store.create()
+    holder = hold_write_lock(tmp_path / "a.db")
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreError, match="database is locked") as failed:
+            store.save_analysis(document(200), retry_seconds=0.5)
+    finally:
+        holder.close()
+    assert time.monotonic() - started < 5
+    assert len(str(failed.value)) < 200  # the reason, not the statement and its rows
+    assert store.latest_run_id() is None
+
+
+def test_an_old_layout_is_refused_before_anything_is_made_in_it(tmp_path: Path) -> None:
+    old = MetaData()
+    Table("runs", old, Column("id", Integer, primary_key=True), Column("kind", String))
+    Table("endpoints", old, Column("id", Integer, primary_key=True), Column("run_id", Integer))
+    engine = create_engine(f"sqlite:///{tmp_path}/old.db")
+    old.create_all(engine)
+    with pytest.raises(StoreError, match="older apishield"):
+        Store(f"sqlite:///{tmp_path}/old.db").create()
+    assert sorted(inspect(engine).get_table_names()) == ["endpoints", "runs"]
+    engine.dispose()
+
+
+def create_together(url: str, processes: int = 8) -> list[BaseException]:
+    """Stores opened at the same moment on one empty database, as processes starting together."""
+    stores = [Store(url) for _ in range(processes)]
+    start = threading.Barrier(processes)
+    failures: list[BaseException] = []
+
+    def create(store: Store) -> None:
+        start.wait(timeout=10)
+        try:
+            store.create()
+        except BaseException as exc:  # every failure is the test's result
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for store in stores:
+        store.engine.dispose()
+    return failures
+
+
+def test_sqlite_stores_created_together_all_open(tmp_path: Path) -> None:
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path}/race{attempt}.db"
+        assert create_together(url) == []
+        round_trip(Store(url))
+
+
+@pytest.mark.postgres
+def test_postgres_stores_created_together_all_open(postgres_url: str) -> None:
+    assert create_together(postgres_url) == []
+    store = Store(postgres_url)
+    round_trip(store)
+    store.engine.dispose()
+
+
+def drop_connections(application: str) -> int:
+    """What a server restart or an idle timeout does to the store's pooled connections."""
+    admin = create_engine(POSTGRES)
+    with admin.begin() as conn:
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name"
+            ),
+            {"name": application},
+        ).scalar_one()
+    admin.dispose()
+    return int(dropped)
+
+
+@pytest.mark.postgres
+def test_postgres_connections_dropped_by_the_server_are_replaced(postgres_url: str) -> None:
+    application = f"apishield_test_{uuid.uuid4().hex[:8]}"
+    store = Store(f"{postgres_url}&application_name={application}")
+    store.create()
+    first = store.save_analysis(document())
+    assert drop_connections(application) >= 1
+    assert store.latest_run_id() == first  # a read on the dropped connection
+    assert drop_connections(application) >= 1
+    assert store.save_analysis(document()) > first  # a write on the dropped connection
     store.engine.dispose()

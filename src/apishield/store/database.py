@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import create_engine, delete, insert, inspect, select, update
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 from apishield.store.schema import (
     actors,
@@ -28,6 +37,13 @@ from apishield.store.schema import (
 )
 
 _EXAMPLES = "sqlite:///apishield.db or postgresql+psycopg://user@127.0.0.1:5432/apishield"
+# How long a SQLite write waits for another writer's lock before it fails (the driver's own
+# default is 5 s); a `?timeout=` in the URL wins.
+SQLITE_BUSY_SECONDS = 15.0
+# Tables made by processes starting together on an empty database: tries before giving up.
+_CREATE_TRIES = 5
+
+T = TypeVar("T")
 
 
 class Point(Protocol):
@@ -60,7 +76,15 @@ class Store:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = create_engine(parsed, json_deserializer=orjson.loads)
+            # pre-ping: a pooled connection the server dropped (restart, failover, idle timeout)
+            # is replaced before use; hide_parameters: errors name the statement, not its rows
+            self.engine: Engine = create_engine(
+                parsed,
+                json_deserializer=orjson.loads,
+                pool_pre_ping=True,
+                hide_parameters=True,
+                connect_args=_connect_args(parsed),
+            )
         except NoSuchModuleError as exc:
             raise StoreError(
                 f"no driver for {parsed.drivername!r}; use e.g. {_EXAMPLES} "
@@ -69,34 +93,94 @@ class Store:
         self.url = parsed.render_as_string(hide_password=True)
 
     def create(self) -> None:
+        """Make the tables, or refuse an older layout before anything is made in it."""
         try:
-            metadata.create_all(self.engine)
-            for table in metadata.sorted_tables:  # indexes added since a table was made
-                for index in table.indexes:
-                    index.create(self.engine, checkfirst=True)
-            found = inspect(self.engine)
-            columns = {c["name"] for c in found.get_columns("endpoints")}
-            columns |= {f"runs.{c['name']}" for c in found.get_columns("runs")}
-        except OperationalError as exc:
+            self._check_layout()
+            self._create_tables()
+        except DBAPIError as exc:
             raise StoreError(f"cannot open the store at {self.url}: {exc.orig}") from exc
-        if not {"key", "runs.summary"} <= columns:
+
+    def _check_layout(self) -> None:
+        found = inspect(self.engine)
+        tables = set(found.get_table_names())
+        missing = {
+            table: column
+            for table, column in (("endpoints", "key"), ("runs", "summary"))
+            if table in tables and column not in {c["name"] for c in found.get_columns(table)}
+        }
+        if missing:
             raise StoreError(
                 f"the store at {self.url} was written by an older apishield, without endpoint "
                 "ids; give a new database (--db) or delete this one and analyse again"
             )
 
-    def save_analysis(self, document: Mapping[str, Any], series: Sequence[Point] = ()) -> int:
-        """Write one analysis run in a single transaction: a crash leaves no half run behind."""
-        try:
+    def _create_tables(self) -> None:
+        """Another process starting on the same empty database may make a table between our
+        check and our CREATE; its table is as good as ours, so look again and go on."""
+        for attempt in range(1, _CREATE_TRIES + 1):
+            try:
+                metadata.create_all(self.engine)
+                for table in metadata.sorted_tables:  # indexes added since a table was made
+                    for index in table.indexes:
+                        index.create(self.engine, checkfirst=True)
+                return
+            except (IntegrityError, ProgrammingError, OperationalError) as exc:
+                if not _made_meanwhile(exc):
+                    raise
+                if attempt == _CREATE_TRIES:
+                    raise StoreError(
+                        f"cannot create the tables of the store at {self.url}: other processes "
+                        f"kept creating them ({exc.orig}); start apishield again"
+                    ) from exc
+                time.sleep(0.1 * attempt)
+
+    def save_analysis(
+        self,
+        document: Mapping[str, Any],
+        series: Sequence[Point] = (),
+        *,
+        retry_seconds: float = 0.0,
+        on_retry: Callable[[str, float], None] | None = None,
+    ) -> int:
+        """Write one analysis run in a single transaction: a crash leaves no half run behind.
+        A locked database or a dropped connection is tried again, with backoff, for up to
+        `retry_seconds`; `on_retry(reason, wait)` hears of each new try."""
+
+        def write() -> int:
             with self.engine.begin() as conn:
                 run_id: int = conn.execute(
                     insert(runs).returning(runs.c.id), _run_row(document)
                 ).scalar_one()
                 _save_contents(conn, run_id, document)
                 _save_series(conn, run_id, series)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
-        return run_id
+            return run_id
+
+        return self._retrying(write, retry_seconds, on_retry)
+
+    def _retrying(
+        self,
+        write: Callable[[], T],
+        seconds: float,
+        on_retry: Callable[[str, float], None] | None,
+    ) -> T:
+        deadline = time.monotonic() + seconds
+        delay = 0.5
+        while True:
+            try:
+                return write()
+            except DBAPIError as exc:
+                wait = min(delay, deadline - time.monotonic())
+                if not _transient(exc) or wait <= 0:
+                    raise self._write_error(exc) from exc
+                if on_retry is not None:
+                    on_retry(_reason(exc), wait)
+                time.sleep(wait)
+                delay = min(delay * 2, 8.0)
+            except SQLAlchemyError as exc:
+                raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: SQLAlchemyError) -> StoreError:
+        return StoreError(f"cannot write to the store at {self.url}: {_reason(exc)}")
 
     def replace_run(
         self, run_id: int, document: Mapping[str, Any], series: Sequence[Point] = ()
@@ -113,7 +197,7 @@ class Store:
                 _save_contents(conn, run_id, document)
                 _save_series(conn, run_id, series)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write to the store at {self.url}: {exc}") from exc
+            raise self._write_error(exc) from exc
 
     def load_findings(self, run_id: int) -> dict[str, Any]:
         """The findings section of one run, in the analysis document's shape."""
@@ -177,6 +261,29 @@ class Store:
                 .order_by(ingest_errors.c.id)
             ).mappings()
             return [dict(row) for row in rows]
+
+
+def _connect_args(url: URL) -> dict[str, Any]:
+    if url.get_backend_name() == "sqlite" and "timeout" not in url.query:
+        return {"timeout": SQLITE_BUSY_SECONDS}
+    return {}
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A lock held by another writer, or a connection the server dropped: worth a new try."""
+    return isinstance(exc, OperationalError) or exc.connection_invalidated
+
+
+def _made_meanwhile(exc: DBAPIError) -> bool:
+    """A table, type or index another process made while this one was making it."""
+    text = str(exc.orig).lower()
+    return isinstance(exc, IntegrityError) or "already exists" in text or "duplicate" in text
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The database's own words, without the statement and its rows."""
+    orig = getattr(exc, "orig", None)
+    return str(orig).strip() if orig is not None else str(exc).splitlines()[0]
 
 
 def _run_row(document: Mapping[str, Any]) -> dict[str, Any]:
