@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+import sqlite3
 from pathlib import Path
 
 import orjson
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from apishield.cli import app
 from apishield.ingest import exchange_to_jsonl
+from apishield.store.database import Store
 from apishield.testing import T0, make_exchange
 
 runner = CliRunner()
@@ -370,3 +372,47 @@ def test_paths_that_show_alike_are_one_endpoint_in_every_output(home: Path) -> N
     paths = orjson.loads(exported.read_bytes())["paths"]
     assert list(paths) == ["/v2/lookup/{phone}"]
     assert paths["/v2/lookup/{phone}"]["get"]["x-apishield-requests"] == 41
+
+
+def small_log(home: Path) -> Path:
+    log = home / "small.jsonl"
+    log.write_bytes(
+        b"".join(
+            exchange_to_jsonl(make_exchange(path=f"/v2/orders/{9_000_000 + i}", started=T0 + i))
+            for i in range(20)
+        )
+    )
+    return log
+
+
+def test_analyze_writes_its_reports_when_the_store_stays_locked(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("apishield.cli.analyze._SAVE_SECONDS", 0.5)
+    db = home / "locked.db"
+    outputs = {"--json": home / "r.json", "--html": home / "r.html", "--openapi": home / "o.json"}
+    holder: sqlite3.Connection | None = None
+
+    def lock_after_create(self: Store) -> None:  # another writer arrives during the analysis
+        nonlocal holder
+        create(self)
+        holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+
+    create = Store.create
+    monkeypatch.setattr(Store, "create", lock_after_create)
+    options = [str(part) for pair in outputs.items() for part in pair]
+    url = f"sqlite:///{db}?timeout=0.05"
+    try:
+        result = runner.invoke(
+            app,
+            ["analyze", str(small_log(home)), "-q", "--db", url, *options],
+        )
+    finally:
+        assert holder is not None
+        holder.close()
+    assert result.exit_code == 1, result.output
+    assert all(path.exists() for path in outputs.values())
+    assert "database is locked" in result.output and "not saved" in result.output
+    assert "saving the run again" in result.output
+    assert Store(f"sqlite:///{db}").latest_run_id() is None

@@ -39,6 +39,8 @@ from apishield.startup import analysis_collector
 from apishield.store.database import StoreError
 
 _PROGRESS_EVERY = 16_384
+# How long a finished analysis waits for a locked or restarting store before giving up.
+_SAVE_SECONDS = 30.0
 
 
 @app.command()
@@ -114,13 +116,19 @@ def analyze(
             partial_by_reason=dict(stats.partial_by_reason),
         ),
     )
-    try:
-        run_id = store.save_analysis(document, engine.series_points())
-    except StoreError as exc:
-        fail(str(exc), 1)
     render(document, console, top=top)
     _write_outputs(document, html, json_out, openapi, engine)
+    try:
+        run_id = store.save_analysis(
+            document, engine.series_points(), retry_seconds=_SAVE_SECONDS, on_retry=_saving_again
+        )
+    except StoreError as exc:
+        fail(f"{exc}. The reports above were written; this run was not saved in the store.", 1)
     console.print(f"Saved as run {run_id} in {store.url}")
+
+
+def _saving_again(reason: str, wait: float) -> None:
+    warn(f"the store is not available ({reason}); saving the run again in {wait:.1f} s")
 
 
 def _open_findings(path: Path | None) -> BinaryIO | None:
