@@ -6,6 +6,8 @@ import base64
 import gzip
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -416,3 +418,11 @@ def test_analyze_writes_its_reports_when_the_store_stays_locked(
     assert "database is locked" in result.output and "not saved" in result.output
     assert "saving the run again" in result.output
     assert Store(f"sqlite:///{db}").latest_run_id() is None
+
+
+def test_python_dash_m_apishield_is_the_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "apishield", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Discover, detect and defend" in done.stdout

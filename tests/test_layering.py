@@ -87,6 +87,8 @@ def _part(module: str) -> str:
     """Which layer an apishield module belongs to."""
     name = module.removeprefix("apishield").lstrip(".")
     head = name.split(".")[0] if name else "__init__"
+    if head == "__main__":
+        return "cli"  # `python -m apishield`, the command itself
     if head in CORE:
         return "core"
     if name in SHARED:
