@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +25,20 @@ import pytest
 import yaml
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import func, select
 
 from apishield.config import Config
 from apishield.exchange import Exchange
 from apishield.ingest import IngestStats, read_exchanges
 from apishield.inline.offload import StreamOffload
+from apishield.inventory.series import Point
 from apishield.report.document import RunInfo, build_document
 from apishield.sim.run import Options, simulate
 from apishield.startup import build_engine
-from apishield.store.database import Store
-from apishield.store.schema import runs
-from apishield.worker import WorkerReport, run_worker
+from apishield.state.stream import ExchangeStream
+from apishield.store.database import Store, StoreError
+from apishield.store.schema import endpoint_minutes, runs
+from apishield.worker import Worker, WorkerReport, run_worker
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AWAY_URL = "redis://127.0.0.1:1/0"
@@ -295,3 +298,73 @@ def test_sigterm_finishes_saves_acknowledges_and_exits_0(
     with store.engine.connect() as conn:
         row = conn.execute(runs.select().where(runs.c.id == run)).mappings().one()
     assert (row["kind"], row["events"]) == ("worker", 500)
+
+
+class RefusingStore(Store):
+    """The real store, refusing its first `refusals` rewrites of a run as a locked one would."""
+
+    def __init__(self, url: str, refusals: int) -> None:
+        super().__init__(url)
+        self.refusals = refusals
+
+    def replace_run(
+        self, run_id: int, document: Mapping[str, Any], series: Sequence[Point] = ()
+    ) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise StoreError(f"cannot write to the store at {self.url}: database is locked")
+        super().replace_run(run_id, document, series)
+
+
+def _drain_worker(config: Config, store: Store) -> WorkerReport:
+    """One worker over `store` until the stream is empty, then its final save."""
+    analysis = config.analysis
+    stream = ExchangeStream.from_url(REDIS_URL, analysis.stream, analysis.group, timeout=2.0)
+    try:
+        worker = Worker(build_engine(config, None), stream, store, config, "w1", block_ms=100)
+        return worker.run(threading.Event(), drain=True)
+    finally:
+        stream.close()
+
+
+def _series_requests(store: Store, run: int) -> int:
+    """The requests a run's traffic buckets add up to: what the dashboard's charts show."""
+    query = select(func.sum(endpoint_minutes.c.requests)).where(endpoint_minutes.c.run_id == run)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def test_a_refused_save_keeps_its_traffic_buckets_for_the_next(
+    tmp_path: Path, names: tuple[str, str], traffic: list[Exchange]
+) -> None:
+    key, prefix = names
+    config = _config(
+        tmp_path, key, prefix, batch=500, save_every=1_000, save_seconds=60, claim_idle_seconds=120
+    )
+    _produce(config, traffic)
+    store = RefusingStore(config.store.url, refusals=2)  # the saves at 2,000 and 3,000
+    store.create()
+    report = _drain_worker(config, store)
+    assert store.refusals == 0
+    assert report.stats.events == len(traffic)
+    assert report.acked == len(traffic)
+    assert _series_requests(store, report.run_ids[-1]) == len(traffic)
+    assert report.dropped_points == 0
+    assert _pending(key) == 0
+
+
+def test_a_clean_stop_writes_the_open_buckets_though_every_exchange_was_saved(
+    tmp_path: Path, names: tuple[str, str], traffic: list[Exchange]
+) -> None:
+    key, prefix = names
+    config = _config(
+        tmp_path, key, prefix, batch=500, save_every=1_000, save_seconds=60, claim_idle_seconds=120
+    )
+    _produce(config, traffic[:3_000])  # the third save holds every exchange
+    store = Store(config.store.url)
+    store.create()
+    report = _drain_worker(config, store)
+    assert report.stats.events == 3_000
+    assert _series_requests(store, report.run_ids[-1]) == 3_000
+    assert len(report.run_ids) == 4  # three saves on the way, the open buckets at the stop
+    assert _pending(key) == 0

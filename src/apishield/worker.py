@@ -12,10 +12,14 @@ saved is still pending, and another worker takes it over once it has been idle f
 but not saved are analysed again, and count twice in shared detector state.
 
 Each worker keeps one run in the store, rewritten at every save with everything it analysed
-since it started (and its traffic buckets added); several workers each keep their own. An
-entry that is not an exchange is counted by reason, acknowledged, and never stops the worker;
-neither does Redis going away (logged once, tried again every `state.probe_seconds`) or the
-store refusing a write (tried again at the next save, nothing acknowledged meanwhile).
+since it started (and its traffic buckets added); several workers each keep their own. The
+engine hands each traffic bucket over once, so a write the store refuses keeps its buckets for
+the next (as `server.snapshots` does), and the save at a stop writes every bucket still open,
+even when the last periodic save already held every exchange: a stopped worker's series adds
+up to the exchanges it analysed. An entry that is not an exchange is counted by reason,
+acknowledged, and never stops the worker; neither does Redis going away (logged once, tried
+again every `state.probe_seconds`) or the store refusing a write (tried again at the next save,
+nothing acknowledged meanwhile).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from apishield.exchange import Exchange
 from apishield.ingest.base import ParseOptions
 from apishield.ingest.jsonl import JsonlParser
 from apishield.ingest.stats import IngestStats, Skip
+from apishield.inventory.series import MAX_CARRIED, Point, keep_newest
 from apishield.inventory.spec import ApiSpec
 from apishield.limits import Blocks
 from apishield.report.document import RunInfo, build_document
@@ -62,6 +67,8 @@ class WorkerReport:
     """Entries a dead worker left that the stream had trimmed away before anyone analysed them."""
     acked: int = 0
     run_ids: list[int] = field(default_factory=list)
+    dropped_points: int = 0
+    """Traffic buckets given up because the store refused writes for too long."""
 
 
 class Worker:
@@ -95,6 +102,8 @@ class Worker:
         self._clock = clock
         self._started = time.time()
         self._unsaved: list[str] = []
+        self._points: list[Point] = []
+        """Traffic buckets taken from the engine and not yet written (it hands each over once)."""
         self._run_id: int | None = None
         self._held: set[str] = set()
         """Ids analysed and not yet acknowledged: never taken over from ourselves."""
@@ -148,37 +157,50 @@ class Worker:
                 self._analyse(exchange)
 
     def save(self, final: bool = False) -> bool:
-        """Write the run to the store if anything was handled since the last write, then
-        acknowledge what it holds; False when the store refused (nothing acknowledged). The
-        first write makes the worker's run; later ones rewrite it and add the traffic buckets
-        event time has left behind (all of them when `final`)."""
+        """Write the run to the store if anything was handled or any traffic bucket is
+        waiting, then acknowledge what it holds; False when the store refused (nothing
+        acknowledged, the buckets kept for the next save). The first write makes the worker's
+        run; later ones rewrite it and add the traffic buckets event time has left behind (all
+        of them when `final`)."""
         self._next_save = self._clock() + self.settings.save_seconds
-        if self._unsaved:
+        self._points += self.engine.series_points(settled_only=not final)
+        if self._unsaved or self._points:
             try:
-                self.report.run_ids.append(self._write(final))
+                self.report.run_ids.append(self._write())
             except StoreError as error:
-                if not self._store_failing:
-                    log.error(
-                        "worker %s: %s; nothing is acknowledged until a save succeeds",
-                        self.consumer,
-                        error,
-                    )
-                self._store_failing = True
+                self._refused(error)
                 return False
             self._store_failing = False
+            self._points = []
             self._unacked += self._unsaved
             self._unsaved = []
         self._ack()
         return True
 
-    def _write(self, final: bool) -> int:
+    def _write(self) -> int:
         document = self.document()
-        series = self.engine.series_points(settled_only=not final)
         if self._run_id is None:
-            self._run_id = self.store.save_analysis(document, series)
+            self._run_id = self.store.save_analysis(document, self._points)
         else:
-            self.store.replace_run(self._run_id, document, series)
+            self.store.replace_run(self._run_id, document, self._points)
         return self._run_id
+
+    def _refused(self, error: StoreError) -> None:
+        if not self._store_failing:
+            log.error(
+                "worker %s: %s; nothing is acknowledged until a save succeeds",
+                self.consumer,
+                error,
+            )
+        self._store_failing = True
+        self._points, dropped = keep_newest(self._points, MAX_CARRIED)
+        if dropped:
+            self.report.dropped_points += dropped
+            log.error(
+                "worker %s: dropping %d traffic buckets the store has not taken",
+                self.consumer,
+                dropped,
+            )
 
     def document(self) -> dict[str, object]:
         """The run so far, in the shape `analyze` saves."""

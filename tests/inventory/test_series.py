@@ -5,7 +5,7 @@ from bisect import bisect_left
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apishield.inventory.series import _BOUNDS, TrafficSeries
+from apishield.inventory.series import _BOUNDS, Point, TrafficSeries, keep_newest
 from apishield.testing import T0, make_exchange
 
 
@@ -73,6 +73,13 @@ def test_many_distinct_hosts_fold_into_one_series_and_never_stall() -> None:
     points = series.drain()
     assert sum(p.requests for p in points) == MAX_KEYS + 500
     assert series.cells == {} and series.samples == {}
+
+
+def test_a_refused_writes_buckets_are_kept_the_newest_past_the_limit() -> None:
+    points = [Point(("GET", "h", "/a"), 60.0 * i, 60.0, 1, 0, None) for i in range(5)]
+    assert keep_newest(points, 10) == (points, 0)
+    kept, dropped = keep_newest(points, 2)
+    assert ([p.start for p in kept], dropped) == ([180.0, 240.0], 3)
 
 
 @given(st.lists(st.floats(min_value=0, max_value=20, allow_nan=False), min_size=1, max_size=30))

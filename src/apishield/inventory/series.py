@@ -25,6 +25,8 @@ _BOUND_OF_MAX = 4096
 MAX_CELLS = 200_000
 MAX_KEYS = 20_000
 """Endpoints with series of their own (the inventory's cap); the rest share `OTHER`."""
+MAX_CARRIED = 500_000
+"""Traffic buckets a writer keeps for the store while it refuses writes; about 100 bytes each."""
 SECONDS = 60.0
 MAX_SECONDS = 7 * 86_400.0
 """Buckets never grow wider than a week."""
@@ -169,6 +171,13 @@ class TrafficSeries:
             count += len(merged)
         self.count = count
         return True
+
+
+def keep_newest(points: list[Point], limit: int) -> tuple[list[Point], int]:
+    """A refused write's buckets to carry to the next write: each is handed over once, so a
+    writer keeps them, the newest `limit` when there are more; and how many it gives up."""
+    over = max(len(points) - limit, 0)
+    return points[over:], over
 
 
 def _bound_index(seconds: float) -> int:

@@ -17,13 +17,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apishield.inventory.series import Point
+from apishield.inventory.series import MAX_CARRIED, Point, keep_newest
 from apishield.store.database import Store
 
 log = logging.getLogger("apishield.server")
-
-MAX_CARRIED = 500_000
-"""Traffic buckets kept for the store while it refuses writes; about 100 bytes each."""
 
 
 class SnapshotWriter:
@@ -102,9 +99,7 @@ class SnapshotWriter:
 
     def _carry(self, points: list[Point]) -> None:
         """Keep a failed write's buckets for the next one, the newest when there are too many."""
-        over = len(points) - MAX_CARRIED
-        if over > 0:
-            self.dropped_points += over
-            log.error("dropping %d traffic buckets the store has not taken", over)
-            points = points[over:]
-        self._carried = points
+        self._carried, dropped = keep_newest(points, MAX_CARRIED)
+        if dropped:
+            self.dropped_points += dropped
+            log.error("dropping %d traffic buckets the store has not taken", dropped)
