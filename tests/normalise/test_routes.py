@@ -518,6 +518,73 @@ def test_a_scanner_sweep_at_the_root_leaves_real_prefixes_alone() -> None:
     assert learner.template(HOST, "/never-seen") == "/{param}"
 
 
+def swept(learner: RouteLearner) -> None:
+    """Steady traffic, then a scanner's sweep that folds the root into a crowd's parameter."""
+    for i in range(300):
+        learner.observe(HOST, f"/v2/customers/{40_200_000 + i}")
+    for word in SCANNER_WORDS:
+        learner.observe(HOST, f"/{word}")
+    assert learner.template(HOST, "/phpinfo") == "/{param}"
+
+
+def test_a_prefix_first_seen_after_a_sweep_is_split_out_of_the_root_parameter() -> None:
+    """A partner API that starts after the sweep folded the root is learned under its own
+    name once it is seen more than rarely with paths beneath; the sweep stays folded."""
+    learner = RouteLearner()
+    swept(learner)
+    paths = [f"/partner/v1/subscribers/4479{i:08d}" for i in range(200)]
+    templates = learn(learner, paths)
+    assert templates[0] == "/{param}/v1/subscribers/{id}"
+    assert templates[-1] == "/partner/v1/subscribers/{id}"
+    assert learner.template(HOST, "/partner/v1/subscribers/447900001234") == (
+        "/partner/v1/subscribers/{id}"
+    )
+    assert learner.template(HOST, "/wp-login") == "/{param}"
+    assert learner.template(HOST, "/v2/customers/40200001") == "/v2/customers/{id}"
+
+
+def test_a_leaf_word_is_split_out_of_the_root_parameter_once_established() -> None:
+    learner = RouteLearner()
+    swept(learner)
+    learn(learner, ["/healthz"] * (route_tree.ESTABLISHED - 1))
+    assert learner.template(HOST, "/healthz") == "/{param}"
+    assert learner.observe(HOST, "/healthz") == "/healthz"
+    assert learner.template(HOST, "/readyz") == "/{param}"
+
+
+@pytest.mark.parametrize("value", ["40200001", "4479001234567", "alice17", "x' OR 1=1"])
+def test_a_value_is_never_split_out_of_the_root_parameter(value: str) -> None:
+    learner = RouteLearner()
+    swept(learner)
+    learn(learner, [f"/{value}/orders"] * 100)
+    assert learner.template(HOST, f"/{value}/orders") == "/{param}/orders"
+
+
+def test_words_under_a_parameter_of_values_are_never_split_out() -> None:
+    """Only a crowd's parameter splits words out: user names folded for their shared subtree
+    stay values, however busy one user is."""
+    learner = RouteLearner(min_distinct=8)
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"]
+    learn(learner, [f"/users/{name}/repos" for name in names])
+    assert learner.template(HOST, "/users/alice/repos") == "/users/{param}/repos"
+    learn(learner, ["/users/alice/repos"] * 100)
+    assert learner.template(HOST, "/users/alice/repos") == "/users/{param}/repos"
+    assert learner.template(HOST, "/users/zoe/repos") == "/users/{param}/repos"
+
+
+def test_a_crowd_parameter_counts_a_bounded_number_of_words() -> None:
+    """A sweep of thousands of one-off words costs a bounded count, and a word that comes back
+    still splits out."""
+    learner = RouteLearner()
+    swept(learner)
+    learn(learner, [f"/probe-{n}" for n in range(5000)])
+    words = learner._trees[HOST].root.param.words  # type: ignore[union-attr]
+    assert words is not None
+    assert len(words) <= route_tree.MAX_WORDS
+    learn(learner, ["/partner/v1/status"] * 3)
+    assert learner.template(HOST, "/partner/v1/status") == "/partner/v1/status"
+
+
 @pytest.mark.parametrize(
     "make",
     [

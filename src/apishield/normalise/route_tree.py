@@ -28,6 +28,9 @@ ESTABLISHED = 32
 literal among a crowd counts as part of the API."""
 RARE = 2
 """Hits up to which a word counts as rarely seen."""
+MAX_WORDS = 256
+"""Words a crowd's parameter counts at once, so that one that becomes part of the API (a
+prefix first seen after a scanner's sweep folded the root) is split out again."""
 
 _Step = tuple[str, str | None]
 """A piece of a template: (literal, None), (".ext", ""), or ("", parameter kind)."""
@@ -52,6 +55,9 @@ class Node:
     (`a0` once usernames like `alice17` were) it takes."""
     lengths: frozenset[int] = frozenset()
     """Lengths of its random tokens, so a token that happens to read as a word still fits."""
+    words: dict[str, int] | None = None
+    """For a parameter made by the crowd fold: hits per word it has taken since, until one is
+    established and becomes a literal again."""
     template: str = ""
     version: int = -1
     """The tree version `template` was rendered at."""
@@ -113,6 +119,13 @@ class Tree:
                 param = node.param
                 if param is not None and "." not in raw and _takes(param, text, learn):
                     child = param
+                    words = param.words
+                    if learn and words is not None:
+                        split = self._split(node, words, raw, text, depth < len(segments) - 1)
+                        if split is not None:
+                            child = split
+                            if changed is not None:
+                                changed[node] = depth
                 else:
                     child, ext = self._place(node, raw, text, learn)
                     if child is None:
@@ -200,6 +213,31 @@ class Tree:
             self.nodes += 1
         return node
 
+    def _split(
+        self, node: Node, words: dict[str, int], raw: str, text: str, beneath: bool
+    ) -> Node | None:
+        """Count a word a crowd's parameter takes; once it is established as the crowd fold
+        would keep it (frequent, or seen more than rarely with paths beneath), it becomes a
+        literal again. Its subtree is learned afresh from then on: what the parameter learned
+        from it stays there."""
+        key = text.lower() if self.fold_case else text
+        hits = words.get(key, 0) + 1
+        if hits == 1 and len(words) >= MAX_WORDS:
+            for word in [word for word, n in words.items() if n <= RARE]:
+                del words[word]
+            if len(words) >= MAX_WORDS:
+                return None
+        words[key] = hits
+        if hits < ESTABLISHED and not (hits > RARE and beneath):
+            return None
+        del words[key]
+        if self.nodes >= MAX_NODES or not _is_name(text):
+            return None
+        child = node.literals[key] = Node(_escape(raw), hits=hits - 1)
+        self.nodes += 1
+        self.version += 1
+        return child
+
     def _settle(self, node: Node) -> None:
         """Apply the folding rules at one node after its children changed."""
         if node.literals:
@@ -282,7 +320,11 @@ class Tree:
             ]
         else:
             keys = ranked[: len(ranked) // 4]
-        self._merge(node, keys, "param").open = True
+        made = node.param is None
+        param = self._merge(node, keys, "param")
+        param.open = True
+        if made:
+            param.words = {}
 
     def _merge(self, node: Node, keys: list[str], kind: str) -> Node:
         """Fold literal children into the parameter child, subtrees and all."""
@@ -377,6 +419,11 @@ def _alike(nodes: list[Node]) -> bool:
         if node.param is not None:
             beneath.add("{}")
     return len(beneath) <= len(nodes) // 2 + 1
+
+
+def _is_name(text: str) -> bool:
+    """Whether a word reads as an endpoint's name, not a value of any kind."""
+    return classify(text) is None and word_shape(text) is None and not not_a_name(text)
 
 
 def _leads_on(node: Node) -> bool:

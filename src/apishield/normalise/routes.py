@@ -18,6 +18,10 @@ position varies; then those children are folded into the parameter child, subtre
   shape, not yet established; the parameter then takes words of that shape only;
 * any node whose literal children reach `MAX_LITERALS`: its rare ones, never a member with 32
   hits or more, or seen more than twice with paths beneath, however busy its siblings are.
+  The parameter that crowd makes counts the words it takes since (`MAX_WORDS` at once) and
+  splits one out again as a literal once it is established by the same test, so a prefix
+  first seen after a scanner's sweep folded the root gets routes of its own; numbers and other
+  values, and words under any other parameter, never split out.
 
 These rules leave frequent siblings alone, so `/users/me` stays beside `/users/{id}`, and a
 scanner's sweep at the root leaves `/v1` beside a busier `/v2`. A segment no endpoint is named
