@@ -18,6 +18,7 @@ CORE = {
     "limits",
     "retry_after",
     "jwt_tokens",
+    "controls",
     "__init__",
 }
 ALLOWED: dict[str, set[str]] = {

@@ -11,11 +11,11 @@ or a mail body, nor a megabyte identity.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from apishield.controls import escape_controls
 from apishield.exchange import Exchange, Finding, Severity
 from apishield.normalise.segments import shaped
 
@@ -25,9 +25,6 @@ MAX_LISTED = 20
 MAX_EVIDENCE = 12
 MAX_VALUE = 200
 """Characters of any one text: a title, a name (actor, IP, endpoint, rule), an evidence value."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-"""C0 and C1 controls (line breaks and tabs too), line separators, the bidirectional overrides
-that make text read in another order than it runs, and lone surrogates (not UTF-8 at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +78,11 @@ class Alert:
 
 
 def shown(text: str, limit: int = MAX_VALUE) -> str:
-    """`text` `printable`, cut to `limit` characters ending in "…"."""
-    text = printable(text)
+    """`text` as a receiver may print it, control characters escaped as Python writes them
+    (`\\r`, `\\x1b`, `\\u202e`) so a value never breaks a line or hides what follows, and
+    cut to `limit` characters ending in "…"."""
+    text = escape_controls(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def printable(text: str) -> str:
-    """`text` as a receiver may print it: control characters escaped as Python writes them
-    (`\\r`, `\\x1b`, `\\u202e`), so a value never breaks a line or hides what follows."""
-    if _CONTROL.search(text):
-        return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return text
 
 
 def iso(epoch: float) -> str:

@@ -9,17 +9,10 @@ reads is what was sent.
 
 from __future__ import annotations
 
-import re
-
 from rich.markup import escape
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""C0 and C1 controls but tab and newline, line separators, and the bidirectional overrides
-that can make text read in another order than it runs."""
+from apishield.controls import CONTROLS_BUT_LINE_BREAKS, escape_controls
 
 
 def plain(value: object) -> str:
-    text = str(value)
-    if _CONTROL.search(text):
-        text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return escape(text)
+    return escape(escape_controls(str(value), CONTROLS_BUT_LINE_BREAKS))

@@ -19,8 +19,9 @@ from email.message import EmailMessage
 
 import orjson
 
-from apishield.alert.alert import Alert, iso, printable
+from apishield.alert.alert import Alert, iso
 from apishield.alert.sinks.base import SinkError
+from apishield.controls import escape_controls
 
 
 class EmailSink:
@@ -153,7 +154,7 @@ class _Session(smtplib.SMTP):
 
 
 def text(alert: Alert) -> str:
-    """The body a person reads: one line per field (`printable`, whatever the alert holds)."""
+    """The body a person reads: one line per field (controls escaped, whatever the alert holds)."""
     what = f"Incident {alert.incident_id}" if alert.kind == "incident" else "Finding"
     lines = [
         f"{what}: {alert.title}",
@@ -169,4 +170,4 @@ def text(alert: Alert) -> str:
     ]
     if alert.evidence:
         lines += ["", "Evidence:", *(f"  {k}: {v}" for k, v in alert.evidence.items())]
-    return "\n".join(printable(line) for line in lines) + "\n"
+    return "\n".join(escape_controls(line) for line in lines) + "\n"

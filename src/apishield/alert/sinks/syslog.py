@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import get_args
 
 import apishield
-from apishield.alert.alert import Alert, iso, printable
+from apishield.alert.alert import Alert, iso
 from apishield.alert.sinks.base import SinkError
 from apishield.config import Facility
+from apishield.controls import escape_controls
 from apishield.exchange import Severity
 
 SD_ID = "apishield@32473"
@@ -141,7 +142,7 @@ def sd_value(value: str, limit: int = MAX_SD_VALUE) -> str:
 def sd_escape(value: str) -> str:
     """RFC 5424 section 6.3.3: '"', '\\' and ']' inside a PARAM-VALUE take a backslash; control
     characters are shown escaped first, so a value never breaks the line."""
-    value = printable(value)
+    value = escape_controls(value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
 
